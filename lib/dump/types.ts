@@ -1,0 +1,46 @@
+/** Shapes of an activation dump once parsed, independent of the file format it came in. */
+
+/** Typed arrays a dump may hold, as read from .npy, CSV or JSON. */
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array;
+
+/** An n-dimensional array in C order, as read from a file (no copy where avoidable). */
+export interface NdArray {
+  shape: number[];
+  /** numpy dtype string after normalising byte order: "float32", "float64", "int32", "int64", "uint8". */
+  dtype: "float32" | "float64" | "int32" | "int64" | "uint8";
+  data: NumericArray;
+}
+
+/** A 2-D matrix of samples (rows) by flattened features (cols), row-major. */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array | Float64Array;
+}
+
+/** One layer's activations at one checkpoint. */
+export interface LayerActivations {
+  name: string;
+  values: Matrix;
+}
+
+/** All tracked layers at one training step. */
+export interface Checkpoint {
+  step: number;
+  layers: LayerActivations[];
+}
+
+/** A validated dump: m samples, their labels and per-layer activations at one or more checkpoints. */
+export interface Dump {
+  x: Matrix;
+  /** Class index per sample, 0..numClasses-1. */
+  labels: Int32Array;
+  numClasses: number;
+  /** Sorted by step; every checkpoint names the same layers in the same order. */
+  checkpoints: Checkpoint[];
+}

@@ -1,0 +1,20 @@
+/** Types shared by the route modules. */
+import type { Settings } from "../lib/settings.ts";
+import type { AnalysisJobs } from "../workers/analysis_jobs.ts";
+
+/** Hono environment: per-request variables set by middleware. */
+export interface AppEnv {
+  Variables: {
+    /** Who owns what this request creates or reads ("public" without API keys). */
+    owner: string;
+  };
+}
+
+/** What the routes need from the rest of the service. */
+export interface Deps {
+  settings: Settings;
+  analyses: AnalysisJobs;
+  linalgName: string;
+  version: string;
+  startedAt: number;
+}
