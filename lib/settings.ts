@@ -8,6 +8,8 @@ export interface Settings {
   dataDir: string;
   /** INFOPLANE_MAX_BODY_MB: largest request body accepted (default 1024 MiB). */
   maxBodyBytes: number;
+  /** INFOPLANE_MAX_DUMP_MB: largest total uncompressed size of an .npz's arrays (default 4096 MiB). */
+  maxDumpBytes: number;
   /** INFOPLANE_MAX_SAMPLES: largest m accepted for an analysis (default 16384). */
   maxSamples: number;
   /** INFOPLANE_SYNC_LIMIT: work units (m^2 x matrices) above which an analysis runs async. */
@@ -24,7 +26,9 @@ function num(env: (k: string) => string | undefined, key: string, fallback: numb
   const raw = env(key);
   if (raw === undefined || raw === "") return fallback;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${key} must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(v) || v <= 0) {
+    throw new Error(`${key} must be a positive number, got "${raw}"`);
+  }
   return v;
 }
 
@@ -38,9 +42,10 @@ export function loadSettings(
 ): Settings {
   const cores = navigator.hardwareConcurrency ?? 2;
   return {
-    port: num(env, "PORT", 8000),
+    port: env("PORT")?.trim() === "0" ? 0 : num(env, "PORT", 8000), // 0: any free port
     dataDir: env("INFOPLANE_DATA_DIR") || "./data",
     maxBodyBytes: Math.round(num(env, "INFOPLANE_MAX_BODY_MB", 1024) * 1024 * 1024),
+    maxDumpBytes: Math.round(num(env, "INFOPLANE_MAX_DUMP_MB", 4096) * 1024 * 1024),
     maxSamples: Math.round(num(env, "INFOPLANE_MAX_SAMPLES", 16384)),
     syncWorkLimit: num(env, "INFOPLANE_SYNC_LIMIT", 2 ** 24),
     workers: Math.round(num(env, "INFOPLANE_WORKERS", Math.max(1, cores - 1))),

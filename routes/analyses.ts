@@ -84,7 +84,10 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const isJson = (c.req.header("content-type") ?? "").includes("json");
     const { dump, estimator } = isJson
       ? fromJson(c.req.valid("json") as z.infer<typeof JsonDumpSchema>)
-      : await fromForm(c.req.valid("form") as Record<string, File | string>);
+      : await fromForm(
+        c.req.valid("form") as Record<string, File | string>,
+        deps.settings.maxDumpBytes,
+      );
     if (dump.x.rows > deps.settings.maxSamples) {
       throw new InputError(
         "too-large",
@@ -119,7 +122,10 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
 }
 
 /** The API shape of an analysis: record fields, then the result once done. */
-function present(rec: AnalysisRecord, output: AnalysisOutput | null): z.infer<typeof AnalysisSchema> {
+function present(
+  rec: AnalysisRecord,
+  output: AnalysisOutput | null,
+): z.infer<typeof AnalysisSchema> {
   return {
     id: rec.id,
     status: rec.status,
@@ -148,7 +154,17 @@ function csvResponse(c: Context, id: string, out: AnalysisOutput): Response {
   ]];
   for (const cp of out.checkpoints) {
     cp.layers.forEach((l, i) =>
-      rows.push([cp.step, i, l.name, l.nhsic_x, l.nhsic_y, l.nhsic_x_norm, l.nhsic_y_norm, l.cka_x, l.cka_y])
+      rows.push([
+        cp.step,
+        i,
+        l.name,
+        l.nhsic_x,
+        l.nhsic_y,
+        l.nhsic_x_norm,
+        l.nhsic_y_norm,
+        l.cka_x,
+        l.cka_y,
+      ])
     );
   }
   return c.body(stringify(rows), 200, {
@@ -165,6 +181,7 @@ function fromJson(body: z.infer<typeof JsonDumpSchema>): { dump: Dump; estimator
 
 async function fromForm(
   form: Record<string, File | string>,
+  maxBytes: number,
 ): Promise<{ dump: Dump; estimator?: Estimator }> {
   let estimator: Estimator | undefined;
   const files = new Map<string, File>();
@@ -193,7 +210,10 @@ async function fromForm(
         "dump",
       );
     }
-    return { dump: parseNpzDump(new Uint8Array(await whole.arrayBuffer()), whole.name), estimator };
+    return {
+      dump: parseNpzDump(new Uint8Array(await whole.arrayBuffer()), whole.name, { maxBytes }),
+      estimator,
+    };
   }
   const arrays = new Map<string, NdArray>();
   for (const [key, f] of files) {
@@ -226,7 +246,11 @@ function parseEstimatorText(text: string): Estimator {
   const parsed = EstimatorSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = ["estimator", ...issue.path.map(String)].join(".");
+    const path = [
+      "estimator",
+      ...issue.path,
+      ...(issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : []),
+    ].map(String).join(".");
     throw new InputError("invalid-estimator", `${path}: ${issue.message}`, path);
   }
   return parsed.data;

@@ -44,7 +44,9 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     defaultHook: (result, c) => {
       if (result.success) return;
       const errors = result.error.issues.map((i) => ({
-        field: i.path.map(String).join(".") || "(body)",
+        field:
+          [...i.path, ...(i.code === "unrecognized_keys" ? i.keys.slice(0, 1) : [])].map(String)
+            .join(".") || "(body)",
         message: i.message,
       }));
       const first = errors[0];
@@ -55,7 +57,10 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     },
   });
   const origins = deps.settings.corsOrigins;
-  app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["Location"] }));
+  app.use(
+    "*",
+    cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["Location"] }),
+  );
   app.use("*", auth(deps.settings.apiKeys));
   app.use(
     "/v1/*",

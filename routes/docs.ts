@@ -6,8 +6,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv, Deps } from "./env.ts";
 import { PROBLEM_KINDS } from "./problem.ts";
 
-const esc = (s: unknown) =>
-  String(s ?? "").replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const esc = (s: unknown) => String(s ?? "").replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 // deno-lint-ignore no-explicit-any
 type Doc = any;
@@ -27,11 +26,13 @@ function renderDocs(doc: Doc): string {
       const responses = Object.entries<Doc>(op.responses ?? {}).map(([code, r]) =>
         `<li><b>${esc(code)}</b> ${esc(r.description)}</li>`
       ).join("");
-      ops.push(`<section><h3><span class="m">${esc(method.toUpperCase())}</span> <code>${
-        esc(path)
-      }</code></h3><p><b>${esc(op.summary)}</b> ${esc(op.description ?? "")}</p>${
-        params ? `<ul>${params}</ul>` : ""
-      }${bodies}<ul>${responses}</ul></section>`);
+      ops.push(
+        `<section><h3><span class="m">${esc(method.toUpperCase())}</span> <code>${
+          esc(path)
+        }</code></h3><p><b>${esc(op.summary)}</b> ${esc(op.description ?? "")}</p>${
+          params ? `<ul>${params}</ul>` : ""
+        }${bodies}<ul>${responses}</ul></section>`,
+      );
     }
   }
   const schemas = Object.entries<Doc>(doc.components?.schemas ?? {}).map(([name, s]) =>
@@ -39,7 +40,9 @@ function renderDocs(doc: Doc): string {
       esc(JSON.stringify(s, null, 2))
     }</pre></details>`
   ).join("");
-  const problems = PROBLEM_KINDS.map((k) => `<li id="problem-${esc(k)}"><code>${esc(k)}</code></li>`)
+  const problems = PROBLEM_KINDS.map((k) =>
+    `<li id="problem-${esc(k)}"><code>${esc(k)}</code></li>`
+  )
     .join("");
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(doc.info.title)} API</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}

@@ -10,7 +10,7 @@ export const EstimatorSchema = z.object({
     description: "Distance in the Gaussian: squared (default) or the plain distance of early code.",
   }),
   sigma: z.union([z.number().positive(), z.literal("median")]).optional().openapi({
-    description: "Gaussian width, scaled by sqrt(d); or \"median\" for the median heuristic.",
+    description: 'Gaussian width, scaled by sqrt(d); or "median" for the median heuristic.',
   }),
   eps: z.number().positive().max(1).optional().openapi({
     description: "Regulariser: eps * m is added to the diagonal.",

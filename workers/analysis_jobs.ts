@@ -134,7 +134,9 @@ export class AnalysisJobs {
 }
 
 function errorInfo(err: unknown): AnalysisRecord["error"] {
-  if (err instanceof TaskError) return { message: err.message, problem: err.problem, field: err.field };
+  if (err instanceof TaskError) {
+    return { message: err.message, problem: err.problem, field: err.field };
+  }
   return { message: err instanceof Error ? err.message : String(err) };
 }
 

@@ -53,7 +53,13 @@ export class WorkerPool<I, O> {
   ): Promise<O> {
     if (this.#closed) return Promise.reject(new Error("worker pool is closed"));
     return new Promise<O>((resolve, reject) => {
-      this.#queue.push({ input, transfer: opts.transfer ?? [], onProgress: opts.onProgress, resolve, reject });
+      this.#queue.push({
+        input,
+        transfer: opts.transfer ?? [],
+        onProgress: opts.onProgress,
+        resolve,
+        reject,
+      });
       this.#dispatch();
     });
   }

@@ -61,15 +61,29 @@ export function gaussianFromGram(
   sigma: number | "median",
   form: DistanceForm,
 ): number {
-  gramToDistances(g, m, form);
-  let s2: number;
   if (sigma === "median") {
-    s2 = medianOffDiagonal(g, m);
+    gramToDistances(g, m, form);
+    let s2 = medianOffDiagonal(g, m);
     if (!(s2 > 0)) s2 = 1;
-  } else {
-    s2 = sigma * sigma * d;
+    distancesToGaussian(g, s2);
+    return s2;
   }
-  distancesToGaussian(g, s2);
+  // One pass over the upper triangle: distance and exp fused, mirrored (half the exps).
+  const s2 = sigma * sigma * d, c = -1 / (2 * s2);
+  const diag = new Float64Array(m);
+  for (let i = 0; i < m; i++) diag[i] = g[i * m + i];
+  const plain = form === "plain";
+  for (let i = 0; i < m; i++) {
+    const row = i * m, gi = diag[i];
+    for (let j = i + 1; j < m; j++) {
+      let dist = gi + diag[j] - 2 * g[row + j];
+      if (dist < 0) dist = 0;
+      const k = Math.exp(c * (plain ? Math.sqrt(dist) : dist));
+      g[row + j] = k;
+      g[j * m + i] = k;
+    }
+    g[row + i] = 1;
+  }
   return s2;
 }
 
@@ -88,5 +102,22 @@ export function centreBoth(k: Float64Array, m: number): void {
   for (let i = 0; i < m; i++) {
     const row = i * m, mi = mean[i] - all;
     for (let j = 0; j < m; j++) k[row + j] -= mi + mean[j];
+  }
+}
+
+/** Transposes a square row-major matrix in place, in cache-sized tiles. */
+export function transposeInPlace(a: Float64Array, m: number): void {
+  const T = 32;
+  for (let i0 = 0; i0 < m; i0 += T) {
+    for (let j0 = i0; j0 < m; j0 += T) {
+      const i1 = Math.min(i0 + T, m), j1 = Math.min(j0 + T, m);
+      for (let i = i0; i < i1; i++) {
+        for (let j = Math.max(j0, i + 1); j < j1; j++) {
+          const t = a[i * m + j];
+          a[i * m + j] = a[j * m + i];
+          a[j * m + i] = t;
+        }
+      }
+    }
   }
 }

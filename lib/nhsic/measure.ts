@@ -4,11 +4,11 @@
  * Gram matrix, one regularised inverse and an O(m^2) trace.
  */
 import type { Dump, Matrix } from "../dump/types.ts";
+import { MIN_SAMPLES } from "../dump/assemble.ts";
 import type { Linalg } from "../linalg/types.ts";
 import type { EstimatorConfig } from "./config.ts";
-import { gaussianFromGram } from "./kernels.ts";
+import { centreBoth, gaussianFromGram, transposeInPlace } from "./kernels.ts";
 import { noccoFromFeatures, noccoFromKernel, traceOfProduct } from "./nocco.ts";
-import { centredAlignment, type CentredStats, centredStats } from "./hsic.ts";
 
 /** Dependence of one layer on the inputs and the labels (averaged over batches). */
 export interface LayerDependence {
@@ -42,9 +42,6 @@ export interface MeasureOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Smallest batch that still gives a meaningful estimate. */
-export const MIN_SAMPLES = 4;
-
 /** Consecutive [start, end) sample ranges of the configured batch size. */
 export function batchRanges(m: number, batchSize: number | null): Array<[number, number]> {
   if (batchSize === null || batchSize >= m) return [[0, m]];
@@ -56,11 +53,19 @@ export function batchRanges(m: number, batchSize: number | null): Array<[number,
   return out;
 }
 
-/** Rows [start, end) of a matrix as a fresh float64 array. */
-export function rowsAsFloat64(a: Matrix, start: number, end: number): Float64Array {
-  const out = new Float64Array((end - start) * a.cols);
-  out.set(a.data.subarray(start * a.cols, end * a.cols));
-  return out;
+/** Rows [start, end) of a matrix as float64, into `out` when given (reused across layers). */
+export function rowsAsFloat64(
+  a: Matrix,
+  start: number,
+  end: number,
+  out?: Float64Array,
+): Float64Array {
+  const n = (end - start) * a.cols;
+  const dst = out ? out.subarray(0, n) : new Float64Array(n);
+  const src = a.data, off = start * a.cols;
+  // A plain loop: TypedArray.set across element types is several times slower in V8.
+  for (let i = 0; i < n; i++) dst[i] = src[off + i];
+  return dst;
 }
 
 /** One-hot float64 matrix (n x c) of class indices [start, end). */
@@ -71,8 +76,9 @@ function oneHot(labels: Int32Array, c: number, start: number, end: number): Floa
 }
 
 /**
- * R of a data matrix (n x d) under the X/T kernel settings. `inspect` sees the linear Gram
- * matrix A A^T and its centred statistics before the matrix is overwritten by the kernel.
+ * R of a data matrix (n x d) under the X/T kernel settings, written into `g`, which first
+ * receives the linear Gram matrix A A^T; `inspect` sees that Gram matrix before the kernel
+ * overwrites it. The low-rank path for linear kernels returns a new array instead.
  */
 function operatorOf(
   f: Float64Array,
@@ -80,10 +86,11 @@ function operatorOf(
   d: number,
   cfg: EstimatorConfig,
   la: Linalg,
-  inspect: (gram: Float64Array, stats: CentredStats) => void,
+  g: Float64Array,
+  inspect: (gram: Float64Array) => void,
 ): Float64Array {
-  const g = la.gram(f, n, d);
-  inspect(g, centredStats(g, n));
+  la.gram(f, n, d, g);
+  inspect(g);
   if (cfg.kernel === "linear" && d < n) {
     return noccoFromFeatures(f, n, d, cfg.eps, cfg.centring, la);
   }
@@ -101,37 +108,10 @@ function labelOperator(y: Float64Array, n: number, c: number, cfg: EstimatorConf
   return noccoFromKernel(g, n, cfg.eps, cfg.label_centring, la);
 }
 
-/** Linear-CKA ingredients of the labels: column-centred one-hot matrix and ||H Y Y^T H||_F^2. */
-function labelAlignment(y: Float64Array, n: number, c: number) {
-  const yc = new Float64Array(n * c);
-  const mean = new Float64Array(c);
-  for (let i = 0; i < n; i++) for (let a = 0; a < c; a++) mean[a] += y[i * c + a] / n;
-  for (let i = 0; i < n; i++) for (let a = 0; a < c; a++) yc[i * c + a] = y[i * c + a] - mean[a];
-  // ||Yc Yc^T||_F^2 = ||Yc^T Yc||_F^2, a c x c product.
-  let self = 0;
-  for (let a = 0; a < c; a++) {
-    for (let b = 0; b < c; b++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += yc[i * c + a] * yc[i * c + b];
-      self += s * s;
-    }
-  }
-  return { yc, self };
-}
-
-/** tr(Yc^T G Yc) = <H Y Y^T H, G>_F for symmetric G, in O(n^2 c). */
-function labelGramAlignment(g: Float64Array, yc: Float64Array, n: number, c: number): number {
-  const gy = new Float64Array(c);
+/** sum_ij A_ij B_ij. */
+function dot(a: Float64Array, b: Float64Array, len: number): number {
   let s = 0;
-  for (let i = 0; i < n; i++) {
-    gy.fill(0);
-    const row = i * n;
-    for (let j = 0; j < n; j++) {
-      const gij = g[row + j];
-      for (let a = 0; a < c; a++) gy[a] += gij * yc[j * c + a];
-    }
-    for (let a = 0; a < c; a++) s += yc[i * c + a] * gy[a];
-  }
+  for (let i = 0; i < len; i++) s += a[i] * b[i];
   return s;
 }
 
@@ -149,38 +129,54 @@ export function measureDump(
   let done = 0;
   const tick = () => opts.onProgress?.(++done, total);
 
+  // Workspaces reused by every layer: a float64 copy of the activations and the m x m matrix.
+  const nMax = Math.max(...ranges.map(([s, e]) => e - s));
+  const dMax = Math.max(
+    dump.x.cols,
+    ...dump.checkpoints.flatMap((cp) => cp.layers.map((l) => l.values.cols)),
+  );
+  const fBuf = new Float64Array(nMax * dMax);
+  const gBuf = new Float64Array(nMax * nMax);
+
   const sums = dump.checkpoints.map((cp) => cp.layers.map(() => ({ nx: 0, ny: 0, cx: 0, cy: 0 })));
   let xx = 0, yy = 0;
   for (const [s, e] of ranges) {
-    const n = e - s;
-    const xf = rowsAsFloat64(dump.x, s, e);
-    let xGram = new Float64Array(0);
-    let xStats!: CentredStats;
-    const rx = operatorOf(xf, n, dump.x.cols, cfg, la, (g, st) => {
-      xGram = g.slice();
-      xStats = st;
-    });
+    const n = e - s, nn = n * n;
+    const labels = dump.labels.subarray(s, e);
+    // X: H G_X H (for CKA) and R_X^T; Y: R_Y^T. Transposed so that Tr(R_X R_T) = sum R_X^T . R_T.
+    let cx = new Float64Array(0);
+    const rxT = operatorOf(
+      rowsAsFloat64(dump.x, s, e, fBuf),
+      n,
+      dump.x.cols,
+      cfg,
+      la,
+      gBuf,
+      (g) => {
+        cx = g.slice(0, nn);
+        centreBoth(cx, n);
+      },
+    ).slice(0, nn);
+    const xSelf = dot(cx, cx, nn);
+    xx += traceOfProduct(rxT, rxT, n);
+    transposeInPlace(rxT, n);
     tick();
-    const yf = oneHot(dump.labels, c, s, e);
-    const ry = labelOperator(yf, n, c, cfg, la);
-    const ya = labelAlignment(yf, n, c);
+    const ryT = labelOperator(oneHot(dump.labels, c, s, e), n, c, cfg, la);
+    yy += traceOfProduct(ryT, ryT, n);
+    transposeInPlace(ryT, n);
+    const ySelf = labelSelfAlignment(labels, c);
     tick();
-    xx += traceOfProduct(rx, rx, n);
-    yy += traceOfProduct(ry, ry, n);
     dump.checkpoints.forEach((cp, ci) => {
       cp.layers.forEach((layer, li) => {
-        const tf = rowsAsFloat64(layer.values, s, e);
+        const d = layer.values.cols;
         const acc = sums[ci][li];
-        const rt = operatorOf(tf, n, layer.values.cols, cfg, la, (g, st) => {
-          const norm = Math.sqrt(xStats.selfAlignment * st.selfAlignment);
-          acc.cx += safeRatio(centredAlignment(xGram, xStats, g, n), norm);
-          acc.cy += safeRatio(
-            labelGramAlignment(g, ya.yc, n, c),
-            Math.sqrt(ya.self * st.selfAlignment),
-          );
+        const rt = operatorOf(rowsAsFloat64(layer.values, s, e, fBuf), n, d, cfg, la, gBuf, (g) => {
+          const st = gramAlignments(g, n, cx, labels, c);
+          acc.cx += safeRatio(st.withX, Math.sqrt(xSelf * st.self));
+          acc.cy += safeRatio(st.withY, Math.sqrt(ySelf * st.self));
         });
-        acc.nx += traceOfProduct(rx, rt, n);
-        acc.ny += traceOfProduct(ry, rt, n);
+        acc.nx += dot(rxT, rt, nn);
+        acc.ny += dot(ryT, rt, nn);
         tick();
       });
     });
@@ -205,6 +201,69 @@ export function measureDump(
       }),
     })),
   };
+}
+
+/** ||H Y Y^T H||_F^2 for one-hot labels: ||Yc^T Yc||_F^2 with class counts n_c, mu_c = n_c / n. */
+function labelSelfAlignment(labels: Int32Array, c: number): number {
+  const n = labels.length;
+  const count = new Float64Array(c);
+  for (let i = 0; i < n; i++) count[labels[i]]++;
+  // (Yc^T Yc)_ab = n_a [a = b] - n_a n_b / n.
+  let s = 0;
+  for (let a = 0; a < c; a++) {
+    for (let b = 0; b < c; b++) {
+      const v = (a === b ? count[a] : 0) - (count[a] * count[b]) / n;
+      s += v * v;
+    }
+  }
+  return s;
+}
+
+/**
+ * One pass over a symmetric linear Gram matrix G for linear CKA: ||HGH||_F^2, <H G_X H, G>_F (cx
+ * is H G_X H) and <H Y Y^T H, G>_F, the latter from within-class block sums: with one-hot Y,
+ * tr(Yc^T G Yc) = sum_c [B_c - 2 mu_c S_c + mu_c^2 S], B_c the sum of G over class c x class c,
+ * S_c the sum of G's rows of class c, S the total.
+ */
+function gramAlignments(
+  g: Float64Array,
+  n: number,
+  cx: Float64Array,
+  labels: Int32Array,
+  c: number,
+): { self: number; withX: number; withY: number } {
+  const rowSum = new Float64Array(n);
+  const block = new Float64Array(c);
+  let sq = 0, withX = 0;
+  for (let i = 0; i < n; i++) {
+    const row = i * n, li = labels[i];
+    let rs = 0, within = 0;
+    for (let j = 0; j < n; j++) {
+      const v = g[row + j];
+      rs += v;
+      sq += v * v;
+      withX += cx[row + j] * v;
+      if (labels[j] === li) within += v;
+    }
+    rowSum[i] = rs;
+    block[li] += within;
+  }
+  let total = 0, rm2 = 0;
+  const classRows = new Float64Array(c), count = new Float64Array(c);
+  for (let i = 0; i < n; i++) {
+    total += rowSum[i];
+    rm2 += rowSum[i] * rowSum[i];
+    classRows[labels[i]] += rowSum[i];
+    count[labels[i]]++;
+  }
+  // ||HGH||^2 = ||G||^2 - (2/n) sum_i r_i^2 + S^2 / n^2 (r_i row sums).
+  const self = sq - (2 / n) * rm2 + (total * total) / (n * n);
+  let withY = 0;
+  for (let a = 0; a < c; a++) {
+    const mu = count[a] / n;
+    withY += block[a] - 2 * mu * classRows[a] + mu * mu * total;
+  }
+  return { self, withX, withY };
 }
 
 /** num / den, or 0 when the denominator vanishes (a constant representation carries nothing). */

@@ -1,0 +1,275 @@
+/** POST/GET /v1/analyses against a real server: every input form, estimator settings, async. */
+import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
+import {
+  call,
+  encodeNpy,
+  encodeNpz,
+  makeDump,
+  postForm,
+  postJson,
+  postNpz,
+  type Reply,
+  resultOf,
+  toCsv,
+  toNested,
+  waitDone,
+  withService,
+} from "./api_helpers.ts";
+
+const ESTIMATOR_FIELDS = [
+  "kernel",
+  "distance",
+  "sigma",
+  "eps",
+  "centring",
+  "label_kernel",
+  "label_centring",
+  "batch_size",
+  "batches",
+  "samples_used",
+];
+const LAYER_FIELDS = [
+  "name",
+  "nhsic_x",
+  "nhsic_y",
+  "nhsic_x_norm",
+  "nhsic_y_norm",
+  "cka_x",
+  "cka_y",
+];
+
+/** Checks the shape of a finished analysis; returns its body. */
+// deno-lint-ignore no-explicit-any
+function assertDone(r: Reply, m: number, steps: number[], layers: string[]): any {
+  assertEquals(r.status, 200, r.text.slice(0, 400));
+  const a = r.body;
+  assert(typeof a.id === "string" && a.id.length > 0, "id");
+  assertEquals(a.status, "done");
+  assertEquals(a.m, m, "m");
+  assertEquals(a.error, null);
+  assertEquals(Object.keys(a.estimator).sort(), [...ESTIMATOR_FIELDS].sort(), "estimator fields");
+  assertEquals(a.estimator.samples_used, m, "samples_used");
+  assert(Number.isFinite(a.reference.nhsic_x_x) && a.reference.nhsic_x_x > 0, "nhsic_x_x");
+  assert(Number.isFinite(a.reference.nhsic_y_y) && a.reference.nhsic_y_y > 0, "nhsic_y_y");
+  assertEquals(a.checkpoints.map((c: { step: number }) => c.step), steps, "steps");
+  for (const cp of a.checkpoints) {
+    assertEquals(cp.layers.map((l: { name: string }) => l.name), layers, "layer names");
+    for (const l of cp.layers) {
+      assertEquals(Object.keys(l).sort(), [...LAYER_FIELDS].sort(), "layer fields");
+      for (const k of LAYER_FIELDS.slice(1)) {
+        assert(Number.isFinite(l[k]), `${l.name}.${k} = ${l[k]}`);
+      }
+      assertAlmostEquals(l.nhsic_x_norm, l.nhsic_x / a.reference.nhsic_x_x, 1e-12, "x norm", true);
+      assertAlmostEquals(l.nhsic_y_norm, l.nhsic_y / a.reference.nhsic_y_y, 1e-12, "y norm", true);
+    }
+  }
+  assertEquals(a.summary.checkpoints, steps.length, "summary.checkpoints");
+  assertEquals(a.summary.dynamics, steps.length > 1, "summary.dynamics");
+  if (steps.length > 1) assertEquals(a.summary.note, null);
+  else assert(typeof a.summary.note === "string" && a.summary.note.length > 0, "summary.note");
+  assertEquals(a.links.self, `/v1/analyses/${a.id}`);
+  return a;
+}
+
+Deno.test("api: single-checkpoint .npz dump, GET and CSV", async () => {
+  await withService({}, async (svc) => {
+    const npz = encodeNpz(makeDump({ m: 40, layers: { fc1: 8, fc2: 4, out: 3 }, seed: 2 }));
+    const r = await postNpz(svc, npz);
+    const a = assertDone(r, 40, [0], ["fc1", "fc2", "out"]);
+    assertEquals(r.headers.get("location"), `/v1/analyses/${a.id}`);
+    assertEquals(a.num_classes, 3);
+    assertEquals(a.estimator.kernel, "gaussian", "default kernel");
+    assertEquals(a.estimator.batch_size, null);
+    assertEquals(a.estimator.batches, 1);
+    assertEquals(a.summary.differentiation, null, "no differentiation without dynamics");
+
+    const g = await call(svc, `/v1/analyses/${a.id}`);
+    assertEquals(g.status, 200);
+    assertEquals(g.body, a, "GET returns what POST returned");
+
+    const csv = await call(svc, `/v1/analyses/${a.id}.csv`);
+    assertEquals(csv.status, 200);
+    assert(csv.headers.get("content-type")!.startsWith("text/csv"), "csv content type");
+    const lines = csv.text.trim().split(/\r?\n/);
+    assertEquals(
+      lines[0],
+      "step,layer_index,layer,nhsic_x,nhsic_y,nhsic_x_norm,nhsic_y_norm,cka_x,cka_y",
+    );
+    assertEquals(lines.length, 1 + 3);
+    const row = lines[2].split(",");
+    assertEquals(row.slice(0, 3), ["0", "1", "fc2"]);
+    assertAlmostEquals(Number(row[3]), a.checkpoints[0].layers[1].nhsic_x, 1e-12, "csv", true);
+  });
+});
+
+Deno.test("api: multi-checkpoint .npz dump has dynamics; CSV has checkpoints x layers rows", async () => {
+  await withService({}, async (svc) => {
+    const steps = [0, 100, 250];
+    // Keys deliberately out of step order: the service sorts checkpoints by step.
+    const arrays = makeDump({ m: 36, layers: { fc1: 6, fc2: 4 }, steps: [250, 0, 100], seed: 3 });
+    const r = await postNpz(svc, encodeNpz(arrays, { compress: true }));
+    const a = assertDone(r, 36, steps, ["fc1", "fc2"]);
+    assertEquals(a.summary.first_step, 0);
+    assertEquals(a.summary.last_step, 250);
+    assert(a.summary.differentiation !== null, "differentiation with dynamics");
+    assertEquals(a.summary.layers.length, 2);
+
+    const g = await call(svc, `/v1/analyses/${a.id}`);
+    assertEquals(resultOf(g.body), resultOf(a));
+    const csv = await call(svc, `/v1/analyses/${a.id}.csv`);
+    assertEquals(csv.status, 200);
+    const lines = csv.text.trim().split(/\r?\n/);
+    assertEquals(lines.length, 1 + steps.length * 2);
+    assertEquals(lines.slice(1).map((l) => l.split(",").slice(0, 3).join(",")), [
+      "0,0,fc1",
+      "0,1,fc2",
+      "100,0,fc1",
+      "100,1,fc2",
+      "250,0,fc1",
+      "250,1,fc2",
+    ]);
+  });
+});
+
+Deno.test("api: one file per array (x.npy, y.npy, fc1 as CSV, fc2 as .npy) matches the .npz", async () => {
+  await withService({}, async (svc) => {
+    const d = makeDump({ m: 30, layers: { fc1: 5, fc2: 4 }, seed: 4 });
+    const r = await postForm(svc, {
+      x: { bytes: encodeNpy(d.x), name: "x.npy" },
+      y: { bytes: encodeNpy(d.y), name: "y.npy" },
+      fc1: { bytes: toCsv(d.fc1), name: "fc1.csv" },
+      fc2: { bytes: encodeNpy(d.fc2), name: "fc2.npy" },
+    });
+    const a = assertDone(r, 30, [0], ["fc1", "fc2"]);
+    const whole = assertDone(await postNpz(svc, encodeNpz(d)), 30, [0], ["fc1", "fc2"]);
+    // The CSV holds the float32 values printed in full, so both forms see the same numbers.
+    for (let i = 0; i < 2; i++) {
+      const p = a.checkpoints[0].layers[i], q = whole.checkpoints[0].layers[i];
+      assertAlmostEquals(p.nhsic_x, q.nhsic_x, 1e-6, `${p.name} nhsic_x`, true);
+      assertAlmostEquals(p.nhsic_y, q.nhsic_y, 1e-6, `${p.name} nhsic_y`, true);
+    }
+    assertEquals(a.reference, whole.reference);
+  });
+});
+
+Deno.test("api: JSON body with layers and with checkpoints", async () => {
+  await withService({}, async (svc) => {
+    const d = makeDump({ m: 24, layers: { h1: 4, h2: 3 }, seed: 5 });
+    const r1 = await postJson(svc, {
+      x: toNested(d.x),
+      y: toNested(d.y),
+      layers: { h1: toNested(d.h1), h2: toNested(d.h2) },
+    });
+    const a1 = assertDone(r1, 24, [0], ["h1", "h2"]);
+    const viaNpz = assertDone(await postNpz(svc, encodeNpz(d)), 24, [0], ["h1", "h2"]);
+    // JSON numbers are float64 copies of the same float32 values.
+    assertAlmostEquals(
+      a1.checkpoints[0].layers[0].nhsic_x,
+      viaNpz.checkpoints[0].layers[0].nhsic_x,
+      1e-9,
+      "json vs npz",
+      true,
+    );
+
+    const m = makeDump({ m: 24, layers: { h1: 4 }, steps: [0, 10], seed: 6 });
+    // One-hot labels in the JSON form.
+    const onehot = Array.from(m.y.data as Int32Array, (c) => [0, 1, 2].map((k) => k === c ? 1 : 0));
+    const r2 = await postJson(svc, {
+      x: toNested(m.x),
+      y: onehot,
+      checkpoints: [
+        { step: 10, layers: { h1: toNested(m["10/h1"]) } },
+        { step: 0, layers: { h1: toNested(m["0/h1"]) } },
+      ],
+    });
+    const a2 = assertDone(r2, 24, [0, 10], ["h1"]);
+    assertEquals(a2.num_classes, 3);
+    assertEquals(a2.summary.dynamics, true);
+    const g = await call(svc, `/v1/analyses/${a2.id}`);
+    assertEquals(g.body, a2);
+  });
+});
+
+Deno.test("api: estimator settings via multipart field and JSON body are applied and reported", async () => {
+  await withService({}, async (svc) => {
+    const d = makeDump({ m: 64, layers: { fc1: 6 }, seed: 7 });
+    const estimator = { kernel: "linear", sigma: "median", batch_size: 32 };
+    const viaForm = assertDone(await postNpz(svc, encodeNpz(d), { estimator }), 64, [0], ["fc1"]);
+    const e = viaForm.estimator;
+    assertEquals(e.kernel, "linear");
+    assertEquals(e.sigma, "median");
+    assertEquals(e.batch_size, 32);
+    assertEquals(e.batches, 2);
+    assertEquals(e.samples_used, 64);
+    // Unset fields keep their defaults.
+    assertEquals(e.distance, "squared");
+    assertEquals(e.eps, 1e-5);
+    assertEquals(e.centring, "right");
+    assertEquals(e.label_kernel, "linear");
+    assertEquals(e.label_centring, "none");
+
+    const viaJson = assertDone(
+      await postJson(svc, {
+        x: toNested(d.x),
+        y: toNested(d.y),
+        layers: { fc1: toNested(d.fc1) },
+        estimator,
+      }),
+      64,
+      [0],
+      ["fc1"],
+    );
+    assertEquals(viaJson.estimator, e);
+    assertAlmostEquals(
+      viaJson.checkpoints[0].layers[0].nhsic_x,
+      viaForm.checkpoints[0].layers[0].nhsic_x,
+      1e-9,
+      "same estimate",
+      true,
+    );
+
+    // The settings change the numbers: the default (Gaussian, exact) differs.
+    const plain = assertDone(await postNpz(svc, encodeNpz(d)), 64, [0], ["fc1"]);
+    const [p, q] = [plain, viaForm].map((a) => a.checkpoints[0].layers[0].nhsic_x);
+    assert(Math.abs(p - q) > 1e-6 * Math.abs(p), "estimator settings had no effect");
+    const g = await call(svc, `/v1/analyses/${viaForm.id}`);
+    assertEquals(g.body.estimator, e, "GET reports the estimator");
+  });
+});
+
+Deno.test("api: ?async=true answers 202 and polling gives the sync numbers", async () => {
+  await withService({}, async (svc) => {
+    const npz = encodeNpz(makeDump({ m: 48, layers: { fc1: 7, fc2: 5 }, steps: [0, 5], seed: 8 }));
+    const sync = assertDone(await postNpz(svc, npz), 48, [0, 5], ["fc1", "fc2"]);
+
+    const r = await postNpz(svc, npz, { async: true });
+    assertEquals(r.status, 202, r.text);
+    const loc = r.headers.get("location");
+    assertEquals(loc, `/v1/analyses/${r.body.id}`);
+    assert(["queued", "running"].includes(r.body.status), `status ${r.body.status}`);
+    assertEquals(r.body.m, 48);
+    assertEquals(r.body.checkpoints, undefined, "no result yet");
+
+    const done = await waitDone(svc, r.body.id);
+    assertEquals(done.body.status, "done");
+    assertDone(done, 48, [0, 5], ["fc1", "fc2"]);
+    assertEquals(resultOf(done.body), resultOf(sync), "async result equals the sync result");
+    const csv = await call(svc, `${loc}.csv`);
+    assertEquals(csv.status, 200);
+    assertEquals(csv.text.trim().split(/\r?\n/).length, 1 + 4);
+  });
+});
+
+Deno.test("api: a layer identical to x has nhsic_x == nHSIC(X;X)", async () => {
+  await withService({}, async (svc) => {
+    const d = makeDump({ m: 50, dx: 8, layers: { fc1: 6 }, seed: 9 });
+    const npz = encodeNpz({ x: d.x, y: d.y, copy: d.x, fc1: d.fc1 });
+    const a = assertDone(await postNpz(svc, npz), 50, [0], ["copy", "fc1"]);
+    const copy = a.checkpoints[0].layers[0];
+    assertAlmostEquals(copy.nhsic_x, a.reference.nhsic_x_x, 1e-9, "nhsic_x(copy of x)", true);
+    assertAlmostEquals(copy.nhsic_x_norm, 1, 1e-9, "normalised", true);
+    assertAlmostEquals(copy.cka_x, 1, 1e-9, "cka_x", true);
+    // A layer that only partly depends on x carries less about it.
+    assert(a.checkpoints[0].layers[1].nhsic_x < a.reference.nhsic_x_x, "data processing");
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * Durability across restarts: the service runs as a subprocess (`deno run -A main.ts`) on a
+ * data directory that outlives it; analyses created by one process, including one still being
+ * computed when the process is stopped, are served by the next.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { call, encodeNpz, freePort, makeDump, postNpz, resultOf, waitDone } from "./api_helpers.ts";
+
+const ROOT = new URL("..", import.meta.url);
+
+/** A service subprocess. */
+interface Proc {
+  url: string;
+  child: Deno.ChildProcess;
+  output: Promise<string>;
+}
+
+/** Reads a stream to the end as text. */
+async function drain(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  return text;
+}
+
+async function startProc(dataDir: string): Promise<Proc> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    cwd: ROOT,
+    env: { PORT: String(port), INFOPLANE_DATA_DIR: dataDir, INFOPLANE_WORKERS: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([drain(child.stdout), drain(child.stderr)]).then(([o, e]) => o + e);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    try {
+      const r = await call(url, "/v1/health");
+      if (r.status === 200) return { url, child, output };
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`service did not start:\n${await output}`);
+    }
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 5 s. Returns how it ended. */
+async function stopProc(p: Proc, signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+  p.child.kill(signal);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const killed = new Promise<null>((ok) => {
+    timer = setTimeout(() => ok(null), 5_000);
+  });
+  let status = await Promise.race([p.child.status, killed]);
+  clearTimeout(timer);
+  if (status === null) {
+    p.child.kill("SIGKILL");
+    status = await p.child.status;
+  }
+  await p.output;
+  return status;
+}
+
+/** Posts a large async analysis and waits until the worker has started on it. */
+async function startLongAnalysis(url: string, seed: number): Promise<string> {
+  const npz = encodeNpz(makeDump({ m: 2560, dx: 32, layers: { fc1: 32, fc2: 16 }, seed }));
+  const r = await postNpz(url, npz, { async: true });
+  assertEquals(r.status, 202, r.text);
+  const id: string = r.body.id;
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const g = await call(url, `/v1/analyses/${id}`);
+    if (g.body.status !== "queued") break;
+    await new Promise((ok) => setTimeout(ok, 10));
+  }
+  return id;
+}
+
+async function restartCase(signal: Deno.Signal): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "infoplane-restart-" });
+  const procs: Proc[] = [];
+  try {
+    const first = await startProc(dataDir);
+    procs.push(first);
+    const small = encodeNpz(
+      makeDump({ m: 40, layers: { fc1: 6, fc2: 3 }, steps: [0, 10], seed: 21 }),
+    );
+    const sync = await postNpz(first.url, small);
+    assertEquals(sync.status, 200, sync.text);
+    const early = await postNpz(first.url, small, { async: true });
+    assertEquals(early.status, 202, early.text);
+    const earlyDone = await waitDone(first.url, early.body.id);
+    assertEquals(earlyDone.body.status, "done");
+    // One still queued or running when the process goes away.
+    const longId = await startLongAnalysis(first.url, 22);
+    const before = await call(first.url, `/v1/analyses/${longId}`);
+    const stopped = await stopProc(first, signal);
+    procs.pop();
+    if (signal === "SIGTERM") assertEquals(stopped.code, 0, "SIGTERM exits cleanly");
+
+    const second = await startProc(dataDir);
+    procs.push(second);
+    const h = await call(second.url, "/v1/health");
+    assertEquals(h.body.status, "ok");
+
+    const g1 = await call(second.url, `/v1/analyses/${sync.body.id}`);
+    assertEquals(g1.status, 200);
+    assertEquals(g1.body, sync.body, "the sync analysis survives unchanged");
+    const g2 = await call(second.url, `/v1/analyses/${early.body.id}`);
+    assertEquals(g2.body, earlyDone.body, "the finished async analysis survives unchanged");
+    assertEquals(resultOf(g2.body), resultOf(sync.body), "async and sync results agree");
+    const csv = await call(second.url, `/v1/analyses/${sync.body.id}.csv`);
+    assertEquals(csv.status, 200);
+    assertEquals(csv.text.trim().split(/\r?\n/).length, 1 + 4);
+
+    const long = await waitDone(second.url, longId, { timeoutMs: 40_000 });
+    assertEquals(
+      long.body.status,
+      "done",
+      `analysis ${before.body.status} at the ${signal} ends ${long.body.status}: ` +
+        JSON.stringify(long.body.error),
+    );
+    assertEquals(long.body.m, 2560);
+    assertEquals(long.body.checkpoints[0].layers.length, 2);
+    assert(Number.isFinite(long.body.checkpoints[0].layers[1].nhsic_x), "a result");
+    assertEquals(long.body.created_at, before.body.created_at, "same analysis");
+
+    // And once more: a finished result is stable across a further restart.
+    await stopProc(second);
+    procs.pop();
+    const third = await startProc(dataDir);
+    procs.push(third);
+    const again = await call(third.url, `/v1/analyses/${longId}`);
+    assertEquals(again.body, long.body);
+  } finally {
+    for (const p of procs) await stopProc(p, "SIGKILL");
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test("api restart: analyses survive SIGTERM, an interrupted one finishes after restart", async () => {
+  await restartCase("SIGTERM");
+});
+
+Deno.test("api restart: analyses survive SIGKILL, an interrupted one finishes after restart", async () => {
+  await restartCase("SIGKILL");
+});
