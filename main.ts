@@ -36,8 +36,8 @@ export async function startService(settings: Settings = loadSettings()): Promise
     url: `http://127.0.0.1:${port}`,
     port,
     async close() {
+      await analyses.close();
       await server.shutdown();
-      analyses.close();
       kv.close();
     },
   };

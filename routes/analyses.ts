@@ -110,12 +110,14 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const id = csv ? raw.slice(0, -4) : raw;
     const rec = await deps.analyses.store.get(id);
     if (!rec || rec.owner !== c.get("owner")) {
-      return problem(c, 404, "not-found", `no analysis with id "${id}"`);
+      return problem(c, 404, "not-found", `no analysis with id "${id}"`, { field: "id" });
     }
     const output = await deps.analyses.store.result(rec);
     if (!csv) return c.json(present(rec, output), 200);
     if (!output) {
-      return problem(c, 404, "not-found", `analysis "${id}" is ${rec.status}; no table yet`);
+      return problem(c, 404, "not-found", `analysis "${id}" is ${rec.status}; no table yet`, {
+        field: "id",
+      });
     }
     return csvResponse(c, id, output);
   });

@@ -72,6 +72,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
           413,
           "too-large",
           `request body is over ${deps.settings.maxBodyBytes} bytes (INFOPLANE_MAX_BODY_MB)`,
+          { field: "(body)" },
         ),
     }),
   );

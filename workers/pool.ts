@@ -9,6 +9,63 @@ export type WorkerReply<T> =
   | { type: "done"; value: T }
   | { type: "error"; message: string; problem?: string; field?: string };
 
+/** What a worker receives: the task and the pool's shared cancel flag. */
+export interface TaskEnvelope<I> {
+  input: I;
+  /** Int32Array over a SharedArrayBuffer; non-zero means "stop at the next safe point". */
+  cancel: Int32Array;
+}
+
+/** Thrown inside a worker task that stopped because the pool is shutting down. */
+export class CancelledError extends Error {
+  constructor() {
+    super("cancelled: the service is shutting down");
+    this.name = "CancelledError";
+  }
+}
+
+/** Tools a task gets from {@link serveTasks}. */
+export interface TaskContext {
+  progress(done: number, total: number): void;
+  /** Throws {@link CancelledError} when the pool asked its workers to stop. */
+  checkCancelled(): void;
+}
+
+/**
+ * Worker side of the pool: runs `handler` for every task posted to this worker and replies.
+ * Errors with `problem`/`field` properties (input errors) keep them across the boundary.
+ */
+export function serveTasks<I, O>(handler: (input: I, ctx: TaskContext) => Promise<O> | O): void {
+  const post = (msg: WorkerReply<O>) => (self as unknown as Worker).postMessage(msg);
+  self.onmessage = async (e: MessageEvent<TaskEnvelope<I>>) => {
+    const { input, cancel } = e.data;
+    let last = 0;
+    const ctx: TaskContext = {
+      progress(done, total) {
+        const now = performance.now();
+        if (now - last > 200 || done === total) {
+          last = now;
+          post({ type: "progress", done, total });
+        }
+      },
+      checkCancelled() {
+        if (Atomics.load(cancel, 0) !== 0) throw new CancelledError();
+      },
+    };
+    try {
+      post({ type: "done", value: await handler(input, ctx) });
+    } catch (err) {
+      const e = err as { message?: string; problem?: string; field?: string; name?: string };
+      post({
+        type: "error",
+        message: e?.message ?? String(err),
+        problem: err instanceof CancelledError ? "cancelled" : e?.problem,
+        field: e?.field,
+      });
+    }
+  };
+}
+
 /** Error reported by a task, carrying an input problem kind when the task rejected its input. */
 export class TaskError extends Error {
   constructor(message: string, readonly problem?: string, readonly field?: string) {
@@ -31,6 +88,7 @@ export class WorkerPool<I, O> {
   #queue: Pending<I, O>[] = [];
   #busy = new Map<Worker, Pending<I, O>>();
   #closed = false;
+  #cancel = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(readonly url: URL, readonly size: number) {
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn());
@@ -64,7 +122,25 @@ export class WorkerPool<I, O> {
     });
   }
 
-  /** Terminates every worker; running and waiting tasks are rejected. */
+  /**
+   * Stops cleanly: waiting tasks are rejected, running ones are asked to stop at their next safe
+   * point (between linear-algebra calls) and awaited for up to `graceMs`, then every worker is
+   * terminated. Terminating a worker inside a native OpenBLAS call and exiting the process can
+   * hang OpenBLAS's exit handler, hence the wait.
+   */
+  async shutdown(graceMs = 10_000): Promise<void> {
+    if (this.#closed) return;
+    for (const p of this.#queue) p.reject(new TaskError("service shutting down", "cancelled"));
+    this.#queue = [];
+    Atomics.store(this.#cancel, 0, 1);
+    const deadline = Date.now() + graceMs;
+    while (this.#busy.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.close();
+  }
+
+  /** Terminates every worker at once; running and waiting tasks are rejected. */
   close(): void {
     this.#closed = true;
     for (const [w, p] of this.#busy) {
@@ -117,7 +193,7 @@ export class WorkerPool<I, O> {
       const w = this.#idle.pop()!;
       const p = this.#queue.shift()!;
       this.#busy.set(w, p);
-      w.postMessage(p.input, p.transfer);
+      w.postMessage({ input: p.input, cancel: this.#cancel } satisfies TaskEnvelope<I>, p.transfer);
     }
   }
 }

@@ -72,6 +72,7 @@ export function parseNpzDump(
   const arrays = parseNpz(bytes, {
     source,
     maxBytes: options.maxBytes,
+    field: "dump",
     label: (key) => key === "x" || key === "y" ? `array "${key}"` : `layer "${key}"`,
   });
   const get = (key: "x" | "y"): NdArray => {

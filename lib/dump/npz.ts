@@ -25,6 +25,8 @@ export interface NpzOptions {
   maxBytes?: number;
   /** How messages name the array stored under `key`. Default: `array "key" in <source>`. */
   label?: (key: string) => string;
+  /** Field named by errors that concern the whole archive (e.g. the form field "dump"). */
+  field?: string;
 }
 
 /** One file in a zip archive, as its central directory describes it. */
@@ -64,11 +66,11 @@ const SIG_EOCD64_LOCATOR = 0x07064b50;
 export function parseNpz(bytes: Uint8Array, options: NpzOptions = {}): Map<string, NdArray> {
   const source = options.source ?? "dump";
   const label = options.label ?? ((key: string) => `array "${key}" in ${source}`);
-  const malformed = (msg: string, field?: string) =>
+  const malformed = (msg: string, field: string | undefined = options.field) =>
     new InputError("malformed-file", `${source}: ${msg}`, field);
 
   try {
-    return readNpz(bytes, source, label, options.maxBytes, malformed);
+    return readNpz(bytes, source, label, options.maxBytes, malformed, options.field);
   } catch (e) {
     if (e instanceof InputError) throw e;
     // Bad bytes must surface as a user error, never as a RangeError from a DataView.
@@ -82,6 +84,7 @@ function readNpz(
   label: (key: string) => string,
   maxBytes: number | undefined,
   malformed: (msg: string, field?: string) => InputError,
+  field: string | undefined,
 ): Map<string, NdArray> {
   const entries = readCentralDirectory(bytes, malformed);
 
@@ -107,6 +110,7 @@ function readNpz(
         `${source}: its arrays take ${formatBytes(total)} uncompressed, over the limit of ${
           formatBytes(maxBytes)
         }`,
+        field,
       );
     }
   }

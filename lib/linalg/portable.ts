@@ -21,7 +21,7 @@ const T = 3;
 /** K-block for gram: 3 + 3 rows of 256 doubles (12 KiB) stay in L1 while a tile runs. */
 const KC = 256;
 /** Block edge for the cache-blocked triangle mirror. */
-const MB = 32;
+const MB = 64;
 
 /**
  * out[3r + c] = sum_{t < n} x[p_r + t] * x[q_c + t] for r, c in 0..2: nine dot products of
@@ -65,16 +65,18 @@ function dot3x3(
   out[8] = s22;
 }
 
-/** Copies the strict lower triangle of row-major m x m `a` onto the upper one, in cache blocks. */
+/**
+ * Copies the strict lower triangle of row-major m x m `a` onto the upper one. Blocked so the
+ * strided reads of a block stay in cache while its writes run along contiguous rows.
+ */
 export function mirrorLowerToUpper(a: Float64Array, m: number): void {
-  for (let ib = 0; ib < m; ib += MB) {
-    const ie = Math.min(ib + MB, m);
-    for (let jb = 0; jb <= ib; jb += MB) {
-      const je = Math.min(jb + MB, m);
-      for (let i = ib; i < ie; i++) {
-        const jEnd = Math.min(je, i);
-        const ri = i * m;
-        for (let j = jb; j < jEnd; j++) a[j * m + i] = a[ri + j];
+  for (let jb = 0; jb < m; jb += MB) {
+    const je = Math.min(jb + MB, m);
+    for (let ib = jb; ib < m; ib += MB) {
+      const ie = Math.min(ib + MB, m);
+      for (let j = jb; j < je; j++) {
+        const rj = j * m;
+        for (let i = Math.max(ib, j + 1); i < ie; i++) a[rj + i] = a[i * m + j];
       }
     }
   }
