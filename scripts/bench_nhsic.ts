@@ -49,7 +49,7 @@ export function syntheticDump(m: number, d: number, layers = 1): Dump {
 
 function timeCall(la: Linalg, dump: Dump, runs: number): number {
   const cfg = resolveEstimator();
-  measureDump(dump, cfg, { linalg: la }); // warm-up
+  for (let w = 0; w < (dump.x.rows <= 256 ? 5 : 1); w++) measureDump(dump, cfg, { linalg: la }); // JIT warm-up
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
@@ -98,7 +98,7 @@ if (import.meta.main) {
     ) {
       if (la === portableLinalg && m >= 2048) continue;
       const dump = syntheticDump(m, d);
-      const sec = timeCall(la, dump, m <= 256 ? 7 : 3);
+      const sec = timeCall(la, dump, m <= 256 ? 15 : 3);
       const ref = TORCH_F64[`${m}/${d}`];
       console.log(
         `${la.name.padEnd(9)} ${String(m).padEnd(5)} ${String(d).padEnd(5)} ${

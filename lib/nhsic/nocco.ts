@@ -94,12 +94,17 @@ export function noccoFromFeatures(
       for (let b = 0; b < p; b++) bmat[r * p + b] += la_ * mat[a * p + b];
     }
   }
+  // R = B G^T, accumulated row by row over G^T (p x m) so the inner loop runs along a row.
+  const gt = new Float64Array(p * m);
+  for (let j = 0; j < m; j++) for (let a = 0; a < p; a++) gt[a * m + j] = g[j * p + a];
   const out = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
-    for (let j = 0; j < m; j++) {
-      let s = 0;
-      for (let a = 0; a < p; a++) s += bmat[i * p + a] * g[j * p + a];
-      out[i * m + j] = s;
+    const row = i * m;
+    for (let a = 0; a < p; a++) {
+      const b = bmat[i * p + a];
+      if (b === 0) continue;
+      const ga = a * m;
+      for (let j = 0; j < m; j++) out[row + j] += b * gt[ga + j];
     }
   }
   return out;
