@@ -10,6 +10,7 @@ import type { EstimatorConfig } from "../lib/nhsic/config.ts";
 import { type AnalysisRecord, AnalysisStore } from "./analysis_store.ts";
 import type { AnalysisTask } from "./analysis_worker.ts";
 import { TaskError, WorkerPool } from "./pool.ts";
+import { KvQueue } from "./queue.ts";
 
 /** Queue message of an analysis. */
 interface AnalysisMessage {
@@ -36,26 +37,41 @@ export class AnalysisJobs {
   readonly store: AnalysisStore;
   #pool: WorkerPool<AnalysisTask, AnalysisOutput>;
   #queueDir: string;
+  #threads: number;
+  #queue: KvQueue;
+  #ownsQueue: boolean;
 
+  /**
+   * `queue` is the process's shared KV queue dispatcher (one listener per KV handle); without
+   * one, the engine creates and starts its own.
+   */
   constructor(
     readonly kv: Deno.Kv,
     dataDir: string,
     workers: number,
     readonly syncWorkLimit: number,
+    queue?: KvQueue,
   ) {
     this.store = new AnalysisStore(kv);
+    this.#queue = queue ?? new KvQueue(kv);
+    this.#ownsQueue = queue === undefined;
     this.#pool = new WorkerPool(new URL("./analysis_worker.ts", import.meta.url), workers);
     this.#queueDir = `${dataDir}/queue`;
+    this.#threads = Math.max(1, Math.floor((navigator.hardwareConcurrency ?? 1) / workers));
     Deno.mkdirSync(this.#queueDir, { recursive: true });
   }
 
-  /** Starts consuming the queue and recovers analyses a previous process left running. */
+  /**
+   * Registers the queue handler, recovers analyses a previous process left running, and starts
+   * the listener when the engine owns its queue (otherwise the caller calls `queue.listen()`).
+   */
   async start(): Promise<void> {
-    this.kv.listenQueue((msg: unknown) => this.#onMessage(msg));
+    this.#queue.on("analysis", (msg) => this.#onMessage(msg));
+    if (this.#ownsQueue) this.#queue.listen();
     for await (const rec of this.store.withStatus("running")) {
       if (await exists(this.#dumpPath(rec.id))) {
         await this.store.update(rec.id, { status: "queued", progress: null });
-        await this.kv.enqueue({ kind: "analysis", id: rec.id } satisfies AnalysisMessage);
+        await this.#queue.enqueue({ kind: "analysis", id: rec.id } satisfies AnalysisMessage);
       } else {
         await this.store.fail(rec.id, { message: "interrupted by a restart of the service" });
       }
@@ -87,12 +103,12 @@ export class AnalysisJobs {
     if (queued) {
       await Deno.writeFile(this.#dumpPath(id), encodeNpz(dumpArrays(dump)));
       const record = await this.store.create({ ...meta, status: "queued" });
-      await this.kv.enqueue({ kind: "analysis", id } satisfies AnalysisMessage);
+      await this.#queue.enqueue({ kind: "analysis", id } satisfies AnalysisMessage);
       return { record, output: null };
     }
     await this.store.create({ ...meta, status: "running" });
     try {
-      const output = await this.#pool.run({ dump, config });
+      const output = await this.#pool.run({ dump, config, threads: this.#threads });
       return { record: await this.store.complete(id, output), output };
     } catch (err) {
       await this.store.fail(id, errorInfo(err));
@@ -120,7 +136,11 @@ export class AnalysisJobs {
     await this.store.update(msg.id, { status: "running" });
     let lastWrite = 0;
     try {
-      const output = await this.#pool.run({ path: this.#dumpPath(msg.id), config: rec.estimator }, {
+      const output = await this.#pool.run({
+        path: this.#dumpPath(msg.id),
+        config: rec.estimator,
+        threads: this.#threads,
+      }, {
         onProgress: (done, total) => {
           const now = Date.now();
           if (now - lastWrite < 500) return;

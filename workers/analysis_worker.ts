@@ -6,21 +6,25 @@
 import { analyseDump, type AnalysisOutput } from "../lib/analysis.ts";
 import { parseNpzDump } from "../lib/dump/mod.ts";
 import type { Dump } from "../lib/dump/types.ts";
-import { getLinalg } from "../lib/linalg/mod.ts";
+import { getLinalg, type OpenBlasLinalg } from "../lib/linalg/mod.ts";
 import type { EstimatorConfig } from "../lib/nhsic/config.ts";
 import { serveTasks } from "./pool.ts";
 
 /** What the pool sends: the dump itself, or the path of an .npz file holding it. */
 export interface AnalysisTask {
   config: EstimatorConfig;
+  /** OpenBLAS threads for this task (process-wide: cores / workers avoids oversubscription). */
+  threads: number;
   dump?: Dump;
   path?: string;
 }
 
 serveTasks<AnalysisTask, AnalysisOutput>(async (task, ctx) => {
   const dump = task.dump ?? parseNpzDump(await Deno.readFile(task.path!), "dump");
+  const linalg = getLinalg();
+  (linalg as Partial<OpenBlasLinalg>).setThreads?.(task.threads);
   return analyseDump(dump, task.config, {
-    linalg: getLinalg(),
+    linalg,
     onProgress: (done, total) => {
       ctx.checkCancelled();
       ctx.progress(done, total);

@@ -173,7 +173,8 @@ function makeBackend(
       s.openblas_set_num_threads(n);
     },
     describe(): string {
-      return `openblas ${version} (${coreName}, ${threads()} threads)`;
+      const n = threads();
+      return `openblas ${version} (${coreName}, ${n} thread${n === 1 ? "" : "s"})`;
     },
     gram(a: Float64Array, m: number, d: number, out?: Float64Array): Float64Array {
       if (!Number.isInteger(m) || !Number.isInteger(d) || m < 0 || d < 0 || a.length < m * d) {
