@@ -9,6 +9,7 @@ import { encodeNpy, encodeNpz } from "../lib/dump/npz_write.ts";
 import type { NdArray } from "../lib/dump/types.ts";
 import { loadSettings } from "../lib/settings.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { mulberry32 } from "../lib/random.ts";
 
 export { encodeNpy, encodeNpz };
 
@@ -81,16 +82,7 @@ export function bearer(key: string): Record<string, string> {
 // Deterministic data
 
 /** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** Standard normal samples (Box-Muller) from a uniform generator. */
 export function gaussian(rand: () => number): () => number {

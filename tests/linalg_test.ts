@@ -4,6 +4,7 @@ import { gramPortable, mirrorLowerToUpper, portableLinalg } from "../lib/linalg/
 import { loadOpenBlas } from "../lib/linalg/openblas.ts";
 import { describeLinalg, getLinalg } from "../lib/linalg/mod.ts";
 import { openblasCoreTypeFor } from "../lib/linalg/cpu_features.ts";
+import { mulberry32 } from "../lib/random.ts";
 
 const openblas = loadOpenBlas();
 const noOpenblas = openblas === null;
@@ -14,14 +15,8 @@ const backends: [Linalg, boolean][] = [[portableLinalg, false], [
 
 /** Deterministic uniform [-1, 1) (mulberry32), so failures reproduce. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
 }
 
 function randomMatrix(rows: number, cols: number, seed: number): Float64Array {

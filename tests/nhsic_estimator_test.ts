@@ -1,20 +1,15 @@
 // Estimator paths checked against a naive dense implementation (general inverse, no identities):
 // low-rank linear kernels, every centring, the median heuristic and mini-batch averaging.
 import { assertAlmostEquals, assertEquals } from "./assert.ts";
+import { mulberry32 } from "../lib/random.ts";
 import { batchRanges, measureDump } from "../lib/nhsic/measure.ts";
 import { type Centring, resolveEstimator } from "../lib/nhsic/config.ts";
 import { portableLinalg } from "../lib/linalg/mod.ts";
 import type { Dump, Matrix } from "../lib/dump/types.ts";
 
 function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const u = mulberry32(seed);
+  return () => u() - 0.5;
 }
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {

@@ -7,6 +7,7 @@
  */
 
 import type { NdArray } from "../dump/types.ts";
+import { mulberry32 } from "../random.ts";
 
 /** Layer widths from input to logits. */
 export const TINY_MLP_WIDTHS: readonly number[] = [784, 128, 64, 32, 10];
@@ -15,20 +16,7 @@ export const TINY_MLP_LAYERS: readonly string[] = ["fc1", "fc2", "fc3", "logits"
 /** Mini-batch size used for training. */
 export const TINY_MLP_BATCH = 64;
 
-/**
- * Seeded PRNG (mulberry32): a 32-bit state, uniform floats in [0, 1). Enough for shuffling and
- * weight init, and identical on every platform.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** A set of samples: row-major n x 784 images and their labels. */
 export interface Samples {
