@@ -108,7 +108,10 @@ export class AnalysisJobs {
     }
     await this.store.create({ ...meta, status: "running" });
     try {
-      const output = await this.#pool.run({ dump, config, threads: this.#threads });
+      // Move, not copy, the arrays into the worker: the request no longer needs them.
+      const output = await this.#pool.run({ dump, config, threads: this.#threads }, {
+        transfer: dumpBuffers(dump),
+      });
       return { record: await this.store.complete(id, output), output };
     } catch (err) {
       await this.store.fail(id, errorInfo(err));
@@ -171,6 +174,18 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The distinct ArrayBuffers behind a dump's arrays (several arrays may share one upload). */
+function dumpBuffers(dump: Dump): ArrayBuffer[] {
+  const all = [
+    dump.x.data,
+    dump.labels,
+    ...dump.checkpoints.flatMap((c) => c.layers.map((l) => l.values.data)),
+  ];
+  return [...new Set(all.map((a) => a.buffer))].filter((b): b is ArrayBuffer =>
+    b instanceof ArrayBuffer
+  );
 }
 
 /** The arrays of a dump under the .npz keys of the dump format ("<step>/<layer>"). */
