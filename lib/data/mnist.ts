@@ -54,6 +54,8 @@ export const FASHION_MNIST: DatasetDescriptor = {
   trainLabels: { file: "train-labels-idx1-ubyte.gz", md5: "25c81989df183df01b3e8a0aad5dffbe" },
   testImages: { file: "t10k-images-idx3-ubyte.gz", md5: "bef4ecab320f06d8554ea6380940ec79" },
   testLabels: { file: "t10k-labels-idx1-ubyte.gz", md5: "bb300cfdad3c16e7a12a480ee83cd310" },
+  // Fashion-MNIST's own statistics, computed once over all 47,040,000 pixels of
+  // train-images-idx3-ubyte.gz scaled to [0, 1]: mean 0.28604, population std 0.35302.
   mean: 0.2860,
   std: 0.3530,
 };

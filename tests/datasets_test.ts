@@ -1,0 +1,344 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../lib/errors.ts";
+import type { NdArray } from "../lib/dump/types.ts";
+import { encodeNpz } from "../lib/dump/mod.ts";
+import {
+  datasetFromNpz,
+  embeddedMnistDir,
+  FASHION_MNIST,
+  loadDataset,
+  loadMnist,
+  MNIST,
+  UPLOAD_TEST_FRACTION,
+} from "../lib/data/mod.ts";
+import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+
+const FASHION_DIR = fileURLToPath(new URL("../../shared/data/fashion-mnist/", import.meta.url));
+const haveFashion = (() => {
+  try {
+    return Deno.statSync(join(FASHION_DIR, FASHION_MNIST.trainImages.file)).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** Serves `routes` on a free 127.0.0.1 port for the duration of `fn`; counts requests. */
+async function withServer(
+  routes: Record<string, Uint8Array>,
+  fn: (base: string, hits: Map<string, number>) => Promise<void>,
+): Promise<void> {
+  const hits = new Map<string, number>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const body = routes[path];
+    return body
+      ? new Response(body as Uint8Array<ArrayBuffer>)
+      : new Response("not found", { status: 404 });
+  });
+  try {
+    await fn(`http://127.0.0.1:${server.addr.port}`, hits);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+function meanStd(x: Float32Array): [number, number] {
+  let s = 0, s2 = 0;
+  for (const v of x) {
+    s += v;
+    s2 += v * v;
+  }
+  const m = s / x.length;
+  return [m, Math.sqrt(s2 / x.length - m * m)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// MNIST
+
+Deno.test("mnist via loadDataset: embedded, [28, 28, 1], normalised to mean ~0 and std ~1", async () => {
+  const ds = await loadDataset({ name: "mnist", train_limit: 3000, test_limit: 10 }, {
+    dataDir: "/nonexistent",
+  });
+  assertEquals(ds.name, "mnist");
+  assertEquals(ds.shape, [28, 28, 1]);
+  assertEquals(ds.numClasses, 10);
+  assertEquals(ds.augment, "none");
+  assertEquals([ds.train.n, ds.train.x.length, ds.train.y.length], [3000, 3000 * 784, 3000]);
+  assertEquals([ds.test.n, ds.test.x.length], [10, 7840]);
+  assertEquals(Array.from(ds.test.y), [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+  const [mean, std] = meanStd(ds.train.x);
+  assertAlmostEquals(mean, 0, 0.05, "mean of normalised train pixels");
+  assertAlmostEquals(std, 1, 0.05, "std of normalised train pixels");
+  // Background pixels map to exactly (0 - 0.1307) / 0.3081.
+  assertEquals(ds.train.x[0], Math.fround(-0.1307 / 0.3081));
+});
+
+Deno.test("loadDataset rejects bad limits and unknown names as InputError", async () => {
+  for (const limit of [-1, 1.5, NaN]) {
+    const e = await assertRejects(
+      () => loadDataset({ name: "mnist", train_limit: limit }, { dataDir: "." }),
+      InputError,
+      "train_limit must be a non-negative integer",
+    );
+    assertEquals(e.field, "train_limit");
+  }
+  await assertRejects(
+    () => loadDataset({ name: "mnist", test_limit: -3 }, { dataDir: "." }),
+    InputError,
+    "test_limit",
+  );
+  await assertRejects(
+    () => loadDataset({ name: "imagenet" } as never, { dataDir: "." }),
+    InputError,
+    'unknown dataset "imagenet"',
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Fashion-MNIST
+
+Deno.test({
+  name: "fashion-mnist from dir: shapes, balanced test labels, its own mean/std",
+  ignore: !haveFashion,
+  async fn() {
+    const ds = await loadDataset({ name: "fashion-mnist", dir: FASHION_DIR, train_limit: 5000 }, {
+      dataDir: "/nonexistent",
+    });
+    assertEquals(ds.name, "fashion-mnist");
+    assertEquals(ds.shape, [28, 28, 1]);
+    assertEquals([ds.train.n, ds.test.n, ds.numClasses], [5000, 10000, 10]);
+    const counts = new Array(10).fill(0);
+    for (const l of ds.test.y) counts[l]++;
+    assertEquals(counts, new Array(10).fill(1000));
+    const [mean, std] = meanStd(ds.train.x);
+    assertAlmostEquals(mean, 0, 0.05, "mean");
+    assertAlmostEquals(std, 1, 0.05, "std");
+    assertEquals(ds.train.x[0], Math.fround(-0.2860 / 0.3530));
+  },
+});
+
+Deno.test({
+  name: "fashion-mnist download: verified, cached, reused; a checksum mismatch caches nothing",
+  ignore: !haveFashion,
+  async fn() {
+    const files = [
+      FASHION_MNIST.trainImages,
+      FASHION_MNIST.trainLabels,
+      FASHION_MNIST.testImages,
+      FASHION_MNIST.testLabels,
+    ];
+    const routes: Record<string, Uint8Array> = {};
+    for (const f of files) routes[`/fm/${f.file}`] = await Deno.readFile(join(FASHION_DIR, f.file));
+    await withTempDir(async (dataDir) => {
+      await withServer(routes, async (base, hits) => {
+        const desc = { ...FASHION_MNIST, baseUrl: `${base}/fm/` };
+        const spec = { name: "fashion-mnist" as const, train_limit: 100, test_limit: 100 };
+        const seen: string[] = [];
+        const opts = {
+          dataDir,
+          descriptors: { fashionMnist: desc },
+          onProgress: (url: string) => seen.includes(url) || seen.push(url),
+        };
+        const ds = await loadDataset(spec, opts);
+        const cache = join(dataDir, "datasets", "fashion-mnist");
+        assertEquals(await listDir(cache), files.map((f) => f.file).sort());
+        assertEquals(seen, files.map((f) => `${base}/fm/${f.file}`));
+
+        const again = await loadDataset(spec, opts);
+        assertEquals([...hits.values()], [1, 1, 1, 1], "second load served from the cache");
+        assertEquals(again.train.x, ds.train.x);
+
+        const fromDir = await loadDataset({ ...spec, dir: FASHION_DIR }, { dataDir });
+        assertEquals(ds.train.x, fromDir.train.x);
+        assertEquals(ds.test.y, fromDir.test.y);
+
+        // Wrong published checksum: an error naming URL and both MD5s; nothing cached.
+        const wrongDir = join(dataDir, "wrong");
+        const wrong = {
+          ...desc,
+          trainImages: { ...desc.trainImages, md5: "0123456789abcdef0123456789abcdef" },
+        };
+        const url = `${base}/fm/${desc.trainImages.file}`;
+        const e = await assertRejects(
+          () => loadDataset(spec, { dataDir: wrongDir, descriptors: { fashionMnist: wrong } }),
+          Error,
+          `checksum mismatch for ${url}`,
+        );
+        assert(
+          e.message.includes(
+            `expected MD5 0123456789abcdef0123456789abcdef, got ${desc.trainImages.md5}`,
+          ),
+          e.message,
+        );
+        assertEquals(await listDir(join(wrongDir, "datasets", "fashion-mnist")), []);
+      });
+    });
+  },
+});
+
+Deno.test("the canonical descriptors are untouched: MNIST and Fashion-MNIST constants", () => {
+  assertEquals([MNIST.mean, MNIST.std], [0.1307, 0.3081]);
+  assertEquals([FASHION_MNIST.mean, FASHION_MNIST.std], [0.2860, 0.3530]);
+  assertEquals(
+    FASHION_MNIST.baseUrl,
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Uploads
+
+const u8 = (shape: number[], f: (i: number) => number): NdArray => ({
+  shape,
+  dtype: "uint8",
+  data: Uint8Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)),
+});
+const f64 = (shape: number[], f: (i: number) => number): NdArray => ({
+  shape,
+  dtype: "float64",
+  data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)),
+});
+const i64 = (values: number[]): NdArray => ({
+  shape: [values.length],
+  dtype: "int64",
+  data: BigInt64Array.from(values.map(BigInt)),
+});
+const i32 = (shape: number[], values: number[]): NdArray => ({
+  shape,
+  dtype: "int32",
+  data: Int32Array.from(values),
+});
+
+Deno.test("upload: uint8 images scaled to [0, 1], last 10% held out as the test split", () => {
+  const n = 25;
+  const x = u8([n, 4, 4, 1], (i) => (i * 13) % 256);
+  const labels = Array.from({ length: n }, (_, i) => (i * 7) % 5);
+  for (const compress of [false, true]) {
+    const ds = datasetFromNpz(encodeNpz({ x, y: i64(labels) }, { compress }), {
+      source: "mine.npz",
+    });
+    assertEquals(ds.name, "upload");
+    assertEquals(ds.shape, [4, 4, 1]);
+    assertEquals(ds.augment, "none");
+    assertEquals(ds.numClasses, 5);
+    const nTest = Math.floor(n * UPLOAD_TEST_FRACTION);
+    assertEquals([ds.train.n, ds.test.n], [n - nTest, nTest]);
+    assertEquals(Array.from(ds.train.y), labels.slice(0, n - nTest));
+    assertEquals(Array.from(ds.test.y), labels.slice(n - nTest));
+    const raw = x.data as Uint8Array;
+    assertEquals(ds.train.x, Float32Array.from(raw.subarray(0, (n - nTest) * 16), (v) => v / 255));
+    assertEquals(ds.test.x, Float32Array.from(raw.subarray((n - nTest) * 16), (v) => v / 255));
+  }
+  // Tiny sets still hold out one sample.
+  const two = datasetFromNpz(encodeNpz({ x: u8([2, 3], (i) => i), y: i64([0, 1]) }));
+  assertEquals([two.train.n, two.test.n, two.numClasses], [1, 1, 2]);
+});
+
+Deno.test("upload: explicit test split, 2-D features, float labels, [N, 1] labels, limits", async () => {
+  const x = f64([10, 3], (i) => i * 0.1 - 1);
+  const xTest: NdArray = {
+    shape: [4, 3],
+    dtype: "float32",
+    data: Float32Array.from({ length: 12 }, (_, i) => 100 + i),
+  };
+  const y = f64([10], (i) => i % 3);
+  const yTest = i32([4, 1], [2, 0, 7, 1]);
+  const bytes = encodeNpz({ x, y, x_test: xTest, y_test: yTest, extra: i64([1]) });
+  const ds = datasetFromNpz(bytes, { trainLimit: 6, testLimit: 3 });
+  assertEquals(ds.shape, [3]);
+  assertEquals(ds.numClasses, 8, "K = largest label of train and test + 1");
+  assertEquals([ds.train.n, ds.test.n], [6, 3]);
+  assertEquals(ds.train.x, Float32Array.from((x.data as Float64Array).subarray(0, 18)));
+  assertEquals(ds.test.x, Float32Array.from([100, 101, 102, 103, 104, 105, 106, 107, 108]));
+  assertEquals(Array.from(ds.train.y), [0, 1, 2, 0, 1, 2]);
+  assertEquals(Array.from(ds.test.y), [2, 0, 7]);
+
+  // Through loadDataset with a file path.
+  await withTempDir(async (dir) => {
+    const path = join(dir, "set.npz");
+    await Deno.writeFile(path, bytes);
+    const viaSpec = await loadDataset({ name: "upload", path, train_limit: 6, test_limit: 3 }, {
+      dataDir: dir,
+    });
+    assertEquals(viaSpec, ds);
+    await assertRejects(
+      () => loadDataset({ name: "upload", path }, { dataDir: dir, maxUploadBytes: 100 }),
+      InputError,
+      "over the limit",
+    );
+  });
+});
+
+Deno.test("upload: missing keys, mismatched lengths and shapes, bad labels and values", () => {
+  const x = f64([5, 2], (i) => i);
+  const y = i64([0, 1, 0, 1, 0]);
+  const cases: [Record<string, NdArray>, string, string, string][] = [
+    [{ y }, "missing-field", "x", 'no array "x" in the archive (it has "y")'],
+    [{ x }, "missing-field", "y", 'no array "y"'],
+    [{ x, y, x_test: x }, "missing-field", "y_test", 'no array "y_test"'],
+    [{ x, y, y_test: y }, "missing-field", "x_test", 'no array "x_test"'],
+    [{ x, y: i64([0, 1, 0]) }, "shape-mismatch", "y", "y has 3 labels but x has 5 samples"],
+    [
+      { x, y, x_test: f64([5, 3], (i) => i), y_test: y },
+      "shape-mismatch",
+      "x_test",
+      "x_test has shape",
+    ],
+    [
+      { x, y, x_test: x, y_test: i64([0]) },
+      "shape-mismatch",
+      "y_test",
+      "y_test has 1 labels but x_test has 5",
+    ],
+    [{ x, y: f64([5], (i) => i / 2) }, "invalid-labels", "y", "y[1] is 0.5"],
+    [{ x, y: i64([0, -1, 0, 0, 0]) }, "invalid-labels", "y", "y[1] is -1"],
+    [{ x, y: f64([5, 2], (i) => i % 2) }, "invalid-labels", "y", "y.argmax(axis=1)"],
+    [{ x: f64([5], (i) => i), y }, "shape-mismatch", "x", "at least 2-D"],
+    [{ x: f64([0, 2], () => 0), y: i64([]) }, "too-few-samples", "x", "no samples"],
+    [{ x: f64([1, 2], () => 0), y: i64([0]) }, "too-few-samples", "x", "1 sample"],
+    [{ x: f64([5, 2], (i) => i === 3 ? NaN : i), y }, "non-finite", "x", "in sample 1"],
+    [{ x: f64([5, 2], (i) => i === 9 ? 1e300 : i), y }, "non-finite", "x", "1e+300"],
+  ];
+  for (const [arrays, problem, field, msg] of cases) {
+    const e = assertThrows(
+      () => datasetFromNpz(encodeNpz(arrays), { source: "u.npz" }),
+      InputError,
+    );
+    assertEquals([e.problem, e.field], [problem, field], e.message);
+    assert(e.message.includes(msg), `"${e.message}" lacks "${msg}"`);
+    assert(e.message.startsWith("u.npz: "), e.message);
+  }
+  const notZip = assertThrows(
+    () => datasetFromNpz(new TextEncoder().encode("x,y\n1,2\n"), { source: "u.npz" }),
+    InputError,
+  );
+  assertEquals(notZip.problem, "malformed-file");
+});
+
+Deno.test("loadMnist and loadDataset agree on MNIST from a directory of IDX files", async () => {
+  // The embedded package directory doubles as a `dir` holding the unpacked IDX files.
+  const direct = await loadMnist({ split: "test", limit: 50 });
+  const ds = await loadDataset(
+    { name: "mnist", dir: await embeddedMnistDir(), train_limit: 1, test_limit: 50 },
+    { dataDir: "." },
+  );
+  assertEquals(ds.test.x, direct.images);
+  assertEquals(ds.test.y, direct.labels);
+});
