@@ -13,7 +13,8 @@ export type InputProblem =
   | "invalid-labels"
   | "missing-field"
   | "too-large"
-  | "invalid-estimator";
+  | "invalid-estimator"
+  | "invalid-model";
 
 const STATUS: Record<InputProblem, number> = {
   "malformed-file": 400,
@@ -25,6 +26,7 @@ const STATUS: Record<InputProblem, number> = {
   "missing-field": 422,
   "too-large": 413,
   "invalid-estimator": 422,
+  "invalid-model": 422,
 };
 
 /** Bad input from a user: a message meant for them and the field or file it concerns. */

@@ -8,6 +8,7 @@ import { docsRoutes } from "./docs.ts";
 import type { AppEnv, Deps } from "./env.ts";
 import { healthRoutes } from "./health.ts";
 import { problem, problemFromError } from "./problem.ts";
+import { trainingRoutes } from "./trainings.ts";
 
 const PUBLIC_PATHS = new Set(["/v1/health", "/openapi.json", "/docs", "/"]);
 
@@ -62,25 +63,26 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["Location"] }),
   );
   app.use("*", auth(deps.settings.apiKeys));
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: deps.settings.maxBodyBytes,
-      onError: (c) =>
-        problem(
-          c,
-          413,
-          "too-large",
-          `request body is over ${deps.settings.maxBodyBytes} bytes (INFOPLANE_MAX_BODY_MB)`,
-          { field: "(body)" },
-        ),
-    }),
-  );
+  const limit = bodyLimit({
+    maxSize: deps.settings.maxBodyBytes,
+    onError: (c) =>
+      problem(
+        c,
+        413,
+        "too-large",
+        `request body is over ${deps.settings.maxBodyBytes} bytes (INFOPLANE_MAX_BODY_MB)`,
+        { field: "(body)" },
+      ),
+  });
+  // Only POST carries bodies here; on a body-less DELETE the middleware would rebuild the
+  // request, which makes Deno warn about request.signal semantics.
+  app.use("/v1/*", (c, next) => c.req.method === "POST" ? limit(c, next) : next());
   app.onError(problemFromError);
   app.notFound((c) => problem(c, 404, "not-found", `no route for ${c.req.method} ${c.req.path}`));
   app.get("/", (c) => c.redirect("/docs"));
   healthRoutes(app, deps);
   analysisRoutes(app, deps);
+  trainingRoutes(app, deps);
   docsRoutes(app, deps);
   return app;
 }

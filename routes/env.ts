@@ -1,6 +1,7 @@
 /** Types shared by the route modules. */
 import type { Settings } from "../lib/settings.ts";
 import type { AnalysisJobs } from "../workers/analysis_jobs.ts";
+import type { TrainingEngine } from "../workers/training_types.ts";
 
 /** Hono environment: per-request variables set by middleware. */
 export interface AppEnv {
@@ -14,6 +15,9 @@ export interface AppEnv {
 export interface Deps {
   settings: Settings;
   analyses: AnalysisJobs;
+  trainings: TrainingEngine;
+  /** Interval of keep-alive comments on training event streams. */
+  sseKeepAliveMs: number;
   linalgName: string;
   version: string;
   startedAt: number;

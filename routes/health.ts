@@ -21,5 +21,6 @@ export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
       linalg: deps.linalgName,
       workers: { size: deps.settings.workers, ...deps.analyses.load },
       uptime_s: (Date.now() - deps.startedAt) / 1000,
+      trainings: { engine: deps.trainings.mode, ...(deps.trainings.load ?? {}) },
     }, 200));
 }

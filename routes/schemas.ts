@@ -109,4 +109,62 @@ export const HealthSchema = z.object({
   linalg: z.string(),
   workers: z.object({ size: z.number(), running: z.number(), waiting: z.number() }),
   uptime_s: z.number(),
+  trainings: z.object({
+    engine: z.enum(["embedded", "redis"]),
+    running: z.number().int().optional(),
+    queued: z.number().int().optional(),
+  }).optional().openapi({
+    description: "Training engine; counts only when jobs run in this process (embedded).",
+  }),
 }).openapi("Health");
+
+/** Multipart form of a training request with an uploaded dataset. */
+export const TrainingMultipartSchema = z.record(z.string(), z.union([file, z.string()])).openapi(
+  "TrainingMultipart",
+  {
+    description: "Field `request`: the training request as JSON text (its `dataset` may be " +
+      'omitted, or `{"name": "upload", "train_limit": n, "test_limit": n}`); field `dataset`: an ' +
+      ".npz file with arrays x (samples) and y (class indices), optionally x_test and y_test.",
+  },
+);
+
+const TrainingProgressSchema = z.object({
+  method: z.string().nullable(),
+  methods_done: z.number().int(),
+  methods_total: z.number().int(),
+  epoch: z.number(),
+  epochs: z.number(),
+  step: z.number(),
+  loss: z.number().nullable(),
+  test_accuracy: z.number().nullable(),
+}).openapi("TrainingProgress");
+
+/** A training job as returned by the API (`result` appears once status is "done"). */
+export const TrainingSchema = z.object({
+  id: z.string(),
+  status: z.enum(["queued", "running", "done", "failed", "cancelled"]),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  attempts: z.number().int().openapi({
+    description: "Starts so far; a job whose worker died restarts from the beginning.",
+  }),
+  max_attempts: z.number().int(),
+  worker: z.string().nullable().openapi({ description: '"embedded" or the worker "host:pid".' }),
+  heartbeat_at: z.string().nullable(),
+  progress: TrainingProgressSchema.nullable(),
+  error: z.object({
+    message: z.string(),
+    problem: z.string().optional(),
+    field: z.string().optional(),
+  }).nullable(),
+  job: z.record(z.string(), z.any()).openapi({
+    description: "The resolved job: model, dataset, methods, optimizer, tracking, seed, backend.",
+  }),
+  result: z.record(z.string(), z.any()).optional().openapi({
+    description: "TrainingResult: backend, dataset, model, optimizer, tracking, seed, seconds, " +
+      "and per method its curves and `analysis` (checkpoints with per-layer nHSIC, summary).",
+  }),
+  links: z.object({ self: z.string(), events: z.string(), csv: z.string() }),
+}).openapi("Training");

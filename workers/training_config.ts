@@ -21,6 +21,8 @@ export interface TrainingConfig {
   maxEvents: number;
   /** INFOPLANE_TRAINING_CANCEL_GRACE_MS: time a cancelled job gets before its worker is killed. */
   cancelGraceMs: number;
+  /** INFOPLANE_SSE_KEEPALIVE_MS: interval of keep-alive comments on event streams. */
+  keepAliveMs: number;
   /**
    * INFOPLANE_TRAINING_RUNNER: URL of the module exporting `runTraining` (default
    * lib/train/run.ts). Meant for tests, which substitute a fast stand-in.
@@ -55,6 +57,7 @@ export function loadTrainingConfig(
     stalledMs: int(env, "INFOPLANE_TRAINING_STALLED_MS", 30_000, 100),
     maxEvents: int(env, "INFOPLANE_TRAINING_MAX_EVENTS", 5000, 10),
     cancelGraceMs: int(env, "INFOPLANE_TRAINING_CANCEL_GRACE_MS", 10_000, 0),
+    keepAliveMs: int(env, "INFOPLANE_SSE_KEEPALIVE_MS", 15_000, 10),
     runnerModule: runner ? new URL(runner, `file://${Deno.cwd()}/`).href : DEFAULT_RUNNER,
   };
 }

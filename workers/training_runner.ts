@@ -65,14 +65,14 @@ export function workerRunner(module: URL | string, opts: WorkerRunnerOptions = {
         } else if (msg.type === "done") {
           finish(() => resolve(msg.result));
         } else {
-          finish(() =>
-            reject(new TrainingRunError(msg.name, msg.message, msg.problem, msg.field))
-          );
+          finish(() => reject(new TrainingRunError(msg.name, msg.message, msg.problem, msg.field)));
         }
       };
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault();
-        finish(() => reject(new TrainingRunError("Error", `training worker crashed: ${e.message}`)));
+        finish(() =>
+          reject(new TrainingRunError("Error", `training worker crashed: ${e.message}`))
+        );
       };
       if (run.signal?.aborted) {
         finish(() => reject(new TrainingRunError("AbortError", "training cancelled")));

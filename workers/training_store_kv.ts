@@ -90,20 +90,24 @@ export class KvTrainingStore implements TrainingStore {
   }
 
   async complete(id: string, result: TrainingResult): Promise<boolean> {
+    const first = await this.get(id);
+    if (!first || FINISHED.has(first.status)) return false;
     const json = JSON.stringify(result);
     const parts: string[] = [];
     for (let i = 0; i < json.length; i += CHUNK) parts.push(json.slice(i, i + CHUNK));
-    // Chunks first (possibly several commits), then record + chunk count in one compare-and-set:
-    // a reader never sees "done" with a partial result.
+    // Chunks under a key of their own first (possibly several commits), then record + pointer in
+    // one compare-and-set: a reader never sees "done" with a partial result, and a writer that
+    // loses a race only removes its own chunks.
+    const token = crypto.randomUUID();
     for (let i = 0; i < parts.length; i += 10) {
       const op = this.kv.atomic();
-      parts.slice(i, i + 10).forEach((p, k) => op.set([RESULT, id, i + k], p));
+      parts.slice(i, i + 10).forEach((p, k) => op.set([RESULT, id, token, i + k], p));
       if (!(await op.commit()).ok) throw new Error("storing the training result failed");
     }
     for (let i = 0; i < 50; i++) {
       const cur = await this.kv.get<TrainingRecord>([RECORD, id]);
       if (!cur.value || FINISHED.has(cur.value.status)) {
-        await this.#deleteResult(id);
+        await this.#deleteChunks(id, token);
         return false;
       }
       const next = withChange(cur.value, {
@@ -111,7 +115,7 @@ export class KvTrainingStore implements TrainingStore {
         finished_at: new Date().toISOString(),
       });
       const res = await this.kv.atomic().check(cur).set([RECORD, id], next)
-        .set([RESULT_META, id], { chunks: parts.length }).commit();
+        .set([RESULT_META, id], { token, chunks: parts.length }).commit();
       if (res.ok) {
         this.#notify(id);
         return true;
@@ -121,11 +125,11 @@ export class KvTrainingStore implements TrainingStore {
   }
 
   async result(id: string): Promise<TrainingResult | null> {
-    const meta = (await this.kv.get<{ chunks: number }>([RESULT_META, id])).value;
+    const meta = (await this.kv.get<{ token: string; chunks: number }>([RESULT_META, id])).value;
     if (!meta) return null;
     const parts: string[] = new Array(meta.chunks);
-    for await (const e of this.kv.list<string>({ prefix: [RESULT, id] })) {
-      parts[e.key[2] as number] = e.value;
+    for await (const e of this.kv.list<string>({ prefix: [RESULT, id, meta.token] })) {
+      parts[e.key[3] as number] = e.value;
     }
     return JSON.parse(parts.join("")) as TrainingResult;
   }
@@ -173,8 +177,9 @@ export class KvTrainingStore implements TrainingStore {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     for (const set of this.#waiters.values()) for (const wake of [...set]) wake();
+    return Promise.resolve();
   }
 
   #notify(id: string) {
@@ -182,8 +187,10 @@ export class KvTrainingStore implements TrainingStore {
     if (set) { for (const wake of [...set]) wake(); }
   }
 
-  async #deleteResult(id: string) {
-    for await (const e of this.kv.list({ prefix: [RESULT, id] })) await this.kv.delete(e.key);
+  async #deleteChunks(id: string, token: string) {
+    for await (const e of this.kv.list({ prefix: [RESULT, id, token] })) {
+      await this.kv.delete(e.key);
+    }
   }
 }
 

@@ -35,6 +35,47 @@ const SYMBOLS = {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "usize"],
     result: "void",
   },
+  // float32 BLAS for the tfjs "native" backend (lib/native). Optional, so that an OpenBLAS that
+  // lacks one of them still serves the float64 kernels above; lib/native checks for null.
+  cblas_sgemm: {
+    // order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+    ],
+    result: "void",
+    optional: true,
+  },
+  cblas_somatcopy: {
+    // OpenBLAS extension: order, trans, rows, cols, alpha, A, lda, B, ldb (B = alpha op(A))
+    parameters: ["i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32"],
+    result: "void",
+    optional: true,
+  },
+  cblas_sgeadd: {
+    // OpenBLAS extension: order, rows, cols, alpha, A, lda, beta, C, ldc (C = alpha A + beta C)
+    parameters: ["i32", "i32", "i32", "f32", "buffer", "i32", "f32", "buffer", "i32"],
+    result: "void",
+    optional: true,
+  },
+  cblas_saxpy: {
+    // n, alpha, x, incx, y, incy (y += alpha x)
+    parameters: ["i32", "f32", "buffer", "i32", "buffer", "i32"],
+    result: "void",
+    optional: true,
+  },
   openblas_get_corename: { parameters: [], result: "pointer" },
   openblas_get_config: { parameters: [], result: "pointer" },
   openblas_get_num_threads: { parameters: [], result: "i32" },
@@ -42,6 +83,9 @@ const SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type OpenBlasLib = Deno.DynamicLibrary<typeof SYMBOLS>;
+
+/** The raw FFI symbols of the loaded library (float32 ones are null when the build lacks them). */
+export type OpenBlasSymbols = OpenBlasLib["symbols"];
 
 /** The OpenBLAS backend plus what was loaded and how it is configured. */
 export interface OpenBlasLinalg extends Linalg {
@@ -66,6 +110,11 @@ export interface OpenBlasLinalg extends Linalg {
   setThreads(n: number): void;
   /** One line for logs, e.g. "openblas 0.3.21 (SkylakeX, 2 threads)". */
   describe(): string;
+  /**
+   * The dlopen'ed symbols themselves, for other FFI users of the same library (lib/native's
+   * float32 tfjs kernels) so that it is loaded, and its core type chosen, exactly once.
+   */
+  readonly symbols: OpenBlasSymbols;
 }
 
 /** Library locations tried in order after INFOPLANE_OPENBLAS. */
@@ -167,6 +216,7 @@ function makeBackend(
     config,
     version,
     coreType,
+    symbols: s,
     threads,
     setThreads(n: number): void {
       if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: bad thread count ${n}`);

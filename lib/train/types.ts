@@ -90,6 +90,8 @@ export type TrainingEvent =
     epoch: number;
     step: number;
     loss: number;
+    /** Running mean of the method's own objective (sum of its local losses, or E2E's loss). */
+    objective?: number;
   }
   | {
     type: "checkpoint";
@@ -111,6 +113,12 @@ export interface CurvePoint {
   train_loss: number;
   train_accuracy: number;
   test_accuracy: number;
+  /**
+   * Running mean of the method's own objective over the epoch so far: E2E's cross-entropy,
+   * layer-wise's sum of local losses (nHSIC terms included) plus the classifier's loss, or the
+   * current block's local loss in sequential training. Absent at step 0.
+   */
+  objective?: number;
   /** Per-layer linear-probe accuracy (when tracking.linear_probe). */
   probe_accuracy?: Record<string, number>;
 }

@@ -1,0 +1,47 @@
+/** 2-D convolution (NHWC, square kernel) with optional bias. */
+import { tf } from "../tf.ts";
+import { convOut } from "../model_def.ts";
+import { type Init, type Layer, type ParamStore } from "./layer.ts";
+
+/** conv2d{filters, kernel, stride, padding}. */
+export class Conv2d implements Layer {
+  readonly outShape: number[];
+  readonly params: tf.Variable[];
+  readonly state: tf.Variable[] = [];
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable | null;
+  readonly #stride: number;
+  readonly #padding: "same" | "valid";
+
+  constructor(
+    store: ParamStore,
+    name: string,
+    inShape: number[],
+    opts: {
+      filters: number;
+      kernel: number;
+      stride: number;
+      padding: "same" | "valid";
+      bias: boolean;
+      init: Init;
+    },
+  ) {
+    const [h, w, c] = inShape;
+    const k = opts.kernel;
+    this.kernel = store.param(`${name}/kernel`, [k, k, c, opts.filters], opts.init);
+    this.bias = opts.bias ? store.param(`${name}/bias`, [opts.filters], { kind: "zeros" }) : null;
+    this.params = this.bias ? [this.kernel, this.bias] : [this.kernel];
+    this.outShape = [
+      convOut(h, k, opts.stride, opts.padding),
+      convOut(w, k, opts.stride, opts.padding),
+      opts.filters,
+    ];
+    this.#stride = opts.stride;
+    this.#padding = opts.padding;
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    const y = tf.conv2d(x as tf.Tensor4D, this.kernel as tf.Tensor4D, this.#stride, this.#padding);
+    return this.bias ? tf.add(y, this.bias) : y;
+  }
+}

@@ -1,0 +1,17 @@
+/** Softmax cross-entropy, the E2E loss and the default local loss. */
+import { tf } from "../tf.ts";
+
+/** Mean over the batch of -log softmax(logits)[label]; `onehot` is [n, classes]. */
+export function crossEntropy(logits: tf.Tensor, onehot: tf.Tensor): tf.Scalar {
+  return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+}
+
+/** Number of rows whose arg-max is the label (not differentiable). */
+export function countCorrect(logits: tf.Tensor, labels: Int32Array): number {
+  const t = tf.argMax(logits, 1);
+  const pred = t.dataSync();
+  t.dispose();
+  let c = 0;
+  for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) c++;
+  return c;
+}

@@ -1,0 +1,114 @@
+/**
+ * Local objectives of layer-wise and sequential training: every block gets an auxiliary head
+ * and a local loss on its own output, optionally minus lambda * nHSIC(target; block output).
+ */
+import { tf } from "../tf.ts";
+import { Head, type HeadKind } from "../heads.ts";
+import type { Network } from "../network.ts";
+import { ParamStore } from "../layers/layer.ts";
+import type { ForwardContext } from "../layers/layer.ts";
+import { crossEntropy } from "../losses/cross_entropy.ts";
+import { nhsicAgainst, targetOperatorT } from "../losses/nhsic.ts";
+import { similarityLoss } from "../losses/similarity.ts";
+import { SUPCON_PROJECTION_DIM, supConLoss } from "../losses/supcon.ts";
+import type { TrainBatch } from "./method.ts";
+import type { ResolvedMethod } from "../request.ts";
+
+/** Smallest batch on which the nHSIC regulariser is evaluated. */
+const NHSIC_MIN_BATCH = 4;
+
+/** Heads and losses of every block of a network under one method's settings. */
+export class LocalObjectives {
+  readonly heads: Array<Head | null>;
+  readonly #store: ParamStore;
+  readonly #loss: NonNullable<ResolvedMethod["loss"]>;
+  readonly #lambda: number;
+  readonly #target: "global" | "local";
+
+  constructor(readonly net: Network, method: ResolvedMethod, seed: number) {
+    this.#store = new ParamStore(seed);
+    this.#loss = method.loss ?? "cross_entropy";
+    this.#lambda = method.nhsic_lambda ?? 0;
+    this.#target = method.nhsic_target ?? "global";
+    const kind: HeadKind = method.head ?? "linear";
+    const c = net.plan.numClasses;
+    this.heads = net.blocks.map((b) => {
+      // Similarity matching compares the block's own features: no head.
+      if (this.#loss === "similarity") return null;
+      const out = this.#loss === "supervised_contrastive" ? SUPCON_PROJECTION_DIM : c;
+      return new Head(this.#store, `heads/${kind}/${b.name}`, kind, b.outShape, out);
+    });
+  }
+
+  /** Trainable parameters of block l's head. */
+  headParams(l: number): tf.Variable[] {
+    return this.heads[l]?.params ?? [];
+  }
+
+  /** Whether the nHSIC regulariser is active for a batch of n rows. */
+  regularised(n: number): boolean {
+    return this.#lambda > 0 && n >= NHSIC_MIN_BATCH;
+  }
+
+  /**
+   * The constant R^T of the regulariser's target for block l (computed outside the gradient
+   * closure, in float64): the batch input X ("global"), or the block's detached input ("local").
+   */
+  targetFor(l: number, batch: TrainBatch, input: tf.Tensor, global: tf.Tensor2D | null) {
+    if (!this.regularised(batch.labels.length)) return null;
+    if (this.#target === "global" || l === 0) {
+      return global ?? this.globalTarget(batch);
+    }
+    const n = input.shape[0];
+    return targetOperatorT(input.dataSync() as Float32Array, n, input.size / n);
+  }
+
+  /** R_X^T of the batch input, shared by all blocks under the "global" target. */
+  globalTarget(batch: TrainBatch): tf.Tensor2D | null {
+    if (!this.regularised(batch.labels.length)) return null;
+    const n = batch.labels.length;
+    return targetOperatorT(batch.xData, n, batch.xData.length / n);
+  }
+
+  /** Local loss of block l given its output (inside the gradient closure). */
+  loss(
+    l: number,
+    out: tf.Tensor,
+    batch: TrainBatch,
+    ctx: ForwardContext,
+    targetRT: tf.Tensor2D | null,
+  ): tf.Scalar {
+    let loss: tf.Scalar;
+    switch (this.#loss) {
+      case "cross_entropy":
+        loss = crossEntropy(this.heads[l]!.apply(out, ctx), batch.onehot);
+        break;
+      case "similarity":
+        loss = similarityLoss(out, batch.onehot);
+        break;
+      case "supervised_contrastive":
+        loss = supConLoss(this.heads[l]!.apply(out, ctx) as tf.Tensor2D, batch.labels);
+        break;
+    }
+    if (targetRT) loss = tf.sub(loss, tf.mul(nhsicAgainst(targetRT, out), this.#lambda));
+    return loss;
+  }
+
+  /** Frees the heads' parameters. */
+  dispose(): void {
+    this.#store.dispose();
+  }
+}
+
+/** Flattened per-variable gradients of a tf.variableGrads result, in `vars` order. */
+export function gradPairs(
+  vars: tf.Variable[],
+  grads: tf.NamedTensorMap,
+): Array<[tf.Variable, tf.Tensor]> {
+  const out: Array<[tf.Variable, tf.Tensor]> = [];
+  for (const v of vars) {
+    const g = grads[v.name];
+    if (g) out.push([v, g]);
+  }
+  return out;
+}

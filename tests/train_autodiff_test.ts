@@ -1,0 +1,127 @@
+import { tf } from "../lib/train/tf.ts";
+import { AdaptiveAvgPool, headPoolTarget } from "../lib/train/layers/adaptive_avg_pool.ts";
+import { BatchNorm } from "../lib/train/layers/batch_norm.ts";
+import { ParamStore } from "../lib/train/layers/layer.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { gradientError } from "./train_helpers.ts";
+
+type Case = [string, number[], (v: tf.Tensor) => tf.Tensor];
+
+const W = (k: number, ci: number, co: number) =>
+  tf.randomNormal([k, k, ci, co], 0, 0.5, "float32", 2) as tf.Tensor4D;
+const X = (h: number, w: number, c: number) =>
+  tf.randomNormal([2, h, w, c], 0, 1, "float32", 1) as tf.Tensor4D;
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  for (
+    const [h, w, ci, co, k, s, pad] of [
+      [7, 7, 3, 4, 3, 1, "same"],
+      [7, 7, 3, 4, 3, 2, "same"],
+      [8, 8, 3, 4, 3, 2, "same"],
+      [7, 6, 3, 4, 3, 1, "valid"],
+      [7, 7, 3, 4, 3, 2, "valid"],
+      [8, 9, 2, 3, 1, 2, "same"],
+      [9, 9, 2, 3, 5, 3, "same"],
+    ] as const
+  ) {
+    const wt = W(k, ci, co), xt = X(h, w, ci);
+    const tag = `${h}x${w}x${ci} k${k} s${s} ${pad}`;
+    out.push([`conv2d dx ${tag}`, [2, h, w, ci], (x) => tf.conv2d(x as tf.Tensor4D, wt, s, pad)]);
+    out.push([`conv2d dW ${tag}`, [k, k, ci, co], (v) => tf.conv2d(xt, v as tf.Tensor4D, s, pad)]);
+  }
+  for (const [h, k, s] of [[6, 2, 2], [7, 2, 2], [7, 3, 2], [6, 3, 1]] as const) {
+    out.push([
+      `maxPool ${h} k${k} s${s}`,
+      [2, h, h, 3],
+      (x) => tf.maxPool(x as tf.Tensor4D, k, s, "valid"),
+    ]);
+    out.push([
+      `avgPool ${h} k${k} s${s}`,
+      [2, h, h, 3],
+      (x) => tf.avgPool(x as tf.Tensor4D, k, s, "valid"),
+    ]);
+  }
+  const b = tf.randomNormal([4], 0, 1, "float32", 3);
+  const m = tf.randomNormal([5, 4], 0, 1, "float32", 4);
+  out.push(
+    ["add (broadcast)", [3, 4], (x) => tf.add(tf.reshape(x, [3, 1, 4]), b)],
+    ["sub/mul/div", [3, 4], (x) => tf.div(tf.mul(tf.sub(x, b), x), tf.add(tf.square(b), 1))],
+    ["div denominator", [4], (x) => tf.div(m, tf.add(tf.square(x), 1))],
+    ["maximum/minimum", [3, 4], (x) => tf.add(tf.maximum(x, b), tf.minimum(x, 0.3))],
+    ["exp/log/sqrt/rsqrt", [3, 4], (x) => {
+      const p = tf.add(tf.square(x), 0.5);
+      return tf.addN([tf.exp(tf.mul(x, 0.3)), tf.log(p), tf.sqrt(p), tf.rsqrt(p)]);
+    }],
+    [
+      "activations",
+      [3, 4],
+      (x) => tf.addN([tf.relu(x), tf.tanh(x), tf.sigmoid(x), tf.leakyRelu(x, 0.2)]),
+    ],
+    ["abs/neg/clip", [3, 4], (x) => tf.add(tf.abs(tf.neg(x)), tf.clipByValue(x, -0.5, 0.5))],
+    [
+      "sum/mean/max",
+      [3, 4],
+      (x) => tf.concat([tf.sum(x, 1, true), tf.mean(x, 1, true), tf.max(x, 1, true)], 1),
+    ],
+    ["reductions, all axes", [3, 4], (x) => tf.stack([tf.sum(x), tf.mean(x), tf.max(x)])],
+    ["matMul", [4, 5], (x) => tf.matMul(m, x)],
+    ["matMul transposeA", [5, 3], (x) => tf.matMul(x, m, true, false)],
+    ["matMul transposeB", [3, 4], (x) => tf.matMul(x, m, false, true)],
+    ["matMul both", [4, 2], (x) => tf.matMul(x, m, true, true)],
+    [
+      "transpose/reshape/slice/pad",
+      [3, 4],
+      (x) =>
+        tf.pad(tf.slice(tf.transpose(tf.reshape(x, [2, 6])), [1, 0], [4, 2]), [[1, 0], [0, 2]]),
+    ],
+    ["logSoftmax", [3, 4], (x) => tf.logSoftmax(x)],
+  );
+  return out;
+}
+
+for (const backend of ["wasm", "cpu"]) {
+  Deno.test(`autodiff: gradients match central differences (${backend})`, async () => {
+    await tf.setBackend(backend);
+    const all = cases();
+    const before = tf.memory().numTensors;
+    const failed: string[] = [];
+    for (const [name, shape, fn] of all) {
+      const { err, scale } = gradientError(shape, fn);
+      if (!(err <= 5e-3 * Math.max(1, scale))) {
+        failed.push(`${name}: error ${err} (scale ${scale})`);
+      }
+    }
+    assertEquals(failed, []);
+    // cases() made a few constants per call; nothing else may stay behind.
+    assert(
+      tf.memory().numTensors - before < 40,
+      `tensors left: ${tf.memory().numTensors - before}`,
+    );
+  });
+}
+
+Deno.test("autodiff: batchNorm and adaptive pooling layers (wasm)", async () => {
+  await tf.setBackend("wasm");
+  const store = new ParamStore(0);
+  const bn = new BatchNorm(store, "bn", [5, 5, 3]);
+  const ctx = { training: true, nextSeed: () => 0 };
+  const pool = new AdaptiveAvgPool([7, 5, 3], 3, 2);
+  for (
+    const [name, shape, fn] of [
+      ["batchNorm (training)", [4, 5, 5, 3], (x: tf.Tensor) => bn.apply(x, ctx)],
+      ["adaptive average pool 7x5 -> 3x2", [2, 7, 5, 3], (x: tf.Tensor) => pool.apply(x)],
+    ] as Case[]
+  ) {
+    const { err, scale } = gradientError(shape, fn);
+    assert(err <= 5e-3 * Math.max(1, scale), `${name}: error ${err} (scale ${scale})`);
+  }
+  // PyTorch's adaptive windows: rows {0,1,2}, {2,3,4}, {4,5,6} of 7 -> 3.
+  const x = tf.tensor4d(Array.from({ length: 7 }, (_, i) => i), [1, 7, 1, 1]);
+  assertEquals(Array.from(new AdaptiveAvgPool([7, 1, 1], 3, 1).apply(x).dataSync()), [1, 3, 5]);
+  assertEquals(headPoolTarget(28, 28, 16), { oh: 7, ow: 7 });
+  assertEquals(headPoolTarget(7, 7, 64), { oh: 4, ow: 4 });
+  assertEquals(headPoolTarget(3, 3, 4096), { oh: 1, ow: 1 });
+  store.dispose();
+  tf.dispose(x);
+});
