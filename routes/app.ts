@@ -9,6 +9,7 @@ import type { AppEnv, Deps } from "./env.ts";
 import { healthRoutes } from "./health.ts";
 import { problem, problemFromError } from "./problem.ts";
 import { trainingRoutes } from "./trainings.ts";
+import { ChartNotReadyError, chartRoutes } from "./charts.ts";
 
 const PUBLIC_PATHS = new Set(["/v1/health", "/openapi.json", "/docs", "/"]);
 
@@ -83,6 +84,20 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   healthRoutes(app, deps);
   analysisRoutes(app, deps);
   trainingRoutes(app, deps);
+  chartRoutes(app, {
+    loadAnalysis: async (id, owner) => {
+      const rec = await deps.analyses.store.get(id);
+      if (!rec || rec.owner !== owner) return null;
+      if (rec.status !== "done") throw new ChartNotReadyError(`analysis "${id}" is ${rec.status}`);
+      return await deps.analyses.store.result(rec);
+    },
+    loadTraining: async (id, owner) => {
+      const rec = await deps.trainings.store.get(id);
+      if (!rec || rec.owner !== owner) return null;
+      if (rec.status !== "done") throw new ChartNotReadyError(`training "${id}" is ${rec.status}`);
+      return await deps.trainings.store.result(id);
+    },
+  });
   docsRoutes(app, deps);
   return app;
 }

@@ -131,6 +131,26 @@ Deno.test("api: multi-checkpoint .npz dump has dynamics; CSV has checkpoints x l
   });
 });
 
+Deno.test("api: charts of a finished analysis through the running service", async () => {
+  await withService({}, async (svc) => {
+    const arrays = makeDump({ m: 24, layers: { fc1: 6, fc2: 4 }, steps: [0, 10], seed: 5 });
+    const a = (await postNpz(svc, encodeNpz(arrays))).body;
+    const spec = await call(svc, `/v1/analyses/${a.id}/charts/information-plane.json`);
+    assertEquals(spec.status, 200);
+    assert(String(spec.body.$schema).includes("vega-lite"), "a Vega-Lite spec");
+    const svg = await call(svc, `/v1/analyses/${a.id}/charts/nhsic-vs-step.svg`);
+    assertEquals(svg.status, 200);
+    assert(svg.text.startsWith("<svg"), "an SVG document");
+    const missing = await call(svc, `/v1/analyses/${a.id}/charts/no-such-chart.svg`);
+    assertEquals(missing.status, 404);
+    const other = await call(
+      svc,
+      `/v1/analyses/00000000-0000-0000-0000-000000000000/charts/information-plane.json`,
+    );
+    assertEquals(other.status, 404);
+  });
+});
+
 Deno.test("api: one file per array (x.npy, y.npy, fc1 as CSV, fc2 as .npy) matches the .npz", async () => {
   await withService({}, async (svc) => {
     const d = makeDump({ m: 30, layers: { fc1: 5, fc2: 4 }, seed: 4 });

@@ -2,7 +2,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { AssertionError, assertEquals } from "./assert.ts";
+import { assertEquals, AssertionError } from "./assert.ts";
 import { mulberry32 } from "../lib/random.ts";
 import { registerNativeBackend } from "../lib/native/mod.ts";
 import { registerTrainingGradients } from "../lib/train/autodiff/mod.ts";
@@ -46,7 +46,7 @@ export async function on(
   backend: string,
   fn: () => tf.Tensor | tf.Tensor[],
 ): Promise<Result[]> {
-  const prev = tf.getBackend();
+  const prev = tf.getBackend() ?? "cpu";
   await tf.setBackend(backend);
   try {
     const before = tf.memory().numTensors;
@@ -82,7 +82,11 @@ export function assertClose(actual: Result[], expected: Result[], tol = 1e-5, wh
     const atol = tol * Math.max(scale, 1e-30);
     for (let i = 0; i < e.values.length; i++) {
       const x = a.values[i], y = e.values[i];
-      if (Number.isNaN(y) ? Number.isNaN(x) : Math.abs(x - y) <= atol + tol * Math.abs(y)) {
+      if (
+        x === y || Number.isNaN(y)
+          ? Number.isNaN(x) || x === y
+          : Math.abs(x - y) <= atol + tol * Math.abs(y)
+      ) {
         continue;
       }
       throw new AssertionError(

@@ -13,9 +13,11 @@
  * Overridden kernels (float32; other dtypes and unsupported layouts run the cpu kernel):
  * BatchMatMul, _FusedMatMul, Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
  * MaxPool(Grad), AvgPool(Grad), Transpose, Sum, Mean, Max, Min, Softmax, the broadcasting
- * binary ops (Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference) and the
- * unary activations/maths (Relu, Relu6, LeakyRelu, Step, Sigmoid, Tanh, Elu, Exp, Log, Sqrt,
- * Rsqrt, Reciprocal, Neg, Square, Abs). {@link FusedAdamOptimizer} fuses Adam's update.
+ * binary ops (Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference), comparisons
+ * (Equal, NotEqual, Greater(Equal), Less(Equal)), Cast to float32, and the unary
+ * activations/maths (Relu, Relu6, LeakyRelu, Step, Sigmoid, Tanh, Elu, Exp, Log, Sqrt, Rsqrt,
+ * Reciprocal, Neg, Square, Abs). {@link nativeFallbacks} counts calls they passed on to the cpu
+ * kernel. {@link FusedAdamOptimizer} fuses Adam's update (use it instead of tf.train.adam).
  *
  * Needs --allow-ffi (plus --allow-env/--allow-read, or FFI alone, for OpenBLAS discovery; see
  * lib/linalg/openblas.ts: INFOPLANE_OPENBLAS, INFOPLANE_OPENBLAS_CORETYPE, OPENBLAS_CORETYPE).
@@ -35,6 +37,7 @@ import { reduceKernels } from "./kernels/reduce.ts";
 import { transposeKernels } from "./kernels/transpose.ts";
 
 export { NativeBackend } from "./backend.ts";
+export { fallbackCounts as nativeFallbacks } from "./kernels/util.ts";
 export { type FusedAdamConfig, FusedAdamOptimizer } from "./adam.ts";
 
 /** The tfjs backend name. */

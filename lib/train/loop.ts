@@ -82,15 +82,19 @@ function makeYielder(): () => Promise<void> {
 }
 
 /** Cross-entropy and correct count of the network's output on a batch (evaluation mode). */
-function evaluateBatch(net: Network, batch: Batch, ds: Dataset): { loss: number; correct: number } {
+async function evaluateBatch(
+  net: Network,
+  batch: Batch,
+  ds: Dataset,
+): Promise<{ loss: number; correct: number }> {
   const ctx: ForwardContext = { training: false, nextSeed: () => 0 };
   const { x, onehot } = batchTensors(batch.x, batch.labels, ds.shape, ds.numClasses);
   const [logits, ce] = tf.tidy(() => {
     const z = net.forward(x, ctx).logits;
     return [z, crossEntropy(z, onehot)];
   });
-  const loss = ce.dataSync()[0];
-  const correct = countCorrect(logits, batch.labels);
+  const loss = (await ce.data())[0];
+  const correct = await countCorrect(logits, batch.labels);
   tf.dispose([x, onehot, logits, ce]);
   return { loss, correct };
 }
@@ -154,7 +158,7 @@ export async function trainMethod(run: MethodRun): Promise<MethodResult> {
     {
       const order = epochOrder(ds.train.n, job.seed, 0);
       const [s, e] = ranges[0];
-      const first = evaluateBatch(net, gatherBatch(ds.train, d, order, s, e), ds);
+      const first = await evaluateBatch(net, gatherBatch(ds.train, d, order, s, e), ds);
       await record(0, { loss: first.loss, accuracy: first.correct / (e - s) });
     }
 
@@ -184,7 +188,7 @@ export async function trainMethod(run: MethodRun): Promise<MethodResult> {
           const tb: TrainBatch = { x, onehot, labels, xData };
           let r: StepResult;
           try {
-            r = runner.step(stage, tb, ctx);
+            r = await runner.step(stage, tb, ctx);
           } finally {
             tf.dispose([x, onehot]);
           }

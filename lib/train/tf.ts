@@ -15,3 +15,11 @@ tf.env().set("PROD", true);
 registerTrainingGradients();
 
 export { tf };
+
+/**
+ * Whether the active backend can read tensors synchronously (dataSync). tfjs-backend-webgpu
+ * reads synchronously through a canvas, which Deno does not have: there, reads must be async.
+ */
+export function syncReads(): boolean {
+  return tf.getBackend() !== "webgpu";
+}

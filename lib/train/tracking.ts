@@ -93,7 +93,7 @@ export class Tracker {
     };
     if (train.objective !== undefined) point.objective = train.objective;
     if (this.spec.linear_probe) {
-      point.probe_accuracy = linearProbeAll(acts, this.#probeY, this.dataset.numClasses);
+      point.probe_accuracy = await linearProbeAll(acts, this.#probeY, this.dataset.numClasses);
     }
     return {
       point,
@@ -146,18 +146,19 @@ export class Tracker {
         const pred = tf.argMax(r.logits, 1);
         return wantActs ? [pred, ...r.outputs, r.logits] : [pred];
       });
-      const pred = outs[0].dataSync();
+      const pred = await outs[0].data();
       for (let i = 0; i < rows; i++) if (pred[i] === ds.test.y[s + i]) correct++;
       if (wantActs) {
         const keep = Math.min(rows, p - s);
-        outs.slice(1).forEach((t, li) => {
-          const w = t.size / rows;
+        const layers = outs.slice(1);
+        for (let li = 0; li < layers.length; li++) {
+          const t = layers[li], w = t.size / rows;
           if (!store[li]) {
             store[li] = new Float32Array(p * w);
             widths[li] = w;
           }
-          store[li].set((t.dataSync() as Float32Array).subarray(0, keep * w), s * w);
-        });
+          store[li].set((await t.data() as Float32Array).subarray(0, keep * w), s * w);
+        }
       }
       tf.dispose(outs);
     }
@@ -177,56 +178,67 @@ const PROBE_STEPS = 100;
  * (Adam, lr 0.01, 100 full-batch steps, from zeros) on the first half of the probe set and scored
  * on the second half.
  */
-export function linearProbeAll(
+export async function linearProbeAll(
   acts: LayerActivations[],
   labels: Int32Array,
   numClasses: number,
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const a of acts) {
-    out[a.name] = linearProbe(a.values.data, a.values.rows, a.values.cols, labels, numClasses);
+    out[a.name] = await linearProbe(
+      a.values.data,
+      a.values.rows,
+      a.values.cols,
+      labels,
+      numClasses,
+    );
   }
   return out;
 }
 
-function linearProbe(
+async function linearProbe(
   data: Float32Array | Float64Array,
   n: number,
   d: number,
   labels: Int32Array,
   c: number,
-): number {
+): Promise<number> {
   const nTrain = Math.floor(n / 2);
   if (nTrain < 2 || n - nTrain < 1) return NaN;
-  return tf.tidy(() => {
-    const x = tf.tensor2d(Float32Array.from(data.subarray(0, n * d)), [n, d]);
-    const xTrain = tf.slice(x, [0, 0], [nTrain, d]);
-    const mean = tf.mean(xTrain, 0);
-    const std = tf.add(tf.sqrt(tf.mean(tf.square(tf.sub(xTrain, mean)), 0)), 1e-6);
-    const z = tf.div(tf.sub(x, mean), std);
-    const zTrain = tf.slice(z, [0, 0], [nTrain, d]),
-      zTest = tf.slice(z, [nTrain, 0], [n - nTrain, d]);
-    const y = tf.oneHot(tf.tensor1d(labels.subarray(0, nTrain), "int32"), c);
-    const w = tf.variable(tf.zeros([d, c])), b = tf.variable(tf.zeros([c]));
-    const opt = new Adam({ lr: 0.01, weightDecay: 0 });
-    for (let i = 0; i < PROBE_STEPS; i++) {
-      tf.tidy(() => {
-        const { grads } = tf.variableGrads(
-          () =>
-            tf.neg(
-              tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(tf.add(tf.matMul(zTrain, w), b))), 1)),
-            ) as tf.Scalar,
-          [w, b],
-        );
-        opt.step([[w, grads[w.name]], [b, grads[b.name]]]);
-      });
-    }
-    const pred = tf.argMax(tf.add(tf.matMul(zTest, w), b), 1).dataSync();
+  const w = tf.variable(tf.zeros([d, c])), b = tf.variable(tf.zeros([c]));
+  const opt = new Adam({ lr: 0.01, weightDecay: 0 });
+  try {
+    const pred = tf.tidy(() => {
+      const x = tf.tensor2d(Float32Array.from(data.subarray(0, n * d)), [n, d]);
+      const xTrain = tf.slice(x, [0, 0], [nTrain, d]);
+      const mean = tf.mean(xTrain, 0);
+      const std = tf.add(tf.sqrt(tf.mean(tf.square(tf.sub(xTrain, mean)), 0)), 1e-6);
+      const z = tf.div(tf.sub(x, mean), std);
+      const zTrain = tf.slice(z, [0, 0], [nTrain, d]);
+      const zTest = tf.slice(z, [nTrain, 0], [n - nTrain, d]);
+      const y = tf.oneHot(tf.tensor1d(labels.subarray(0, nTrain), "int32"), c);
+      for (let i = 0; i < PROBE_STEPS; i++) {
+        tf.tidy(() => {
+          const { grads } = tf.variableGrads(
+            () =>
+              tf.neg(
+                tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(tf.add(tf.matMul(zTrain, w), b))), 1)),
+              ) as tf.Scalar,
+            [w, b],
+          );
+          opt.step([[w, grads[w.name]], [b, grads[b.name]]]);
+        });
+      }
+      return tf.argMax(tf.add(tf.matMul(zTest, w), b), 1);
+    });
+    const p = await pred.data();
+    pred.dispose();
+    let correct = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] === labels[nTrain + i]) correct++;
+    return correct / p.length;
+  } finally {
     opt.dispose();
     w.dispose();
     b.dispose();
-    let correct = 0;
-    for (let i = 0; i < pred.length; i++) if (pred[i] === labels[nTrain + i]) correct++;
-    return correct / pred.length;
-  }) as unknown as number;
+  }
 }

@@ -112,10 +112,12 @@ const sumConfig = reduceKernel(tf.Sum, "axis", (backend, x, b) => {
 });
 
 const meanConfig = reduceKernel(tf.Mean, "axis", (backend, x, b) => {
+  // as the cpu kernel: every element divided by the count (float32), then summed
+  const scaled = backend.alloc(x.length);
+  for (let i = 0; i < x.length; i++) scaled[i] = x[i] / b.reduced;
   const y = backend.alloc(b.outer * b.inner);
-  sumBlock(x, b, y);
-  // cpu: float32 sum, then divided by the count (one more float32 rounding)
-  for (let i = 0; i < y.length; i++) y[i] = y[i] / b.reduced;
+  sumBlock(scaled, b, y);
+  backend.release(scaled);
   return y;
 });
 

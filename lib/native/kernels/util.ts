@@ -29,9 +29,23 @@ export function withFallback(name: string, fn: NativeKernel): tf.KernelFunc {
   return (args) => {
     const out = fn(args as unknown as NativeArgs);
     if (out !== null) return out;
+    fallbacks.set(name, (fallbacks.get(name) ?? 0) + 1);
     cpu ??= cpuKernel(name);
     return cpu(args);
   };
+}
+
+const fallbacks = new Map<string, number>();
+
+/**
+ * How often each overridden kernel handed a call to the cpu kernel (another dtype, layout or
+ * broadcast) since the last reset: the first thing to look at when a model is slower than
+ * expected on "native".
+ */
+export function fallbackCounts(reset = false): Record<string, number> {
+  const r = Object.fromEntries(fallbacks);
+  if (reset) fallbacks.clear();
+  return r;
 }
 
 /** The float32 storage of a tensor, or null for other dtypes (which go to the cpu kernel). */

@@ -41,7 +41,9 @@ export class BatchNorm implements Layer {
     const mean = meanLeadingAxes(x);
     const centred = tf.sub(x, mean);
     const variance = meanLeadingAxes(tf.square(centred));
-    this.#updateRunning(mean, variance, x.size / x.shape[x.rank - 1]);
+    if (ctx.updateStats !== false) {
+      this.#updateRunning(mean, variance, x.size / x.shape[x.rank - 1]);
+    }
     const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(variance, BN_EPS)));
     return tf.add(tf.mul(centred, scale), this.beta);
   }

@@ -8,6 +8,8 @@ export interface ForwardContext {
   training: boolean;
   /** A fresh 32-bit seed (dropout masks); deterministic per job seed and step. */
   nextSeed(): number;
+  /** In training mode, whether batchNorm updates its running statistics (default true). */
+  updateStats?: boolean;
 }
 
 /** A differentiable layer (tfjs ops only; gradients come from lib/train/autodiff). */

@@ -6,10 +6,10 @@ export function crossEntropy(logits: tf.Tensor, onehot: tf.Tensor): tf.Scalar {
   return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
 }
 
-/** Number of rows whose arg-max is the label (not differentiable). */
-export function countCorrect(logits: tf.Tensor, labels: Int32Array): number {
+/** Number of rows whose arg-max is the label (not differentiable; an async read). */
+export async function countCorrect(logits: tf.Tensor, labels: Int32Array): Promise<number> {
   const t = tf.argMax(logits, 1);
-  const pred = t.dataSync();
+  const pred = await t.data();
   t.dispose();
   let c = 0;
   for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) c++;

@@ -12,7 +12,7 @@ import { tf } from "../tf.ts";
 import { getLinalg } from "../../linalg/mod.ts";
 import { gaussianFromGram, transposeInPlace } from "../../nhsic/kernels.ts";
 import { noccoFromKernel } from "../../nhsic/nocco.ts";
-import { spdInverse } from "../ops/spd_inverse.ts";
+import { spdInverse, spdInverseGiven } from "../ops/spd_inverse.ts";
 
 /** Gaussian width of the regulariser (scaled by sqrt(d)). */
 export const REG_SIGMA = 5;
@@ -29,23 +29,54 @@ export function gaussianKernel(t: tf.Tensor2D, sigma = REG_SIGMA): tf.Tensor2D {
   return tf.exp(tf.div(dist, -2 * sigma * sigma * d)) as tf.Tensor2D;
 }
 
-/** R = K H (K H + eps m I)^-1 of a kernel matrix (right centring), differentiable. */
-export function noccoOperator(k: tf.Tensor2D, eps = REG_EPS): tf.Tensor2D {
+/** S = K + eps m I, the SPD matrix whose inverse R is formed from. */
+export function shiftedKernel(k: tf.Tensor2D, eps = REG_EPS): tf.Tensor2D {
+  const m = k.shape[0];
+  return tf.add(k, tf.mul(tf.eye(m), eps * m)) as tf.Tensor2D;
+}
+
+/**
+ * R = K H (K H + eps m I)^-1 of a kernel matrix (right centring), differentiable. `inverse`, when
+ * given, is the precomputed S^-1 (backends without synchronous reads).
+ */
+export function noccoOperator(
+  k: tf.Tensor2D,
+  eps = REG_EPS,
+  inverse: tf.Tensor2D | null = null,
+): tf.Tensor2D {
   const m = k.shape[0];
   const delta = eps * m;
   const eye = tf.eye(m);
-  const p = spdInverse(tf.add(k, tf.mul(eye, delta)) as tf.Tensor2D);
+  const s = shiftedKernel(k, eps);
+  const p = inverse ? spdInverseGiven(s, inverse) : spdInverse(s);
   const w = tf.sum(p, 1, true); // S^-1 1 ([m, 1]); S is symmetric
-  const s = tf.sum(w);
+  const sumW = tf.sum(w);
   const outer = tf.mul(tf.sub(1, tf.mul(w, delta)), tf.transpose(w)); // (1 - delta w) w^T
-  return tf.sub(tf.sub(eye, tf.mul(p, delta)), tf.div(outer, s)) as tf.Tensor2D;
+  return tf.sub(tf.sub(eye, tf.mul(p, delta)), tf.div(outer, sumW)) as tf.Tensor2D;
 }
 
-/** nHSIC(A; T) = sum(R_A^T .* R_T) given the constant R_A^T ([m, m]) and features t ([m, d]). */
-export function nhsicAgainst(targetRT: tf.Tensor2D, t: tf.Tensor): tf.Scalar {
+/** Rows of t ([m, ...]) as an [m, d] matrix. */
+function flatten(t: tf.Tensor): tf.Tensor2D {
   const m = t.shape[0];
-  const flat = tf.reshape(t, [m, t.size / m]) as tf.Tensor2D;
-  return tf.sum(tf.mul(targetRT, noccoOperator(gaussianKernel(flat)))) as tf.Scalar;
+  return tf.reshape(t, [m, t.size / m]) as tf.Tensor2D;
+}
+
+/**
+ * nHSIC(A; T) = sum(R_A^T .* R_T) given the constant R_A^T ([m, m]) and features t ([m, ...]);
+ * `inverse` as in {@link noccoOperator}.
+ */
+export function nhsicAgainst(
+  targetRT: tf.Tensor2D,
+  t: tf.Tensor,
+  inverse: tf.Tensor2D | null = null,
+): tf.Scalar {
+  const r = noccoOperator(gaussianKernel(flatten(t)), REG_EPS, inverse);
+  return tf.sum(tf.mul(targetRT, r)) as tf.Scalar;
+}
+
+/** S = K_T + eps m I of features t, not differentiable (to precompute its inverse). */
+export function regulariserKernel(t: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => shiftedKernel(gaussianKernel(flatten(t))));
 }
 
 /**

@@ -14,7 +14,7 @@ export class E2E implements MethodRunner {
 
   constructor(readonly net: Network, readonly opt: Adam) {}
 
-  step(_stage: number, batch: TrainBatch, ctx: ForwardContext): StepResult {
+  async step(_stage: number, batch: TrainBatch, ctx: ForwardContext): Promise<StepResult> {
     const vars = this.net.params;
     let logits: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
@@ -22,14 +22,15 @@ export class E2E implements MethodRunner {
       logits = tf.keep(out.logits);
       return crossEntropy(out.logits, batch.onehot);
     }, vars);
-    const pairs = gradPairs(vars, grads);
-    this.opt.step(pairs);
-    tf.dispose(Object.values(grads));
-    const loss = value.dataSync()[0];
-    value.dispose();
-    const correct = countCorrect(logits!, batch.labels);
-    (logits as tf.Tensor | null)?.dispose();
-    return { loss, correct, n: batch.labels.length, objective: loss };
+    try {
+      this.opt.step(gradPairs(vars, grads));
+      const loss = (await value.data())[0];
+      const correct = await countCorrect(logits!, batch.labels);
+      return { loss, correct, n: batch.labels.length, objective: loss };
+    } finally {
+      tf.dispose([value, ...Object.values(grads)]);
+      (logits as tf.Tensor | null)?.dispose();
+    }
   }
 
   dispose(): void {

@@ -15,8 +15,14 @@ import type { ResolvedMethod } from "../request.ts";
 import { gradPairs, LocalObjectives } from "./local.ts";
 import type { MethodRunner, StepResult, TrainBatch } from "./method.ts";
 
-/** Trains block `l` on `input` (detached) in its own closure; returns its kept output. */
-export function trainBlock(
+/** Gradients collected over a step, applied together at its end. */
+export type GradList = Array<[tf.Variable, tf.Tensor]>;
+
+/**
+ * Trains block `l` on `input` (detached) in its own closure. Returns the block's output (kept,
+ * for the next block) and its local objective (a scalar tensor, read back later).
+ */
+export async function trainBlock(
   net: Network,
   local: LocalObjectives,
   l: number,
@@ -24,33 +30,37 @@ export function trainBlock(
   batch: TrainBatch,
   ctx: ForwardContext,
   globalRT: tf.Tensor2D | null,
-  grads: Array<[tf.Variable, tf.Tensor]>,
-): { out: tf.Tensor; objective: number } {
+  grads: GradList,
+): Promise<{ out: tf.Tensor; objective: tf.Scalar | null }> {
   const vars = [...net.blocks[l].params, ...local.headParams(l)];
   if (vars.length === 0) {
-    return { out: tf.tidy(() => net.forwardBlock(l, input, ctx)), objective: 0 };
+    return { out: tf.tidy(() => net.forwardBlock(l, input, ctx)), objective: null };
   }
-  const rt = local.targetFor(l, batch, input, globalRT);
+  const rt = await local.targetFor(l, batch, input, globalRT);
+  const pre = rt ? await local.precomputeInverse(l, input, ctx) : null;
+  const c = pre?.replay ?? ctx;
   let out: tf.Tensor | null = null;
-  const r = tf.variableGrads(() => {
-    const y = net.forwardBlock(l, input, ctx);
-    out = tf.keep(y);
-    return local.loss(l, y, batch, ctx, rt);
-  }, vars);
-  if (rt && rt !== globalRT) rt.dispose();
-  grads.push(...gradPairs(vars, r.grads));
-  const objective = r.value.dataSync()[0];
-  r.value.dispose();
-  return { out: out!, objective };
+  try {
+    const r = tf.variableGrads(() => {
+      const y = net.forwardBlock(l, input, c);
+      out = tf.keep(y);
+      return local.loss(l, y, batch, c, rt, pre?.inverse ?? null);
+    }, vars);
+    grads.push(...gradPairs(vars, r.grads));
+    return { out: out!, objective: r.value };
+  } finally {
+    if (rt && rt !== globalRT) rt.dispose();
+    pre?.inverse.dispose();
+  }
 }
 
-/** Trains the classifier on the detached representation h; returns its loss and accuracy. */
+/** Trains the classifier on the detached representation h. */
 export function trainClassifier(
   net: Network,
   h: tf.Tensor,
   batch: TrainBatch,
-  grads: Array<[tf.Variable, tf.Tensor]>,
-): { loss: number; correct: number } {
+  grads: GradList,
+): { loss: tf.Scalar; logits: tf.Tensor } {
   const vars = net.classifier.params;
   let logits: tf.Tensor | null = null;
   const r = tf.variableGrads(() => {
@@ -59,11 +69,17 @@ export function trainClassifier(
     return crossEntropy(z, batch.onehot);
   }, vars);
   grads.push(...gradPairs(vars, r.grads));
-  const loss = r.value.dataSync()[0];
-  r.value.dispose();
-  const correct = countCorrect(logits!, batch.labels);
-  (logits as tf.Tensor | null)?.dispose();
-  return { loss, correct };
+  return { loss: r.value, logits: logits! };
+}
+
+/** Sum of the values of scalar tensors (one async read), disposing them. */
+export async function readSum(scalars: Array<tf.Scalar | null>): Promise<number> {
+  const live = scalars.filter((s): s is tf.Scalar => s !== null);
+  if (live.length === 0) return 0;
+  const total = tf.tidy(() => tf.addN(live));
+  const v = (await total.data())[0];
+  tf.dispose([total, ...live]);
+  return v;
 }
 
 /** The layer-wise (simultaneous) method. */
@@ -77,29 +93,30 @@ export class Layerwise implements MethodRunner {
     this.usesViews = method.loss === "supervised_contrastive";
   }
 
-  step(_stage: number, batch: TrainBatch, ctx: ForwardContext): StepResult {
-    const grads: Array<[tf.Variable, tf.Tensor]> = [];
+  async step(_stage: number, batch: TrainBatch, ctx: ForwardContext): Promise<StepResult> {
+    const grads: GradList = [];
+    const objectives: Array<tf.Scalar | null> = [];
     const globalRT = this.local.globalTarget(batch);
-    let h = batch.x, objective = 0;
+    let h = batch.x;
+    let cls: { loss: tf.Scalar; logits: tf.Tensor } | null = null;
     try {
       for (let l = 0; l < this.net.blocks.length; l++) {
-        const r = trainBlock(this.net, this.local, l, h, batch, ctx, globalRT, grads);
+        const r = await trainBlock(this.net, this.local, l, h, batch, ctx, globalRT, grads);
         if (h !== batch.x) h.dispose();
         h = r.out;
-        objective += r.objective;
+        objectives.push(r.objective);
       }
-      const c = trainClassifier(this.net, h, batch, grads);
+      cls = trainClassifier(this.net, h, batch, grads);
       this.opt.step(grads);
-      return {
-        loss: c.loss,
-        correct: c.correct,
-        n: batch.labels.length,
-        objective: objective + c.loss,
-      };
+      const loss = (await cls.loss.data())[0];
+      const correct = await countCorrect(cls.logits, batch.labels);
+      const objective = await readSum(objectives.splice(0));
+      return { loss, correct, n: batch.labels.length, objective: objective + loss };
     } finally {
       if (h !== batch.x) h.dispose();
       globalRT?.dispose();
-      tf.dispose(grads.map((g) => g[1]));
+      tf.dispose([...grads.map((g) => g[1]), ...objectives.filter((o) => o !== null)]);
+      if (cls) tf.dispose([cls.loss, cls.logits]);
     }
   }
 

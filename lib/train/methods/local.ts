@@ -8,7 +8,9 @@ import type { Network } from "../network.ts";
 import { ParamStore } from "../layers/layer.ts";
 import type { ForwardContext } from "../layers/layer.ts";
 import { crossEntropy } from "../losses/cross_entropy.ts";
-import { nhsicAgainst, targetOperatorT } from "../losses/nhsic.ts";
+import { nhsicAgainst, regulariserKernel, targetOperatorT } from "../losses/nhsic.ts";
+import { inverse64 } from "../ops/spd_inverse.ts";
+import { syncReads } from "../tf.ts";
 import { similarityLoss } from "../losses/similarity.ts";
 import { SUPCON_PROJECTION_DIM, supConLoss } from "../losses/supcon.ts";
 import type { TrainBatch } from "./method.ts";
@@ -54,13 +56,51 @@ export class LocalObjectives {
    * The constant R^T of the regulariser's target for block l (computed outside the gradient
    * closure, in float64): the batch input X ("global"), or the block's detached input ("local").
    */
-  targetFor(l: number, batch: TrainBatch, input: tf.Tensor, global: tf.Tensor2D | null) {
+  async targetFor(
+    l: number,
+    batch: TrainBatch,
+    input: tf.Tensor,
+    global: tf.Tensor2D | null,
+  ): Promise<tf.Tensor2D | null> {
     if (!this.regularised(batch.labels.length)) return null;
     if (this.#target === "global" || l === 0) {
       return global ?? this.globalTarget(batch);
     }
     const n = input.shape[0];
-    return targetOperatorT(input.dataSync() as Float32Array, n, input.size / n);
+    return targetOperatorT(await input.data() as Float32Array, n, input.size / n);
+  }
+
+  /**
+   * Where the backend cannot read synchronously (the regulariser's inverse is computed in float64
+   * from the kernel's values inside the forward pass), a first pass computes block l's kernel
+   * matrix and its inverse; the returned context replays that pass's dropout seeds so that the
+   * differentiated pass builds the very same matrix. Null where no such pass is needed.
+   */
+  async precomputeInverse(
+    l: number,
+    input: tf.Tensor,
+    ctx: ForwardContext,
+  ): Promise<{ inverse: tf.Tensor2D; replay: ForwardContext } | null> {
+    if (syncReads() || !this.regularised(input.shape[0])) return null;
+    const seeds: number[] = [];
+    const record: ForwardContext = {
+      training: ctx.training,
+      updateStats: false,
+      nextSeed: () => {
+        const s = ctx.nextSeed();
+        seeds.push(s);
+        return s;
+      },
+    };
+    const s = tf.tidy(() => regulariserKernel(this.net.forwardBlock(l, input, record)));
+    const m = s.shape[0];
+    const values = await s.data() as Float32Array;
+    s.dispose();
+    let i = 0;
+    return {
+      inverse: tf.tensor2d(inverse64(values, m), [m, m]),
+      replay: { training: ctx.training, nextSeed: () => seeds[i++] },
+    };
   }
 
   /** R_X^T of the batch input, shared by all blocks under the "global" target. */
@@ -77,6 +117,7 @@ export class LocalObjectives {
     batch: TrainBatch,
     ctx: ForwardContext,
     targetRT: tf.Tensor2D | null,
+    inverse: tf.Tensor2D | null = null,
   ): tf.Scalar {
     let loss: tf.Scalar;
     switch (this.#loss) {
@@ -90,7 +131,9 @@ export class LocalObjectives {
         loss = supConLoss(this.heads[l]!.apply(out, ctx) as tf.Tensor2D, batch.labels);
         break;
     }
-    if (targetRT) loss = tf.sub(loss, tf.mul(nhsicAgainst(targetRT, out), this.#lambda));
+    if (targetRT) {
+      loss = tf.sub(loss, tf.mul(nhsicAgainst(targetRT, out, inverse), this.#lambda));
+    }
     return loss;
   }
 

@@ -32,8 +32,8 @@ export interface MethodRunner {
   readonly stages: number;
   /** Whether batches carry two augmented views (supervised contrastive loss). */
   readonly usesViews: boolean;
-  /** One optimisation step of `stage` on a batch. */
-  step(stage: number, batch: TrainBatch, ctx: ForwardContext): StepResult;
+  /** One optimisation step of `stage` on a batch (reads back its numbers asynchronously). */
+  step(stage: number, batch: TrainBatch, ctx: ForwardContext): Promise<StepResult>;
   /** Frees heads and optimiser state (the network is freed by its owner). */
   dispose(): void;
 }

@@ -11,7 +11,7 @@ import type { Network } from "../network.ts";
 import type { Adam } from "../optimizer.ts";
 import type { ResolvedMethod } from "../request.ts";
 import { LocalObjectives } from "./local.ts";
-import { trainBlock, trainClassifier } from "./layerwise.ts";
+import { type GradList, readSum, trainBlock, trainClassifier } from "./layerwise.ts";
 import type { MethodRunner, StepResult, TrainBatch } from "./method.ts";
 
 /** The sequential method: one stage per block. */
@@ -26,48 +26,51 @@ export class Sequential implements MethodRunner {
     this.stages = net.blocks.length;
   }
 
-  step(stage: number, batch: TrainBatch, ctx: ForwardContext): StepResult {
+  async step(stage: number, batch: TrainBatch, ctx: ForwardContext): Promise<StepResult> {
     const frozen: ForwardContext = { training: false, nextSeed: ctx.nextSeed };
     const input = tf.tidy(() => {
       let t = batch.x;
       for (let i = 0; i < stage; i++) t = this.net.forwardBlock(i, t, frozen);
       return t;
     });
-    const grads: Array<[tf.Variable, tf.Tensor]> = [];
+    const grads: GradList = [];
     const globalRT = this.local.globalTarget(batch);
-    let out: tf.Tensor | null = null;
+    const last = stage === this.stages - 1;
+    let out: tf.Tensor | null = null, objective: tf.Scalar | null = null;
+    let loss: tf.Scalar | null = null, logits: tf.Tensor | null = null;
     try {
-      const b = trainBlock(this.net, this.local, stage, input, batch, ctx, globalRT, grads);
+      const b = await trainBlock(this.net, this.local, stage, input, batch, ctx, globalRT, grads);
       out = b.out;
-      const last = stage === this.stages - 1;
-      let loss: number, correct: number;
+      objective = b.objective;
       if (last) {
-        ({ loss, correct } = trainClassifier(this.net, out, batch, grads));
+        ({ loss, logits } = trainClassifier(this.net, out, batch, grads));
       } else {
         // The network's output with the blocks above still untrained (no update).
-        const logits = tf.tidy(() => {
+        const [z, ce] = tf.tidy(() => {
           let t = out!;
           for (let i = stage + 1; i < this.stages; i++) t = this.net.forwardBlock(i, t, frozen);
-          return this.net.classify(t);
+          const z = this.net.classify(t);
+          return [z, crossEntropy(z, batch.onehot)];
         });
-        const ce = tf.tidy(() => crossEntropy(logits, batch.onehot));
-        loss = ce.dataSync()[0];
-        ce.dispose();
-        correct = countCorrect(logits, batch.labels);
-        logits.dispose();
+        logits = z;
+        loss = ce as tf.Scalar;
       }
       this.opt.step(grads);
+      const lossValue = (await loss!.data())[0];
+      const correct = await countCorrect(logits!, batch.labels);
+      const own = await readSum([objective]);
+      objective = null;
       return {
-        loss,
+        loss: lossValue,
         correct,
         n: batch.labels.length,
-        objective: b.objective + (last ? loss : 0),
+        objective: own + (last ? lossValue : 0),
       };
     } finally {
       if (input !== batch.x) input.dispose();
-      (out as tf.Tensor | null)?.dispose();
+      tf.dispose([...grads.map((g) => g[1])]);
+      for (const t of [out, objective, loss, logits]) t?.dispose();
       globalRT?.dispose();
-      tf.dispose(grads.map((g) => g[1]));
     }
   }
 
