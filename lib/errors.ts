@@ -14,6 +14,7 @@ export type InputProblem =
   | "missing-field"
   | "too-large"
   | "invalid-estimator"
+  | "invalid-request"
   | "invalid-model";
 
 const STATUS: Record<InputProblem, number> = {
@@ -26,6 +27,7 @@ const STATUS: Record<InputProblem, number> = {
   "missing-field": 422,
   "too-large": 413,
   "invalid-estimator": 422,
+  "invalid-request": 422,
   "invalid-model": 422,
 };
 

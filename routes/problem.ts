@@ -28,6 +28,7 @@ const TITLES: Record<string, string> = {
   "missing-field": "Missing field",
   "too-large": "Payload too large",
   "invalid-estimator": "Invalid estimator settings",
+  "invalid-request": "Invalid request",
   "invalid-model": "Invalid model or training settings",
   "validation": "Invalid request",
   "unauthorized": "Unauthorized",

@@ -187,7 +187,11 @@ t("pooling forward and gradient kernels (with ties)", async () => {
   let seed = 500;
   for (const [xs, size, stride, pad] of cases) {
     const n = xs.reduce((a, b) => a * b);
-    for (const x of [rand(n, seed++), randInt(n, seed++, 3)]) {
+    const special = rand(n, seed++);
+    special[0] = -Infinity;
+    special[n - 1] = NaN;
+    special[n >> 1] = Infinity;
+    for (const x of [rand(n, seed++), randInt(n, seed++, 3), special]) {
       const what = `x=[${xs}] k=${size} s=${stride} ${pad}`;
       await sameOnBoth(
         `maxPool ${what}`,

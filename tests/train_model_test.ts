@@ -210,9 +210,9 @@ Deno.test("resolveTrainingRequest fills defaults and expands presets", () => {
 Deno.test("resolveTrainingRequest rejects bad requests with the field at fault", () => {
   const cases: Array<[unknown, string, string]> = [
     [{}, "missing-field", "dataset"],
-    [{ dataset: { name: "mnist" }, epochs: 3 }, "invalid-model", "(body)"],
-    [{ dataset: { name: "mnist", foo: 1 } }, "invalid-model", "dataset"],
-    [{ dataset: { name: "mnist" }, optimizer: { lr: -1 } }, "invalid-model", "optimizer.lr"],
+    [{ dataset: { name: "mnist" }, epochs: 3 }, "invalid-request", "(body)"],
+    [{ dataset: { name: "mnist", foo: 1 } }, "invalid-request", "dataset"],
+    [{ dataset: { name: "mnist" }, optimizer: { lr: -1 } }, "invalid-request", "optimizer.lr"],
     [
       { dataset: { name: "mnist" }, tracking: { estimator: { batch_size: 64 } } },
       "invalid-estimator",

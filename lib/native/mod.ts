@@ -17,7 +17,8 @@
  * (Equal, NotEqual, Greater(Equal), Less(Equal)), Cast to float32, and the unary
  * activations/maths (Relu, Relu6, LeakyRelu, Step, Sigmoid, Tanh, Elu, Exp, Log, Sqrt, Rsqrt,
  * Reciprocal, Neg, Square, Abs). {@link nativeFallbacks} counts calls they passed on to the cpu
- * kernel. {@link FusedAdamOptimizer} fuses Adam's update (use it instead of tf.train.adam).
+ * kernel. Adam's update is fused too: {@link FusedAdam} has the step(pairs) interface and
+ * torch semantics of lib/train's Adam, {@link FusedAdamOptimizer} replaces tf.train.adam.
  *
  * Needs --allow-ffi (plus --allow-env/--allow-read, or FFI alone, for OpenBLAS discovery; see
  * lib/linalg/openblas.ts: INFOPLANE_OPENBLAS, INFOPLANE_OPENBLAS_CORETYPE, OPENBLAS_CORETYPE).
@@ -38,7 +39,7 @@ import { transposeKernels } from "./kernels/transpose.ts";
 
 export { NativeBackend } from "./backend.ts";
 export { fallbackCounts as nativeFallbacks } from "./kernels/util.ts";
-export { type FusedAdamConfig, FusedAdamOptimizer } from "./adam.ts";
+export { FusedAdam, type FusedAdamConfig, FusedAdamOptimizer } from "./adam.ts";
 
 /** The tfjs backend name. */
 export const NATIVE_BACKEND = "native";

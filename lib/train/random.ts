@@ -4,17 +4,9 @@
  * sharing an architecture start from the same weights and see the same batches.
  */
 
-/** Seeded PRNG (mulberry32): uniform floats in [0, 1), identical on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../random.ts";
+
+export { mulberry32 };
 
 /** 32-bit seed of the stream `name` under the job seed (FNV-1a of the name, mixed with the seed). */
 export function streamSeed(seed: number, name: string): number {

@@ -123,8 +123,7 @@ export const TRAINING_DEFAULTS = Object.freeze({
 function problemFor(path: ReadonlyArray<PropertyKey>, missing: boolean): InputProblem {
   if (path[0] === "tracking" && path[1] === "estimator") return "invalid-estimator";
   if (missing) return "missing-field";
-  // The API has no generic kind for the other fields; they describe the experiment's set-up.
-  return "invalid-model";
+  return path[0] === "model" ? "invalid-model" : "invalid-request";
 }
 
 /** The InputError of a zod issue of the request. */

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { tf } from "./tf.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { loadDataset } from "../data/datasets.ts";
 import { InputError } from "../errors.ts";
@@ -95,9 +94,4 @@ export async function runTrainingOn(
     methods,
     seconds: (performance.now() - t0) / 1000,
   };
-}
-
-/** tfjs' bookkeeping, for leak checks in tests. */
-export function tensorCount(): number {
-  return tf.memory().numTensors;
 }

@@ -330,9 +330,15 @@ const castConfig: tf.KernelConfig = {
   backendName: "native",
   kernelFunc: withFallback(tf.Cast, ({ inputs, backend, attrs }: NativeArgs) => {
     const x = inputs.x!;
+    if (attrs!.dtype === x.dtype && x.dtype !== "complex64") {
+      backend.incRef(x.dataId); // identity, as the cpu kernel does
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }
     if (attrs!.dtype !== "float32" || (x.dtype !== "int32" && x.dtype !== "bool")) return null;
     const v = backend.data.get(x.dataId).values;
-    if (!(v instanceof Int32Array || v instanceof Uint8Array)) return null;
+    if (!(v instanceof Int32Array || v instanceof Uint8Array || v instanceof Float32Array)) {
+      return null;
+    }
     const o = backend.alloc(v.length);
     o.set(v);
     return out(backend, x.shape, o);
@@ -352,7 +358,7 @@ const UNARY: Readonly<Record<string, Unary>> = {
       o[i] = (v + Math.abs(v)) * 0.5; // exact: 2v and 2v * 0.5 are representable
       inf |= +(v - v !== 0); // -Infinity gives NaN above: redo those (and NaN) exactly
     }
-    if (inf) for (let i = 0; i < n; i++) o[i] = Math.max(0, x[i]);
+    if (inf) { for (let i = 0; i < n; i++) o[i] = Math.max(0, x[i]); }
   },
   [tf.Relu6]: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = Math.min(Math.max(0, x[i]), 6);

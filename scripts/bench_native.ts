@@ -1,0 +1,498 @@
+/**
+ * The "native" tfjs backend (lib/native) side by side with tfjs-backend-wasm and -cpu, and with
+ * PyTorch when it is installed:
+ *
+ * 1. matMul 128x784x256 in all four transpose forms (GFLOP/s);
+ * 2. the two LeNet-5 convolutions at batch 128: forward, input gradient, filter gradient (the
+ *    gradient ops lib/train uses on each backend);
+ * 3. one training epoch on MNIST (60000 images, batch 128, Adam, end-to-end cross-entropy) of a
+ *    784-256-256-256-10 ReLU MLP and of LeNet-5: the whole epoch on native; a slice of batches
+ *    on wasm (and on native with an Adam made of tfjs ops), extrapolated to the epoch and marked
+ *    as such.
+ *
+ * PyTorch: scripts/bench_torch.py runs the same workloads when `python3 -c "import torch"`
+ * works, and the ratios are printed; otherwise that is said and only the issue's reference (MLP
+ * epoch 1.7 s with MKL on the 2-core dev machine) is used.
+ *
+ *   deno task bench:native [--quick] [--skip-wasm] [--skip-cpu] [--threads=N] [--wasm-batches=N]
+ *
+ * @module
+ */
+
+import { tf } from "../lib/train/tf.ts";
+import { conv2dGradFilter, conv2dGradInput } from "../lib/train/ops/conv2d_grad.ts";
+import { Adam } from "../lib/train/optimizer.ts";
+import { embeddedMnistDir, loadMnist, type MnistData } from "../lib/data/mnist.ts";
+import { cpuModel } from "../lib/linalg/cpu_features.ts";
+import { mulberry32 } from "../lib/random.ts";
+import {
+  FusedAdam,
+  NATIVE_BACKEND,
+  NativeBackend,
+  nativeFallbacks,
+  registerNativeBackend,
+} from "../lib/native/mod.ts";
+
+const args = new Set(Deno.args.filter((a) => !a.includes("=")));
+const opt = (name: string, dflt: number) => {
+  const a = Deno.args.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : dflt;
+};
+const QUICK = args.has("--quick");
+const EPOCH_BATCHES = QUICK ? 60 : Infinity;
+const WASM_BATCHES = opt("wasm-batches", QUICK ? 5 : 20);
+const SLICE_BATCHES = QUICK ? 20 : 60;
+
+const reg = registerNativeBackend();
+if (!reg.ok) {
+  console.error(`native backend unavailable: ${reg.reason}`);
+  Deno.exit(1);
+}
+const threads = opt("threads", 0);
+const openblas = (await import("../lib/linalg/openblas.ts")).loadOpenBlas()!;
+if (threads > 0) openblas.setThreads(threads);
+
+const backends = [
+  ...(args.has("--skip-wasm") ? [] : ["wasm"]),
+  ...(args.has("--skip-cpu") ? [] : ["cpu"]),
+  NATIVE_BACKEND,
+];
+
+function fmt(x: number, digits = 2): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "-";
+}
+
+function table(head: string[], rows: (string | number)[][]): void {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => "| " + r.map((c, i) => c.padStart(w[i])).join(" | ") + " |";
+  console.log(line(head));
+  console.log("| " + w.map((n) => "-".repeat(n)).join(" | ") + " |");
+  for (const r of cells.slice(1)) console.log(line(r));
+  console.log();
+}
+
+/** Median seconds of fn over at least `minReps` runs and `minSeconds` (after one warm-up). */
+function timeIt(fn: () => void, minReps = 5, minSeconds = 0.3, maxReps = 200): number {
+  fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (
+    times.length < maxReps &&
+    (times.length < minReps || performance.now() - start < minSeconds * 1000)
+  ) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+    if (performance.now() - start > 20_000) break; // slow backends: stop after 20 s
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function randn(n: number, seed: number, scale = 1): Float32Array {
+  const u = mulberry32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - u())), a = 2 * Math.PI * u();
+    out[i] = scale * r * Math.cos(a);
+    if (i + 1 < n) out[i + 1] = scale * r * Math.sin(a);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- header
+
+const torch = await torchAvailable();
+console.log("# tfjs native backend benchmark\n");
+console.log(`machine: ${cpuModel() ?? "unknown CPU"}, ${navigator.hardwareConcurrency} CPUs`);
+console.log(`deno ${Deno.version.deno}, tfjs-core ${tf.version_core}; ${reg.describe}`);
+console.log(`load average at start: ${loadAvg()}`);
+console.log(
+  `PyTorch: ${torch.ok ? torch.version : `not installed (${torch.reason}); reference skipped`}\n`,
+);
+
+// ---------------------------------------------------------------- matMul
+
+const M = 128, K = 784, N = 256;
+const mmRows: (string | number)[][] = [];
+const forms: [string, boolean, boolean][] = [
+  ["A B", false, false],
+  ["A^T B", true, false],
+  ["A B^T", false, true],
+  ["A^T B^T", true, true],
+];
+const mmFlops = 2 * M * K * N;
+const mm: Record<string, Record<string, number>> = {};
+for (const backend of backends) {
+  await tf.setBackend(backend);
+  const a = tf.tensor(randn(M * K, 1)), b = tf.tensor(randn(K * N, 2));
+  for (const [name, ta, tb] of forms) {
+    const A = tf.reshape(a, ta ? [K, M] : [M, K]) as tf.Tensor2D;
+    const B = tf.reshape(b, tb ? [N, K] : [K, N]) as tf.Tensor2D;
+    const s = timeIt(() => tf.tidy(() => tf.matMul(A, B, ta, tb)), 5, 0.3);
+    (mm[name] ??= {})[backend] = mmFlops / s / 1e9;
+    tf.dispose([A, B]);
+  }
+  tf.dispose([a, b]);
+}
+console.log(`## matMul ${M}x${K}x${N} (GFLOP/s, median)\n`);
+for (const [name] of forms) {
+  mmRows.push([
+    name,
+    ...backends.map((b) => fmt(mm[name][b], 1)),
+    ...(torch.ok ? [fmt(torch.result?.matmul?.[name] ?? NaN, 1)] : []),
+  ]);
+}
+table(["form", ...backends, ...(torch.ok ? ["torch"] : [])], mmRows);
+
+// ---------------------------------------------------------------- conv2d
+
+const convLayers: { name: string; x: number[]; f: number[]; pad: "same" | "valid" }[] = [
+  { name: "conv1 28x28x1 -> 6, 5x5 same", x: [128, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
+  { name: "conv2 14x14x6 -> 16, 5x5 valid", x: [128, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
+];
+console.log("## conv2d, batch 128 (ms per call, median; GFLOP/s in brackets)\n");
+const convRows: (string | number)[][] = [];
+for (const layer of convLayers) {
+  const info = tf.backend_util.computeConv2DInfo(
+    layer.x as [number, number, number, number],
+    layer.f as [number, number, number, number],
+    1,
+    1,
+    layer.pad,
+  );
+  const flops = 2 * info.outShape.reduce((p, d) => p * d, 1) * layer.f[0] * layer.f[1] * layer.f[2];
+  const res: Record<string, [number, number, number]> = {};
+  for (const backend of backends) {
+    await tf.setBackend(backend);
+    const shape4 = (s: number[]) => s as [number, number, number, number];
+    const x = tf.tensor4d(randn(layer.x.reduce((p, d) => p * d), 3), shape4(layer.x));
+    const f = tf.tensor4d(randn(layer.f.reduce((p, d) => p * d), 4, 0.2), shape4(layer.f));
+    const dy = tf.tensor(
+      randn(info.outShape.reduce((p, d) => p * d), 5),
+      info.outShape,
+    ) as tf.Tensor4D;
+    const attrs = { strides: 1 as const, pad: layer.pad };
+    const reps = backend === "cpu" ? 2 : 5;
+    res[backend] = [
+      timeIt(() => tf.tidy(() => tf.conv2d(x, f, 1, layer.pad)), reps),
+      timeIt(() => tf.tidy(() => conv2dGradInput(x.shape, dy, f, attrs)), reps),
+      timeIt(() => tf.tidy(() => conv2dGradFilter(x, dy, f.shape, attrs)), reps),
+    ];
+    tf.dispose([x, f, dy]);
+  }
+  ["forward", "grad input", "grad filter"].forEach((pass, i) => {
+    const key = ["forward", "input", "filter"][i];
+    const t = torch.result?.conv?.[layer.name]?.[key];
+    convRows.push([
+      `${layer.name}: ${pass}`,
+      ...backends.map((b) => `${fmt(res[b][i] * 1000)} (${fmt(flops / res[b][i] / 1e9, 1)})`),
+      ...(torch.ok ? [t ? `${fmt(t * 1000)} (${fmt(flops / t / 1e9, 1)})` : "-"] : []),
+    ]);
+  });
+}
+table(["layer / pass", ...backends, ...(torch.ok ? ["torch"] : [])], convRows);
+
+// ---------------------------------------------------------------- training epochs
+
+const train = await loadMnist({ split: "train" });
+const test = await loadMnist({ split: "test" });
+const BATCH = 128;
+
+interface Model {
+  params: tf.Variable[];
+  forward(x: tf.Tensor): tf.Tensor;
+  /** Input shape of one sample. */
+  sample: number[];
+}
+
+function dense(inDim: number, out: number, seed: number): tf.Variable[] {
+  return [
+    tf.variable(tf.tensor(randn(inDim * out, seed, Math.sqrt(2 / inDim)), [inDim, out])),
+    tf.variable(tf.zeros([out])),
+  ];
+}
+
+function mlp(seed: number): Model {
+  const sizes = [784, 256, 256, 256, 10];
+  const params = sizes.slice(1).flatMap((d, i) => dense(sizes[i], d, seed + i));
+  return {
+    params,
+    sample: [784],
+    forward(x) {
+      let h = x;
+      for (let i = 0; i < 4; i++) {
+        h = tf.add(tf.matMul(h as tf.Tensor2D, params[2 * i] as tf.Tensor2D), params[2 * i + 1]);
+        if (i < 3) h = tf.relu(h);
+      }
+      return h;
+    },
+  };
+}
+
+function lenet5(seed: number): Model {
+  const conv = (f: number[], s: number) => [
+    tf.variable(
+      tf.tensor(randn(f[0] * f[1] * f[2] * f[3], s, Math.sqrt(2 / (f[0] * f[1] * f[2]))), f),
+    ),
+    tf.variable(tf.zeros([f[3]])),
+  ];
+  const params = [
+    ...conv([5, 5, 1, 6], seed),
+    ...conv([5, 5, 6, 16], seed + 1),
+    ...dense(400, 120, seed + 2),
+    ...dense(120, 84, seed + 3),
+    ...dense(84, 10, seed + 4),
+  ];
+  const [c1, c1b, c2, c2b, ...fc] = params;
+  return {
+    params,
+    sample: [28, 28, 1],
+    forward(x) {
+      let h = tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, c1 as tf.Tensor4D, 1, "same"), c1b));
+      h = tf.maxPool(h as tf.Tensor4D, 2, 2, "valid");
+      h = tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, c2 as tf.Tensor4D, 1, "valid"), c2b));
+      h = tf.maxPool(h as tf.Tensor4D, 2, 2, "valid");
+      let z = tf.reshape(h, [h.shape[0], 400]);
+      for (let i = 0; i < 3; i++) {
+        z = tf.add(tf.matMul(z as tf.Tensor2D, fc[2 * i] as tf.Tensor2D), fc[2 * i + 1]);
+        if (i < 2) z = tf.relu(z);
+      }
+      return z;
+    },
+  };
+}
+
+function crossEntropy(logits: tf.Tensor, onehot: tf.Tensor): tf.Scalar {
+  return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+}
+
+function batchOf(data: MnistData, order: Int32Array, s: number, e: number, sample: number[]) {
+  const n = e - s, d = 784;
+  const x = new Float32Array(n * d), onehot = new Float32Array(n * 10), labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = order[s + i];
+    x.set(data.images.subarray(j * d, (j + 1) * d), i * d);
+    labels[i] = data.labels[j];
+    onehot[i * 10 + labels[i]] = 1;
+  }
+  return {
+    x: tf.tensor(x, [n, ...sample]),
+    onehot: tf.tensor2d(onehot, [n, 10]),
+    labels,
+  };
+}
+
+interface EpochResult {
+  seconds: number;
+  steps: number;
+  msPerStep: number;
+  loss: number;
+  extrapolated: boolean;
+}
+
+type Stepper = { step(pairs: [tf.Variable, tf.Tensor][]): void; dispose(): void };
+
+/**
+ * Trains `model` for up to `maxBatches` batches of one epoch (all 469 when Infinity), as
+ * lib/train's e2e step does (variableGrads, optimizer step, loss and accuracy read back).
+ */
+async function epoch(
+  backend: string,
+  make: (seed: number) => Model,
+  optimizer: () => Stepper,
+  maxBatches: number,
+): Promise<EpochResult> {
+  await tf.setBackend(backend);
+  const model = make(7);
+  const adam = optimizer();
+  const u = mulberry32(11);
+  const order = new Int32Array(train.n).map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(u() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const total = Math.ceil(train.n / BATCH);
+  const batches = Math.min(total, maxBatches);
+  const run = (b: number) => {
+    const s = b * BATCH, e = Math.min(train.n, s + BATCH);
+    const { x, onehot, labels } = batchOf(train, order, s, e, model.sample);
+    let logits: tf.Tensor | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const z = model.forward(x);
+      logits = tf.keep(z);
+      return crossEntropy(z, onehot);
+    }, model.params);
+    adam.step(model.params.map((p) => [p, grads[p.name]]));
+    const loss = value.dataSync()[0];
+    const pred = tf.argMax(logits!, 1);
+    const p = pred.dataSync();
+    let correct = 0;
+    for (let i = 0; i < labels.length; i++) correct += +(p[i] === labels[i]);
+    tf.dispose([x, onehot, value, pred, logits!, ...Object.values(grads)]);
+    return loss + 0 * correct;
+  };
+  for (let b = 0; b < Math.min(3, batches); b++) run(b); // warm-up (JIT, pools), not timed
+  let loss = NaN;
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) loss = run(b);
+  const seconds = (performance.now() - t0) / 1000;
+  adam.dispose();
+  tf.dispose(model.params);
+  const msPerStep = (seconds * 1000) / batches;
+  return {
+    seconds: batches < total ? (msPerStep * total) / 1000 : seconds,
+    steps: batches,
+    msPerStep,
+    loss,
+    extrapolated: batches < total,
+  };
+}
+
+async function accuracy(
+  backend: string,
+  make: (seed: number) => Model,
+  steps: number,
+): Promise<number> {
+  // a short run to check that training on this backend actually learns
+  await tf.setBackend(backend);
+  const model = make(3);
+  const adam = new FusedAdam({ learningRate: 1e-3 });
+  const order = new Int32Array(train.n).map((_, i) => i);
+  for (let b = 0; b < steps; b++) {
+    const { x, onehot } = batchOf(train, order, b * BATCH, (b + 1) * BATCH, model.sample);
+    const { value, grads } = tf.variableGrads(
+      () => crossEntropy(model.forward(x), onehot),
+      model.params,
+    );
+    adam.step(model.params.map((p) => [p, grads[p.name]]));
+    tf.dispose([x, onehot, value, ...Object.values(grads)]);
+  }
+  let correct = 0;
+  const all = new Int32Array(test.n).map((_, i) => i);
+  for (let s = 0; s < test.n; s += 1000) {
+    const { x, labels } = batchOf(test, all, s, Math.min(test.n, s + 1000), model.sample);
+    const pred = tf.tidy(() => tf.argMax(model.forward(x), 1));
+    const p = pred.dataSync();
+    for (let i = 0; i < labels.length; i++) correct += +(p[i] === labels[i]);
+    tf.dispose([x, pred]);
+  }
+  adam.dispose();
+  tf.dispose(model.params);
+  return correct / test.n;
+}
+
+const fused = () => new FusedAdam({ learningRate: 1e-3 });
+const opsAdam = () => new Adam({ lr: 1e-3, weightDecay: 0 });
+const epochRows: (string | number)[][] = [];
+const results: Record<string, EpochResult> = {};
+for (const [name, make] of [["MLP 784-256-256-256-10", mlp], ["LeNet-5", lenet5]] as const) {
+  nativeFallbacks(true);
+  const runs: [string, string, () => Promise<EpochResult>][] = [
+    ["native", "FusedAdam", () => epoch(NATIVE_BACKEND, make, fused, EPOCH_BATCHES)],
+    ["native", "Adam from tfjs ops", () => epoch(NATIVE_BACKEND, make, opsAdam, SLICE_BATCHES)],
+    ...(backends.includes("wasm")
+      ? [["wasm", "Adam from tfjs ops", () => epoch("wasm", make, opsAdam, WASM_BATCHES)] as [
+        string,
+        string,
+        () => Promise<EpochResult>,
+      ]]
+      : []),
+  ];
+  for (const [backend, optName, run] of runs) {
+    const r = await run();
+    results[`${name}/${backend}/${optName}`] = r;
+    const ref = torch.result?.epoch?.[name] ?? (name.startsWith("MLP") ? 1.7 : NaN);
+    epochRows.push([
+      name,
+      backend,
+      optName,
+      `${fmt(r.seconds)}${r.extrapolated ? ` (${r.steps} batches, extrapolated)` : ""}`,
+      fmt(r.msPerStep),
+      fmt(r.loss, 3),
+      fmt(r.seconds / ref),
+    ]);
+  }
+  const fb = nativeFallbacks(true);
+  if (Object.keys(fb).length) {
+    console.log(`${name}: kernels passed to cpu on native: ${JSON.stringify(fb)}`);
+  }
+}
+const refNote = torch.ok
+  ? "PyTorch measured in this run"
+  : "PyTorch not installed: MLP ratio against the issue's 1.7 s, no LeNet reference";
+console.log(`## one MNIST epoch (469 batches of 128, Adam lr 1e-3)\n`);
+table([
+  "model",
+  "backend",
+  "optimizer",
+  "epoch (s)",
+  "ms/step",
+  "last loss",
+  `vs torch (${refNote})`,
+], epochRows);
+if (torch.ok) {
+  console.log(`PyTorch epochs: ${JSON.stringify(torch.result?.epoch)}`);
+}
+
+if (!QUICK) {
+  const acc = await accuracy(NATIVE_BACKEND, mlp, 200);
+  console.log(`sanity: MLP on native after 200 steps: test accuracy ${fmt(acc * 100, 1)}%`);
+}
+const pool = (tf.findBackend(NATIVE_BACKEND) as NativeBackend | null)?.poolStats();
+if (pool) console.log(`native buffer pool: ${JSON.stringify(pool)}`);
+console.log(`load average at end: ${loadAvg()}`);
+
+// ---------------------------------------------------------------- helpers
+
+function loadAvg(): string {
+  try {
+    return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+  } catch {
+    return "unavailable";
+  }
+}
+
+interface TorchResult {
+  matmul?: Record<string, number>;
+  conv?: Record<string, Record<string, number>>;
+  epoch?: Record<string, number>;
+}
+
+interface TorchProbe {
+  ok: boolean;
+  version?: string;
+  reason?: string;
+  result?: TorchResult;
+}
+
+async function torchAvailable(): Promise<TorchProbe> {
+  let probe: Deno.CommandOutput;
+  try {
+    probe = await new Deno.Command("python3", {
+      args: ["-c", "import torch; print(torch.__version__)"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    return { ok: false, reason: `python3 not runnable: ${(e as Error).message}` };
+  }
+  if (!probe.success) {
+    const err = new TextDecoder().decode(probe.stderr).trim().split("\n").pop();
+    return { ok: false, reason: err ?? "import torch failed" };
+  }
+  const version = new TextDecoder().decode(probe.stdout).trim();
+  const script = new URL("./bench_torch.py", import.meta.url).pathname;
+  const out = await new Deno.Command("python3", {
+    args: [script, "--mnist-dir", await embeddedMnistDir(), ...(QUICK ? ["--quick"] : [])],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  try {
+    return { ok: true, version: `torch ${version}`, result: JSON.parse(lines[lines.length - 1]) };
+  } catch {
+    return { ok: true, version: `torch ${version} (bench_torch.py failed)` };
+  }
+}
