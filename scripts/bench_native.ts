@@ -58,6 +58,26 @@ const backends = [
   NATIVE_BACKEND,
 ];
 
+/**
+ * CPU seconds used by this process so far (getrusage through libc; NaN where unavailable). On a
+ * machine shared with other jobs, wall time includes waiting for a CPU; CPU time does not, so
+ * with one OpenBLAS thread it approximates the wall time on an idle machine.
+ */
+const cpuSeconds: () => number = (() => {
+  try {
+    const libc = Deno.dlopen(Deno.build.os === "darwin" ? "libc.dylib" : "libc.so.6", {
+      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    const buf = new BigInt64Array(18);
+    return () => {
+      if (libc.symbols.getrusage(0, buf) !== 0) return NaN; // RUSAGE_SELF
+      return Number(buf[0]) + Number(buf[1]) / 1e6 + Number(buf[2]) + Number(buf[3]) / 1e6;
+    };
+  } catch {
+    return () => NaN;
+  }
+})();
+
 function fmt(x: number, digits = 2): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "-";
 }
@@ -72,8 +92,17 @@ function table(head: string[], rows: (string | number)[][]): void {
   console.log();
 }
 
-/** Median seconds of fn over at least `minReps` runs and `minSeconds` (after one warm-up). */
-function timeIt(fn: () => void, minReps = 5, minSeconds = 0.3, maxReps = 200): number {
+/**
+ * Median seconds of fn (its tensors disposed after each run) over at least `minReps` runs and
+ * `minSeconds`, after one warm-up.
+ */
+function timeIt(
+  make: () => tf.Tensor,
+  minReps = 5,
+  minSeconds = 0.3,
+  maxReps = 200,
+): number {
+  const fn = () => tf.dispose(tf.tidy(make));
   fn();
   const times: number[] = [];
   const start = performance.now();
@@ -106,7 +135,9 @@ function randn(n: number, seed: number, scale = 1): Float32Array {
 const torch = await torchAvailable();
 console.log("# tfjs native backend benchmark\n");
 console.log(`machine: ${cpuModel() ?? "unknown CPU"}, ${navigator.hardwareConcurrency} CPUs`);
-console.log(`deno ${Deno.version.deno}, tfjs-core ${tf.version_core}; ${reg.describe}`);
+console.log(
+  `deno ${Deno.version.deno}, tfjs-core ${tf.version_core}; native on ${openblas.describe()}`,
+);
 console.log(`load average at start: ${loadAvg()}`);
 console.log(
   `PyTorch: ${torch.ok ? torch.version : `not installed (${torch.reason}); reference skipped`}\n`,
@@ -130,7 +161,7 @@ for (const backend of backends) {
   for (const [name, ta, tb] of forms) {
     const A = tf.reshape(a, ta ? [K, M] : [M, K]) as tf.Tensor2D;
     const B = tf.reshape(b, tb ? [N, K] : [K, N]) as tf.Tensor2D;
-    const s = timeIt(() => tf.tidy(() => tf.matMul(A, B, ta, tb)), 5, 0.3);
+    const s = timeIt(() => tf.matMul(A, B, ta, tb), 5, 0.3);
     (mm[name] ??= {})[backend] = mmFlops / s / 1e9;
     tf.dispose([A, B]);
   }
@@ -176,9 +207,9 @@ for (const layer of convLayers) {
     const attrs = { strides: 1 as const, pad: layer.pad };
     const reps = backend === "cpu" ? 2 : 5;
     res[backend] = [
-      timeIt(() => tf.tidy(() => tf.conv2d(x, f, 1, layer.pad)), reps),
-      timeIt(() => tf.tidy(() => conv2dGradInput(x.shape, dy, f, attrs)), reps),
-      timeIt(() => tf.tidy(() => conv2dGradFilter(x, dy, f.shape, attrs)), reps),
+      timeIt(() => tf.conv2d(x, f, 1, layer.pad), reps),
+      timeIt(() => conv2dGradInput(x.shape, dy, f, attrs), reps),
+      timeIt(() => conv2dGradFilter(x, dy, f.shape, attrs), reps),
     ];
     tf.dispose([x, f, dy]);
   }
@@ -207,11 +238,13 @@ interface Model {
   sample: number[];
 }
 
+/** A variable from values (the initial tensor is freed, so the variable owns its storage). */
+function param(values: Float32Array | null, shape: number[]): tf.Variable {
+  return tf.tidy(() => tf.variable(values ? tf.tensor(values, shape) : tf.zeros(shape)));
+}
+
 function dense(inDim: number, out: number, seed: number): tf.Variable[] {
-  return [
-    tf.variable(tf.tensor(randn(inDim * out, seed, Math.sqrt(2 / inDim)), [inDim, out])),
-    tf.variable(tf.zeros([out])),
-  ];
+  return [param(randn(inDim * out, seed, Math.sqrt(2 / inDim)), [inDim, out]), param(null, [out])];
 }
 
 function mlp(seed: number): Model {
@@ -231,12 +264,33 @@ function mlp(seed: number): Model {
   };
 }
 
-function lenet5(seed: number): Model {
+/**
+ * maxPool 2x2/2 whose gradient is the MaxPoolGrad kernel. lib/train's registered gradient
+ * builds it from elementwise ops on every backend (tfjs-wasm's MaxPoolGrad is wrong); the
+ * "LeNet-5, MaxPoolGrad" rows show what using the kernel on native gains.
+ */
+const maxPoolViaKernel = tf.customGrad(
+  ((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.maxPool(x as tf.Tensor4D, 2, 2, "valid");
+    save([x, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.engine().runKernel(
+          "MaxPoolGrad",
+          { dy: dy as tf.Tensor, input: saved[0], output: saved[1] },
+          { filterSize: 2, strides: 2, pad: "valid" },
+        ) as tf.Tensor,
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0],
+) as (x: tf.Tensor) => tf.Tensor;
+
+function lenet5(seed: number, poolKernel = false): Model {
+  const pool = (h: tf.Tensor) =>
+    poolKernel ? maxPoolViaKernel(h) : tf.maxPool(h as tf.Tensor4D, 2, 2, "valid");
   const conv = (f: number[], s: number) => [
-    tf.variable(
-      tf.tensor(randn(f[0] * f[1] * f[2] * f[3], s, Math.sqrt(2 / (f[0] * f[1] * f[2]))), f),
-    ),
-    tf.variable(tf.zeros([f[3]])),
+    param(randn(f[0] * f[1] * f[2] * f[3], s, Math.sqrt(2 / (f[0] * f[1] * f[2]))), f),
+    param(null, [f[3]]),
   ];
   const params = [
     ...conv([5, 5, 1, 6], seed),
@@ -251,9 +305,9 @@ function lenet5(seed: number): Model {
     sample: [28, 28, 1],
     forward(x) {
       let h = tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, c1 as tf.Tensor4D, 1, "same"), c1b));
-      h = tf.maxPool(h as tf.Tensor4D, 2, 2, "valid");
+      h = pool(h);
       h = tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, c2 as tf.Tensor4D, 1, "valid"), c2b));
-      h = tf.maxPool(h as tf.Tensor4D, 2, 2, "valid");
+      h = pool(h);
       let z = tf.reshape(h, [h.shape[0], 400]);
       for (let i = 0; i < 3; i++) {
         z = tf.add(tf.matMul(z as tf.Tensor2D, fc[2 * i] as tf.Tensor2D), fc[2 * i + 1]);
@@ -288,6 +342,10 @@ interface EpochResult {
   seconds: number;
   steps: number;
   msPerStep: number;
+  /** Median step: robust to other jobs on the machine (the mean includes their interference). */
+  medianMs: number;
+  /** Process CPU seconds, scaled like `seconds` when extrapolated. */
+  cpuSeconds: number;
   loss: number;
   extrapolated: boolean;
 }
@@ -335,9 +393,17 @@ async function epoch(
   };
   for (let b = 0; b < Math.min(3, batches); b++) run(b); // warm-up (JIT, pools), not timed
   let loss = NaN;
+  const stepMs: number[] = [];
+  const c0 = cpuSeconds();
   const t0 = performance.now();
-  for (let b = 0; b < batches; b++) loss = run(b);
+  for (let b = 0; b < batches; b++) {
+    const s0 = performance.now();
+    loss = run(b);
+    stepMs.push(performance.now() - s0);
+  }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - c0;
+  stepMs.sort((a, b) => a - b);
   adam.dispose();
   tf.dispose(model.params);
   const msPerStep = (seconds * 1000) / batches;
@@ -345,6 +411,8 @@ async function epoch(
     seconds: batches < total ? (msPerStep * total) / 1000 : seconds,
     steps: batches,
     msPerStep,
+    medianMs: stepMs[stepMs.length >> 1],
+    cpuSeconds: (cpu * total) / batches,
     loss,
     extrapolated: batches < total,
   };
@@ -387,29 +455,39 @@ const fused = () => new FusedAdam({ learningRate: 1e-3 });
 const opsAdam = () => new Adam({ lr: 1e-3, weightDecay: 0 });
 const epochRows: (string | number)[][] = [];
 const results: Record<string, EpochResult> = {};
-for (const [name, make] of [["MLP 784-256-256-256-10", mlp], ["LeNet-5", lenet5]] as const) {
+const models: [string, (seed: number) => Model, boolean][] = [
+  ["MLP 784-256-256-256-10", mlp, true],
+  ["LeNet-5", (s) => lenet5(s), true],
+  ["LeNet-5, MaxPoolGrad", (s) => lenet5(s, true), false],
+];
+for (const [name, make, withOthers] of models) {
   nativeFallbacks(true);
-  const runs: [string, string, () => Promise<EpochResult>][] = [
+  type Run = [string, string, () => Promise<EpochResult>];
+  const runs: Run[] = [
     ["native", "FusedAdam", () => epoch(NATIVE_BACKEND, make, fused, EPOCH_BATCHES)],
-    ["native", "Adam from tfjs ops", () => epoch(NATIVE_BACKEND, make, opsAdam, SLICE_BATCHES)],
-    ...(backends.includes("wasm")
-      ? [["wasm", "Adam from tfjs ops", () => epoch("wasm", make, opsAdam, WASM_BATCHES)] as [
-        string,
-        string,
-        () => Promise<EpochResult>,
-      ]]
-      : []),
   ];
+  if (withOthers) {
+    runs.push([
+      "native",
+      "Adam from tfjs ops",
+      () => epoch(NATIVE_BACKEND, make, opsAdam, SLICE_BATCHES),
+    ]);
+    if (backends.includes("wasm")) {
+      runs.push(["wasm", "Adam from tfjs ops", () => epoch("wasm", make, opsAdam, WASM_BATCHES)]);
+    }
+  }
   for (const [backend, optName, run] of runs) {
     const r = await run();
     results[`${name}/${backend}/${optName}`] = r;
-    const ref = torch.result?.epoch?.[name] ?? (name.startsWith("MLP") ? 1.7 : NaN);
+    const ref = torch.result?.epoch?.[name.split(",")[0]] ?? (name.startsWith("MLP") ? 1.7 : NaN);
     epochRows.push([
       name,
       backend,
       optName,
       `${fmt(r.seconds)}${r.extrapolated ? ` (${r.steps} batches, extrapolated)` : ""}`,
       fmt(r.msPerStep),
+      fmt(r.medianMs),
+      fmt(r.cpuSeconds),
       fmt(r.loss, 3),
       fmt(r.seconds / ref),
     ]);
@@ -423,15 +501,21 @@ const refNote = torch.ok
   ? "PyTorch measured in this run"
   : "PyTorch not installed: MLP ratio against the issue's 1.7 s, no LeNet reference";
 console.log(`## one MNIST epoch (469 batches of 128, Adam lr 1e-3)\n`);
-table([
-  "model",
-  "backend",
-  "optimizer",
-  "epoch (s)",
-  "ms/step",
-  "last loss",
-  `vs torch (${refNote})`,
-], epochRows);
+table(
+  [
+    "model",
+    "backend",
+    "optimizer",
+    "epoch (s)",
+    "ms/step",
+    "median ms/step",
+    "CPU s",
+    "last loss",
+    "vs torch",
+  ],
+  epochRows,
+);
+console.log(`vs torch: ${refNote}\n`);
 if (torch.ok) {
   console.log(`PyTorch epochs: ${JSON.stringify(torch.result?.epoch)}`);
 }
@@ -442,7 +526,7 @@ if (!QUICK) {
 }
 const pool = (tf.findBackend(NATIVE_BACKEND) as NativeBackend | null)?.poolStats();
 if (pool) console.log(`native buffer pool: ${JSON.stringify(pool)}`);
-console.log(`load average at end: ${loadAvg()}`);
+console.log(`live tensors at end: ${tf.memory().numTensors}; load average at end: ${loadAvg()}`);
 
 // ---------------------------------------------------------------- helpers
 

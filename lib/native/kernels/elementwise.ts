@@ -11,7 +11,6 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import type { NativeBackend } from "../backend.ts";
 import { f32, type NativeArgs, out, sizeOf, withFallback } from "./util.ts";
 
 type A = Float32Array;
@@ -245,6 +244,18 @@ function isColumnOf(small: readonly number[], full: readonly number[]): boolean 
 }
 
 /**
+ * A short row repeated to at least 256 elements (a whole number of copies), so that broadcasting
+ * it costs one loop call per 256+ elements rather than one per row (a conv bias has 6 entries).
+ */
+function tiled(row: Float32Array): Float32Array {
+  if (row.length >= 256) return row;
+  const copies = Math.ceil(256 / row.length);
+  const t = new Float32Array(copies * row.length);
+  for (let k = 0; k < copies; k++) t.set(row, k * row.length);
+  return t;
+}
+
+/**
  * o = a op b with tfjs broadcasting, or null when the layout is not one of the fast ones.
  * `alloc` provides the output (the backend's pool for float32).
  */
@@ -272,10 +283,12 @@ export function binaryF32<O extends Out>(
     loops.sv(a[0], b, 0, o, 0, n);
   } else if (na === n && isRowOf(bShape, shape)) {
     o = alloc(n);
-    for (let r = 0; r < n; r += nb) loops.vv(a, r, b, 0, o, r, nb);
+    const bt = tiled(b), len = bt.length;
+    for (let r = 0; r < n; r += len) loops.vv(a, r, bt, 0, o, r, Math.min(len, n - r));
   } else if (nb === n && isRowOf(aShape, shape)) {
     o = alloc(n);
-    for (let r = 0; r < n; r += na) loops.vv(a, 0, b, r, o, r, na);
+    const at = tiled(a), len = at.length;
+    for (let r = 0; r < n; r += len) loops.vv(at, 0, b, r, o, r, Math.min(len, n - r));
   } else if (na === n && isColumnOf(bShape, shape)) {
     o = alloc(n);
     const inner = n / nb;

@@ -51,10 +51,10 @@ function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): PoolGeom {
   };
 }
 
-/** The common 2x2 stride-2 pooling with every window inside the image. */
+/** The common 2x2 stride-2 pooling whose windows tile the image exactly (even sizes). */
 function is2x2(g: PoolGeom): boolean {
   return g.fh === 2 && g.fw === 2 && g.sh === 2 && g.sw === 2 && g.top === 0 && g.left === 0 &&
-    2 * g.oh <= g.h && 2 * g.ow <= g.w;
+    2 * g.oh === g.h && 2 * g.ow === g.w;
 }
 
 /** Branch-free 2x2 max (see maxPoolBranchFree); false on non-finite input. */
@@ -101,10 +101,11 @@ function maxPoolGrad2x2(
           const h0 = +(a === m), h1 = +(e === m) * (1 - h0);
           const h2 = +(f === m) * (1 - h0) * (1 - h1);
           const h3 = (1 - h0) * (1 - h1) * (1 - h2);
-          dx[i0] += h0 * g0;
-          dx[i1] += h1 * g0;
-          dx[i2] += h2 * g0;
-          dx[i3] += h3 * g0;
+          // windows tile the image: each dx element is written exactly once (no zero fill)
+          dx[i0] = h0 * g0;
+          dx[i1] = h1 * g0;
+          dx[i2] = h2 * g0;
+          dx[i3] = h3 * g0;
           bad |= +(a - a + e - e + f - f + k - k + g0 - g0 !== 0);
         }
       }
@@ -292,8 +293,9 @@ const maxPoolGradConfig: tf.KernelConfig = {
     const xv = f32(backend, input), dyv = f32(backend, dy);
     if (!xv || !dyv || input!.shape.length !== 4) return null;
     const g = poolGeometry(input!.shape, attrs!);
-    const dx = backend.alloc(xv.length, true);
-    const done = is2x2(g) ? maxPoolGrad2x2(xv, dyv, g, dx) : maxPoolGradBranchFree(xv, dyv, g, dx);
+    const tiles = is2x2(g);
+    const dx = backend.alloc(xv.length, !tiles);
+    const done = tiles ? maxPoolGrad2x2(xv, dyv, g, dx) : maxPoolGradBranchFree(xv, dyv, g, dx);
     if (!done) {
       dx.fill(0);
       maxPoolGradExact(xv, dyv, g, dx);

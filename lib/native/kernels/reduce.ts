@@ -45,14 +45,24 @@ function sumBlock(x: Float32Array, { outer, reduced, inner }: Block, y: Float32A
     }
     return;
   }
-  const acc = new Float64Array(inner);
+  // Narrow rows (a conv bias gradient sums [n h w, c] over its first axis, c = 6): sum groups
+  // of g consecutive rows as one wide row, then fold the g partial sums. The order differs from
+  // the cpu kernel's only inside float64, far below float32 resolution.
+  const g = inner < 64 && reduced >= 4 ? Math.min(Math.floor(256 / inner), reduced) : 1;
+  const width = g * inner, groups = Math.floor(reduced / g);
+  const acc = new Float64Array(width);
   for (let o = 0; o < outer; o++) {
     acc.fill(0);
     const base = o * reduced * inner;
-    for (let r = 0; r < reduced; r++) {
+    for (let r = 0; r < groups; r++) {
+      const row = base + r * width;
+      for (let j = 0; j < width; j++) acc[j] += x[row + j];
+    }
+    for (let r = groups * g; r < reduced; r++) {
       const row = base + r * inner;
       for (let j = 0; j < inner; j++) acc[j] += x[row + j];
     }
+    for (let k = 1; k < g; k++) for (let j = 0; j < inner; j++) acc[j] += acc[k * inner + j];
     const yo = o * inner;
     for (let j = 0; j < inner; j++) y[yo + j] = acc[j];
   }
