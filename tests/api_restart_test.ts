@@ -4,88 +4,19 @@
  * computed when the process is stopped, are served by the next.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { call, encodeNpz, freePort, makeDump, postNpz, resultOf, waitDone } from "./api_helpers.ts";
+import { call, encodeNpz, makeDump, postNpz, resultOf, waitDone } from "./api_helpers.ts";
+import { type Proc, startApiProc, stop } from "./trainings_helpers.ts";
 
-const ROOT = new URL("..", import.meta.url);
-
-/** A service subprocess. */
-interface Proc {
-  url: string;
-  child: Deno.ChildProcess;
-  output: Promise<string>;
-}
-
-/** Reads a stream to the end as text. */
-async function drain(stream: ReadableStream<Uint8Array>): Promise<string> {
-  let text = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
-  return text;
-}
-
-async function startProc(dataDir: string): Promise<Proc> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: ROOT,
-    env: {
-      PORT: String(port),
-      INFOPLANE_DATA_DIR: dataDir,
-      INFOPLANE_WORKERS: "1",
-      // Empty means the default, whatever the environment of the test run says.
-      INFOPLANE_API_KEYS: "",
-      INFOPLANE_SYNC_LIMIT: "",
-      INFOPLANE_MAX_SAMPLES: "",
-      INFOPLANE_MAX_BODY_MB: "",
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = Promise.all([drain(child.stdout), drain(child.stderr)]).then(([o, e]) => o + e);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (true) {
-    try {
-      const r = await call(url, "/v1/health");
-      if (r.status === 200) return { url, child, output };
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await child.status;
-      throw new Error(`service did not start:\n${await output}`);
-    }
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-}
-
-/** Sends `signal`, then SIGKILL if it has not exited within `graceMs`. Returns how it ended. */
-async function stopProc(
-  p: Proc,
-  signal: Deno.Signal = "SIGTERM",
-  graceMs = 3_000,
-): Promise<Deno.CommandStatus> {
-  const kill = (sig: Deno.Signal) => {
-    try {
-      p.child.kill(sig);
-    } catch {
-      // Already gone.
-    }
-  };
-  kill(signal);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<null>((ok) => {
-    timer = setTimeout(() => ok(null), graceMs);
+/** A service subprocess on a fresh port over `dataDir`, with the analysis defaults. */
+function startProc(dataDir: string): Promise<Proc & { url: string }> {
+  return startApiProc({
+    INFOPLANE_DATA_DIR: dataDir,
+    INFOPLANE_WORKERS: "1",
+    // Empty means the default, whatever the environment of the test run says.
+    INFOPLANE_SYNC_LIMIT: "",
+    INFOPLANE_MAX_SAMPLES: "",
+    INFOPLANE_MAX_BODY_MB: "",
   });
-  let status = await Promise.race([p.child.status, late]);
-  clearTimeout(timer);
-  if (status === null) {
-    kill("SIGKILL");
-    status = await p.child.status;
-  }
-  await p.output;
-  return status;
 }
 
 /** Posts a large async analysis and waits until the worker has started on it. */
@@ -121,7 +52,7 @@ async function restartCase(signal: Deno.Signal): Promise<void> {
     // One still queued or running when the process goes away.
     const longId = await startLongAnalysis(first.url, 22);
     const before = await call(first.url, `/v1/analyses/${longId}`);
-    const stopped = await stopProc(first, signal);
+    const stopped = await stop(first, signal);
     procs.pop();
     // SIGTERM may need the SIGKILL fallback while OpenBLAS is busy (see the ignored test below).
     assert(stopped.code !== undefined);
@@ -154,14 +85,14 @@ async function restartCase(signal: Deno.Signal): Promise<void> {
     assertEquals(long.body.created_at, before.body.created_at, "same analysis");
 
     // And once more: a finished result is stable across a further restart.
-    await stopProc(second);
+    await stop(second);
     procs.pop();
     const third = await startProc(dataDir);
     procs.push(third);
     const again = await call(third.url, `/v1/analyses/${longId}`);
     assertEquals(again.body, long.body);
   } finally {
-    for (const p of procs) await stopProc(p, "SIGKILL");
+    for (const p of procs) await stop(p, "SIGKILL");
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 }
@@ -186,10 +117,10 @@ Deno.test({
       const p = await startProc(dataDir);
       try {
         const id = await startLongAnalysis(p.url, 30 + i);
-        const st = await stopProc(p, "SIGTERM", 5_000);
+        const st = await stop(p, "SIGTERM", 5_000);
         assertEquals(st.code, 0, `stop ${i + 1} while analysis ${id} ran`);
       } finally {
-        await stopProc(p, "SIGKILL");
+        await stop(p, "SIGKILL");
         await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       }
     }

@@ -16,6 +16,7 @@ import {
   type TarEntry,
 } from "../lib/data/mod.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { withServer, withTempDir } from "./file_server.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: tar archives and CIFAR-10 batches in the real binary layout
@@ -185,36 +186,6 @@ function checkAgainst(ds: Dataset, files: Map<string, Uint8Array>, nTrain = 11, 
   };
   check(ds.train, concat(CIFAR10_TRAIN_FILES.map((f) => files.get(f)!)), "train");
   check(ds.test, files.get(CIFAR10_TEST_FILE)!, "test");
-}
-
-/** Serves `routes` on a free 127.0.0.1 port for the duration of `fn`; counts requests. */
-async function withServer(
-  routes: Record<string, Uint8Array>,
-  fn: (base: string, hits: Map<string, number>) => Promise<void>,
-): Promise<void> {
-  const hits = new Map<string, number>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    const path = new URL(req.url).pathname;
-    hits.set(path, (hits.get(path) ?? 0) + 1);
-    const body = routes[path];
-    return body
-      ? new Response(body as Uint8Array<ArrayBuffer>)
-      : new Response("not found", { status: 404 });
-  });
-  try {
-    await fn(`http://127.0.0.1:${server.addr.port}`, hits);
-  } finally {
-    await server.shutdown();
-  }
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function md5Of(bytes: Uint8Array): Promise<string> {

@@ -13,6 +13,7 @@ import {
   readIdxFile,
 } from "../lib/data/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { withServer } from "./file_server.ts";
 
 const SHARED_DATA = fileURLToPath(new URL("../../shared/data/", import.meta.url));
 const haveShared = (() => {
@@ -94,27 +95,6 @@ Deno.test("parseIdx rejects bad magic, truncation and trailing bytes as malforme
 
 // ---------------------------------------------------------------------------------------------
 // Downloads
-
-/** Serves `routes` on a free 127.0.0.1 port for the duration of `fn`; counts requests. */
-async function withServer(
-  routes: Record<string, Uint8Array>,
-  fn: (base: string, hits: Map<string, number>) => Promise<void>,
-): Promise<void> {
-  const hits = new Map<string, number>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    const path = new URL(req.url).pathname;
-    hits.set(path, (hits.get(path) ?? 0) + 1);
-    const body = routes[path];
-    return body
-      ? new Response(body as Uint8Array<ArrayBuffer>)
-      : new Response("not found", { status: 404 });
-  });
-  try {
-    await fn(`http://127.0.0.1:${server.addr.port}`, hits);
-  } finally {
-    await server.shutdown();
-  }
-}
 
 async function md5Hex(bytes: Uint8Array): Promise<string> {
   const dir = await Deno.makeTempDir();
