@@ -10,6 +10,8 @@ import { healthRoutes } from "./health.ts";
 import { problem, problemFromError } from "./problem.ts";
 import { trainingRoutes } from "./trainings.ts";
 import { ChartNotReadyError, chartRoutes } from "./charts.ts";
+import { experimentRoutes } from "./experiments.ts";
+import { isExperimentJob } from "../lib/experiments/job.ts";
 
 const PUBLIC_PATHS = new Set(["/v1/health", "/openapi.json", "/docs", "/"]);
 
@@ -84,6 +86,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   healthRoutes(app, deps);
   analysisRoutes(app, deps);
   trainingRoutes(app, deps);
+  experimentRoutes(app, deps, { scales: deps.experimentScales });
   chartRoutes(app, {
     loadAnalysis: async (id, owner) => {
       const rec = await deps.analyses.store.get(id);
@@ -93,7 +96,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     },
     loadTraining: async (id, owner) => {
       const rec = await deps.trainings.store.get(id);
-      if (!rec || rec.owner !== owner) return null;
+      if (!rec || rec.owner !== owner || isExperimentJob(rec.job)) return null;
       if (rec.status !== "done") throw new ChartNotReadyError(`training "${id}" is ${rec.status}`);
       return await deps.trainings.store.result(id);
     },

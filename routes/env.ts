@@ -2,6 +2,7 @@
 import type { Settings } from "../lib/settings.ts";
 import type { AnalysisJobs } from "../workers/analysis_jobs.ts";
 import type { TrainingEngine } from "../workers/training_types.ts";
+import type { Scale } from "../lib/experiments/types.ts";
 
 /** Hono environment: per-request variables set by middleware. */
 export interface AppEnv {
@@ -18,6 +19,8 @@ export interface Deps {
   trainings: TrainingEngine;
   /** Interval of keep-alive comments on training event streams. */
   sseKeepAliveMs: number;
+  /** Experiment scales callers may request (default cpu and full; tests add "micro"). */
+  experimentScales?: readonly Scale[];
   linalgName: string;
   version: string;
   startedAt: number;

@@ -20,6 +20,7 @@ import {
   TrainingSchema,
 } from "./schemas.ts";
 import { resolveTrainingRequest, TrainingRequestSchema } from "./training_request.ts";
+import { isExperimentJob } from "../lib/experiments/job.ts";
 
 const problemResponse = (description: string) => ({
   content: { "application/problem+json": { schema: ProblemSchema } },
@@ -152,6 +153,17 @@ export function trainingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const rec = await owned(c, id);
     if (!rec) return notFound(c, id);
     if (csv) {
+      if (isExperimentJob(rec.job)) {
+        return problem(
+          c,
+          404,
+          "not-found",
+          `"${id}" is an experiment suite: see /v1/experiments/${id}`,
+          {
+            field: "id",
+          },
+        );
+      }
       const result = rec.status === "done" ? await engine.store.result(id) : null;
       if (!result) {
         return problem(c, 409, "conflict", `training "${id}" is ${rec.status}; no table yet`, {

@@ -40,8 +40,11 @@ function int(env: (k: string) => string | undefined, key: string, fallback: numb
   return v;
 }
 
-/** The default runner module: the real training code. */
-export const DEFAULT_RUNNER = new URL("../lib/train/run.ts", import.meta.url).href;
+/**
+ * The default runner module: runs experiment-suite jobs itself and hands every other job to
+ * lib/train/run.ts.
+ */
+export const DEFAULT_RUNNER = new URL("../lib/experiments/job.ts", import.meta.url).href;
 
 /** Reads {@link TrainingConfig} from an environment lookup (Deno.env.get by default). */
 export function loadTrainingConfig(
