@@ -1,8 +1,11 @@
 /**
  * Similarity matching (Noekland & Eidnes 2019, "predsim" without the prediction term): the
- * cosine-similarity matrix of a block's features is regressed by MSE onto the label-similarity
- * matrix Y Y^T of the one-hot labels (1 for a pair of the same class, else 0). Conv maps are
- * first reduced to the standard deviation of each channel over the spatial positions.
+ * similarity matrix of a block's features is regressed by MSE onto the label-similarity matrix
+ * Y Y^T of the one-hot labels (1 for a pair of the same class, else 0). Conv maps are first
+ * reduced to the standard deviation of each channel over the spatial positions. As in the
+ * authors' code, each feature row is centred before the cosine (a correlation matrix): ReLU
+ * outputs and channel stds are non-negative, and uncentred cosines of non-negative vectors can
+ * never reach the target 0 for pairs of different classes.
  */
 import { tf } from "../tf.ts";
 
@@ -19,10 +22,11 @@ export function similarityFeatures(h: tf.Tensor): tf.Tensor2D {
   return tf.sqrt(tf.add(variance, 1e-8)) as tf.Tensor2D;
 }
 
-/** Cosine similarities of the rows of f, clipped to [-1, 1]. */
+/** Cosine similarities of the centred rows of f (correlations), clipped to [-1, 1]. */
 export function cosineSimilarityMatrix(f: tf.Tensor2D): tf.Tensor2D {
-  const norm = tf.sqrt(tf.add(tf.sum(tf.square(f), 1, true), 1e-16));
-  const u = tf.div(f, tf.add(norm, 1e-8)) as tf.Tensor2D;
+  const fc = tf.sub(f, tf.mean(f, 1, true));
+  const norm = tf.sqrt(tf.add(tf.sum(tf.square(fc), 1, true), 1e-16));
+  const u = tf.div(fc, tf.add(norm, 1e-8)) as tf.Tensor2D;
   return tf.clipByValue(tf.matMul(u, tf.transpose(u)), -1, 1) as tf.Tensor2D;
 }
 
