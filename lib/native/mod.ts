@@ -92,7 +92,13 @@ export function registerNativeBackend(): NativeRegistration {
   if (!tf.findBackendFactory(NATIVE_BACKEND)) {
     tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(blas), NATIVE_PRIORITY);
   }
-  registration = { ok: true, describe: `tfjs native (${blas.openblas.describe()})` };
+  registration = {
+    ok: true,
+    // A getter: the thread count in it is process-wide and may change after registration.
+    get describe() {
+      return `tfjs native (${blas.openblas.describe()})`;
+    },
+  };
   return registration;
 }
 

@@ -7,18 +7,25 @@
  * - "webgpu": @tensorflow/tfjs-backend-webgpu on navigator.gpu. "auto" takes it only for a real
  *   (non-fallback) adapter; asking for "webgpu" explicitly also accepts a software fallback
  *   adapter such as Mesa's llvmpipe (correct, but slower than wasm).
+ * - "native": lib/native, tfjs-backend-cpu with its training kernels on OpenBLAS sgemm through
+ *   Deno FFI (needs --allow-ffi and an OpenBLAS library; see lib/linalg/openblas.ts). The device
+ *   is its describe() line, e.g. "tfjs native (openblas 0.3.21 (SkylakeX, 1 thread))". Selecting
+ *   it applies the training thread policy of lib/linalg/threads.ts.
  * - "wasm": @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, one thread). Its Node build reads the
  *   .wasm files next to its own module, which works unchanged from Deno's node_modules;
  *   INFOPLANE_WASM_PATH (a directory or URL prefix ending in "/") overrides where they are read.
  * - "cpu": @tensorflow/tfjs-backend-cpu (plain JavaScript).
  *
- * INFOPLANE_BACKEND=tensorflow|webgpu|wasm|cpu|auto forces a choice for every job (an error when
- * that backend is unavailable).
+ * INFOPLANE_BACKEND=tensorflow|webgpu|native|wasm|cpu|auto forces a choice for every job (an
+ * error when that backend is unavailable).
  *
  * @module
  */
 import { createRequire } from "node:module";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { loadOpenBlas } from "../linalg/openblas.ts";
+import { trainingThreads } from "../linalg/threads.ts";
+import { NATIVE_BACKEND, registerNativeBackend } from "../native/mod.ts";
 import { tf } from "./tf.ts";
 import type { BackendName } from "./types.ts";
 
@@ -35,7 +42,13 @@ export type BackendProbe =
   | { name: BackendName; available: false; reason: string };
 
 /** Backends in order of preference. */
-export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+export const BACKEND_ORDER: readonly BackendName[] = [
+  "tensorflow",
+  "webgpu",
+  "native",
+  "wasm",
+  "cpu",
+];
 
 function envBackend(): BackendName | "auto" | undefined {
   let raw: string | undefined;
@@ -158,6 +171,35 @@ async function probeWasm(): Promise<BackendProbe> {
   };
 }
 
+/**
+ * Applies the training thread policy (lib/linalg/threads.ts) to OpenBLAS when tfjs runs on the
+ * native backend: one thread on machines with at most 2 cores unless OPENBLAS_NUM_THREADS is
+ * set. The count is process-wide (an analysis task may change it), so the training loop calls
+ * this before every step; it costs one FFI call when nothing changes.
+ */
+export function applyNativeThreads(): void {
+  if (tf.getBackend() !== NATIVE_BACKEND) return;
+  const want = trainingThreads();
+  if (want === null) return;
+  const ob = loadOpenBlas();
+  if (ob && ob.threads() !== want) ob.setThreads(want);
+}
+
+async function probeNative(): Promise<BackendProbe> {
+  const r = registerNativeBackend();
+  if (!r.ok) {
+    return {
+      name: "native",
+      available: false,
+      reason: r.reason ?? "the native backend could not be registered",
+    };
+  }
+  const failed = await activate(NATIVE_BACKEND);
+  if (failed) return { name: "native", available: false, reason: failed };
+  applyNativeThreads();
+  return { name: "native", available: true, device: r.describe ?? "tfjs native (OpenBLAS)" };
+}
+
 async function probeCpu(): Promise<BackendProbe> {
   const failed = await activate("cpu");
   return failed
@@ -175,6 +217,8 @@ export function probeBackend(
       return probeTensorflow();
     case "webgpu":
       return probeWebgpu(allowFallbackAdapter);
+    case "native":
+      return probeNative();
     case "wasm":
       return probeWasm();
     case "cpu":
@@ -186,7 +230,8 @@ const autoUnavailable = new Map<BackendName, string>();
 
 /**
  * Activates the backend a job asks for and reports it. "auto" takes the first available of
- * tensorflow, webgpu (real adapters only), wasm, cpu. INFOPLANE_BACKEND overrides `want`.
+ * tensorflow, webgpu (real adapters only), native (OpenBLAS through FFI), wasm, cpu.
+ * INFOPLANE_BACKEND overrides `want`.
  *
  * @throws {Error} when a named (or forced) backend is unavailable, with the reason.
  */
@@ -210,7 +255,9 @@ export async function selectBackend(want: BackendName | "auto"): Promise<Backend
     }
     const p = await probeBackend(name, false);
     if (p.available) return { name: p.name, device: p.device };
-    if (name === "tensorflow" || name === "webgpu") autoUnavailable.set(name, p.reason);
+    if (name === "tensorflow" || name === "webgpu" || name === "native") {
+      autoUnavailable.set(name, p.reason);
+    }
     reasons.push(`${name}: ${p.reason}`);
   }
   throw new Error(`no compute backend is available (${reasons.join("; ")})`);

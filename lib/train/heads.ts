@@ -15,6 +15,7 @@ import { AdaptiveAvgPool, headPoolTarget } from "./layers/adaptive_avg_pool.ts";
 import { Conv2d } from "./layers/conv2d.ts";
 import { Dense } from "./layers/dense.ts";
 import { Flatten } from "./layers/flatten.ts";
+import { applyLayers } from "./layers/fuse.ts";
 import type { ForwardContext, Layer, ParamStore } from "./layers/layer.ts";
 
 /** Kinds of auxiliary head. */
@@ -78,8 +79,6 @@ export class Head {
   }
 
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
-    let h = x;
-    for (const l of this.#layers) h = l.apply(h, ctx);
-    return h;
+    return applyLayers(this.#layers, x, ctx);
   }
 }

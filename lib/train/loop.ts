@@ -24,11 +24,12 @@ import type { MethodRunner, StepResult, TrainBatch } from "./methods/method.ts";
 import { Sequential } from "./methods/sequential.ts";
 import type { ModelPlan } from "./model_def.ts";
 import { Network } from "./network.ts";
-import { Adam } from "./optimizer.ts";
+import { createOptimizer } from "./optimizer.ts";
 import { stream } from "./random.ts";
 import type { ResolvedMethod } from "./request.ts";
 import { checkpointSteps, Tracker } from "./tracking.ts";
-import type { BackendChoice } from "./backend.ts";
+import { makeYielder } from "./yielder.ts";
+import { applyNativeThreads, type BackendChoice } from "./backend.ts";
 import type { CurvePoint, MethodResult, TrainingEvent, TrainingJob } from "./types.ts";
 
 /** Emit a step event every this many steps (and at the last step). */
@@ -57,9 +58,12 @@ export function abortError(signal?: AbortSignal): Error {
   return e;
 }
 
-/** Builds the runner of a method on a network. */
+/**
+ * Builds the runner of a method on a network, with the Adam of the active backend (FusedAdam on
+ * "native", see lib/train/optimizer.ts).
+ */
 export function createRunner(method: ResolvedMethod, net: Network, job: TrainingJob): MethodRunner {
-  const opt = new Adam({ lr: job.optimizer.lr, weightDecay: job.optimizer.weight_decay });
+  const opt = createOptimizer({ lr: job.optimizer.lr, weightDecay: job.optimizer.weight_decay });
   switch (method.name) {
     case "e2e":
       return new E2E(net, opt);
@@ -68,17 +72,6 @@ export function createRunner(method: ResolvedMethod, net: Network, job: Training
     case "sequential":
       return new Sequential(net, opt, method, job.seed);
   }
-}
-
-/** Lets timers and messages (e.g. an abort) run, at most every 20 ms. */
-function makeYielder(): () => Promise<void> {
-  let last = performance.now();
-  return async () => {
-    const now = performance.now();
-    if (now - last < 20) return;
-    last = now;
-    await new Promise((r) => setTimeout(r, 0));
-  };
 }
 
 /** Cross-entropy and correct count of the network's output on a batch (evaluation mode). */
@@ -171,6 +164,9 @@ export async function trainMethod(run: MethodRun): Promise<MethodResult> {
         let lossSum = 0, objSum = 0, correct = 0, seen = 0, steps = 0;
         for (const [s, e] of ranges) {
           check();
+          // OpenBLAS's thread count is process-wide: re-assert the training policy (a no-op
+          // unless on "native" with <= 2 cores; see lib/linalg/threads.ts).
+          applyNativeThreads();
           const batch = gatherBatch(ds.train, d, order, s, e);
           if (hflip) randomHflip(batch.x, batch.n, ds.shape, augRng);
           let xData = batch.x, labels = batch.labels;

@@ -5,6 +5,7 @@
 import { tf } from "./tf.ts";
 import { buildBlock } from "./layers/build.ts";
 import { Dense } from "./layers/dense.ts";
+import { applyLayers, fusesLayers } from "./layers/fuse.ts";
 import { type ForwardContext, type Layer, ParamStore } from "./layers/layer.ts";
 import type { ModelPlan } from "./model_def.ts";
 
@@ -55,9 +56,7 @@ export class Network {
 
   /** Applies block i to x ([n, ...inShape]). */
   forwardBlock(i: number, x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
-    let h = x;
-    for (const l of this.blocks[i].layers) h = l.apply(h, ctx);
-    return h;
+    return applyLayers(this.blocks[i].layers, x, ctx);
   }
 
   /** Classifier logits of the last block's output. */
@@ -68,7 +67,7 @@ export class Network {
         ? tf.mean(z, [1, 2])
         : tf.reshape(z, [z.shape[0], this.plan.classifierIn]);
     }
-    return this.classifier.apply(z);
+    return fusesLayers() ? this.classifier.applyFused(z, "linear") : this.classifier.apply(z);
   }
 
   /** Full forward pass: every block's output and the logits. */

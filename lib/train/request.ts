@@ -79,7 +79,7 @@ export const TrackingSchema = z.object({
 }).strict();
 
 /** Compute backends a caller may ask for. */
-export const BackendSchema = z.enum(["auto", "tensorflow", "webgpu", "wasm", "cpu"]);
+export const BackendSchema = z.enum(["auto", "tensorflow", "webgpu", "native", "wasm", "cpu"]);
 
 /** A training request. Unknown fields are rejected at every level. */
 export const TrainingRequestSchema = z.object({

@@ -18,8 +18,9 @@ import { summarise } from "../summary.ts";
 import { sampleSize } from "./data.ts";
 import type { ForwardContext } from "./layers/layer.ts";
 import type { Network } from "./network.ts";
-import { Adam } from "./optimizer.ts";
+import { createOptimizer } from "./optimizer.ts";
 import type { CurvePoint, TrackingSpec } from "./types.ts";
+import { makeYielder } from "./yielder.ts";
 
 /** Steps of the tracking points of a run of `epochs` epochs of `stepsPerEpoch` steps. */
 export function checkpointSteps(
@@ -133,9 +134,10 @@ export class Tracker {
     const widths: number[] = [];
     const ctx: ForwardContext = { training: false, nextSeed: () => 0 };
     let correct = 0;
+    const yieldNow = makeYielder();
     for (let s = 0; s < n; s += EVAL_BATCH) {
       // Let an abort (a message or timer) in between batches of a long evaluation.
-      if (s > 0) await new Promise((r) => setTimeout(r, 0));
+      if (s > 0) await yieldNow();
       this.signal?.throwIfAborted();
       const e = Math.min(n, s + EVAL_BATCH);
       const rows = e - s;
@@ -206,7 +208,7 @@ async function linearProbe(
   const nTrain = Math.floor(n / 2);
   if (nTrain < 2 || n - nTrain < 1) return NaN;
   const w = tf.variable(tf.zeros([d, c])), b = tf.variable(tf.zeros([c]));
-  const opt = new Adam({ lr: 0.01, weightDecay: 0 });
+  const opt = createOptimizer({ lr: 0.01, weightDecay: 0 });
   try {
     const pred = tf.tidy(() => {
       const x = tf.tensor2d(Float32Array.from(data.subarray(0, n * d)), [n, d]);

@@ -66,7 +66,7 @@ export interface TrackingSpec {
 }
 
 /** Compute backends, best first. */
-export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
 
 /** A fully resolved training job. */
 export interface TrainingJob {

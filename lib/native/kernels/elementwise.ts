@@ -2,7 +2,8 @@
  * float32 elementwise kernels with tight loops. The cpu backend calls a per-element callback
  * through generic broadcasting index arithmetic (~20 ns per element); these run at memory speed
  * for the layouts training produces: equal shapes, a scalar, a row vector (bias), a column
- * vector (per-row statistics). Other broadcasts, and other dtypes, go to the cpu kernel.
+ * vector (per-row statistics), a column against a row (outer sums and products). Other
+ * broadcasts, and other dtypes, go to the cpu kernel.
  *
  * Every operation spells out its own loops so that each loop stays monomorphic for V8.
  * Results equal the cpu kernels' bit for bit (same formula, one float32 rounding).
@@ -297,6 +298,13 @@ export function binaryF32<O extends Out>(
     o = alloc(n);
     const inner = n / na;
     for (let r = 0; r < na; r++) loops.sv(a[r], b, r * inner, o, r * inner, inner);
+  } else if (na * nb === n && isColumnOf(aShape, shape) && isRowOf(bShape, shape)) {
+    // outer: a per row, b along it (e.g. |t_i|^2 + |t_j|^2 of a distance matrix)
+    o = alloc(n);
+    for (let r = 0; r < na; r++) loops.sv(a[r], b, 0, o, r * nb, nb);
+  } else if (na * nb === n && isRowOf(aShape, shape) && isColumnOf(bShape, shape)) {
+    o = alloc(n);
+    for (let r = 0; r < nb; r++) loops.vs(a, 0, b[r], o, r * na, na);
   } else {
     return null;
   }

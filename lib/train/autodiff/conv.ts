@@ -1,7 +1,12 @@
-/** Gradients of Conv2D, MaxPool and AvgPool (NHWC, dilation 1). */
+/**
+ * Gradients of Conv2D, MaxPool and AvgPool (NHWC, dilation 1). MaxPool's is built from
+ * element-wise ops (ops/max_pool_grad.ts) except on the "native" backend, which has a correct
+ * MaxPoolGrad kernel.
+ */
 import * as tf from "@tensorflow/tfjs-core";
 import { conv2dGradFilter, conv2dGradInput, type ConvAttrs } from "../ops/conv2d_grad.ts";
 import { maxPoolGrad } from "../ops/max_pool_grad.ts";
+import { onNative } from "./util.ts";
 
 /** Pool attributes the gradients support: square windows and strides, "valid" padding. */
 function squareValidPool(attrs: tf.NamedAttrMap, op: string): { size: number; stride: number } {
@@ -37,6 +42,19 @@ export const convGradients: tf.GradConfig[] = [
     gradFunc: (dy, saved, attrs) => {
       const [x, y] = saved as [tf.Tensor4D, tf.Tensor4D];
       const { size, stride } = squareValidPool(attrs, "maxPool");
+      if (onNative()) {
+        // lib/native's MaxPoolGrad kernel (one pass; the gradient goes to the first maximum of
+        // each window, as in PyTorch). tfjs-wasm's kernel is wrong, hence the op formulation.
+        const { filterSize, strides, pad, dimRoundingMode } = attrs;
+        return {
+          x: () =>
+            tf.engine().runKernel(
+              tf.MaxPoolGrad,
+              { dy: dy as tf.Tensor, input: x, output: y },
+              { filterSize, strides, pad, dimRoundingMode } as tf.NamedAttrMap,
+            ) as tf.Tensor,
+        };
+      }
       return { x: () => maxPoolGrad(x, y, dy as tf.Tensor4D, size, stride) };
     },
   },

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { binaryGradients } from "./binary.ts";
 import { convGradients } from "./conv.ts";
+import { fusedGradients } from "./fused.ts";
 import { matMulGradient } from "./matmul.ts";
 import { reduceGradients } from "./reduce.ts";
 import { shapeGradients } from "./shape.ts";
@@ -21,6 +22,7 @@ export const TRAINING_GRADIENTS: readonly tf.GradConfig[] = [
   ...shapeGradients,
   matMulGradient,
   ...convGradients,
+  ...fusedGradients,
 ];
 
 /** Registers the gradients (idempotent; kernels that already have one are left alone). */

@@ -2,6 +2,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 
 /**
+ * Whether tfjs runs on lib/native's "native" backend, whose kernels some rules use where the
+ * tfjs-wasm workarounds would only cost time (transposed matMul, MaxPoolGrad).
+ */
+export function onNative(): boolean {
+  return tf.getBackend() === "native";
+}
+
+/**
  * Sums a broadcast gradient back down to the shape of the input it came from (the adjoint of
  * broadcasting).
  */

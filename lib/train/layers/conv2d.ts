@@ -44,4 +44,24 @@ export class Conv2d implements Layer {
     const y = tf.conv2d(x as tf.Tensor4D, this.kernel as tf.Tensor4D, this.#stride, this.#padding);
     return this.bias ? tf.add(y, this.bias) : y;
   }
+
+  /**
+   * activation(conv2d(x) + bias) as one FusedConv2D kernel (the "native" backend, layers with a
+   * bias; see ./fuse.ts). Same values as apply() followed by the activation; gradients from
+   * lib/train/autodiff/fused.ts.
+   */
+  applyFused(x: tf.Tensor, activation: "linear" | "relu"): tf.Tensor {
+    if (!this.bias) throw new Error("Conv2d.applyFused: the layer has no bias");
+    return tf.engine().runKernel(
+      tf.FusedConv2D,
+      { x, filter: this.kernel, bias: this.bias },
+      {
+        strides: this.#stride,
+        pad: this.#padding,
+        dataFormat: "NHWC",
+        dilations: [1, 1],
+        activation,
+      },
+    ) as tf.Tensor;
+  }
 }

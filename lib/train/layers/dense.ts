@@ -20,4 +20,16 @@ export class Dense implements Layer {
   apply(x: tf.Tensor): tf.Tensor {
     return tf.add(tf.matMul(x as tf.Tensor2D, this.kernel as tf.Tensor2D), this.bias);
   }
+
+  /**
+   * activation(x W + b) as one _FusedMatMul kernel (the "native" backend; see ./fuse.ts). Same
+   * values as apply() followed by the activation; gradients from lib/train/autodiff/fused.ts.
+   */
+  applyFused(x: tf.Tensor, activation: "linear" | "relu"): tf.Tensor {
+    return tf.engine().runKernel(
+      tf._FusedMatMul,
+      { a: x, b: this.kernel, bias: this.bias },
+      { transposeA: false, transposeB: false, activation },
+    ) as tf.Tensor;
+  }
 }

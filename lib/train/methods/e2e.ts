@@ -3,7 +3,7 @@ import { tf } from "../tf.ts";
 import type { ForwardContext } from "../layers/layer.ts";
 import { countCorrect, crossEntropy } from "../losses/cross_entropy.ts";
 import type { Network } from "../network.ts";
-import type { Adam } from "../optimizer.ts";
+import type { Optimizer } from "../optimizer.ts";
 import { gradPairs } from "./local.ts";
 import type { MethodRunner, StepResult, TrainBatch } from "./method.ts";
 
@@ -12,7 +12,7 @@ export class E2E implements MethodRunner {
   readonly stages = 1;
   readonly usesViews = false;
 
-  constructor(readonly net: Network, readonly opt: Adam) {}
+  constructor(readonly net: Network, readonly opt: Optimizer) {}
 
   async step(_stage: number, batch: TrainBatch, ctx: ForwardContext): Promise<StepResult> {
     const vars = this.net.params;

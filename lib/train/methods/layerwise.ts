@@ -10,7 +10,7 @@ import { tf } from "../tf.ts";
 import type { ForwardContext } from "../layers/layer.ts";
 import { countCorrect, crossEntropy } from "../losses/cross_entropy.ts";
 import type { Network } from "../network.ts";
-import type { Adam } from "../optimizer.ts";
+import type { Optimizer } from "../optimizer.ts";
 import type { ResolvedMethod } from "../request.ts";
 import { gradPairs, LocalObjectives } from "./local.ts";
 import type { MethodRunner, StepResult, TrainBatch } from "./method.ts";
@@ -88,7 +88,12 @@ export class Layerwise implements MethodRunner {
   readonly usesViews: boolean;
   readonly local: LocalObjectives;
 
-  constructor(readonly net: Network, readonly opt: Adam, method: ResolvedMethod, seed: number) {
+  constructor(
+    readonly net: Network,
+    readonly opt: Optimizer,
+    method: ResolvedMethod,
+    seed: number,
+  ) {
     this.local = new LocalObjectives(net, method, seed);
     this.usesViews = method.loss === "supervised_contrastive";
   }

