@@ -35,6 +35,13 @@ import type { CurvePoint, MethodResult, TrainingEvent, TrainingJob } from "./typ
 /** Emit a step event every this many steps (and at the last step). */
 export const STEP_EVENT_EVERY = 20;
 
+/** Called after each tracking point with the live network at `step` (it must not dispose it). */
+export type CheckpointHook = (
+  net: Network,
+  step: number,
+  method: ResolvedMethod,
+) => Promise<void> | void;
+
 /** Everything one method's training needs. */
 export interface MethodRun {
   job: TrainingJob;
@@ -45,6 +52,8 @@ export interface MethodRun {
   linalg: Linalg;
   signal?: AbortSignal;
   onEvent?: (e: TrainingEvent) => void;
+  /** Sees the network after every tracking point (experiments probe activations there). */
+  onCheckpoint?: CheckpointHook;
   /** Called after every optimisation step (tests: memory checks). */
   onStep?: (step: number, result: StepResult) => void;
 }
@@ -145,6 +154,7 @@ export async function trainMethod(run: MethodRun): Promise<MethodResult> {
         test_accuracy: m.point.test_accuracy,
         layers: m.layers,
       });
+      await run.onCheckpoint?.(net, step, method);
     };
 
     // Step 0: the initial network, its loss and accuracy on the first batch of epoch 0.

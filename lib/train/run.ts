@@ -11,7 +11,7 @@ import { InputError } from "../errors.ts";
 import { getLinalg } from "../linalg/mod.ts";
 import { MIN_SAMPLES } from "../dump/assemble.ts";
 import { type BackendChoice, selectBackend } from "./backend.ts";
-import { abortError, trainMethod } from "./loop.ts";
+import { abortError, type CheckpointHook, trainMethod } from "./loop.ts";
 import { checkJobAgainstInput, type ResolvedMethod } from "./request.ts";
 import type { MethodResult, RunOptions, TrainingJob, TrainingResult } from "./types.ts";
 
@@ -43,6 +43,7 @@ export async function runTrainingOn(
   dataset: Dataset,
   opts: Omit<RunOptions, "dataDir"> & { dataDir?: string },
   backend?: BackendChoice,
+  onCheckpoint?: CheckpointHook,
 ): Promise<TrainingResult> {
   const t0 = performance.now();
   const chosen = backend ?? await selectBackend(job.backend);
@@ -75,6 +76,7 @@ export async function runTrainingOn(
         linalg,
         signal: opts.signal,
         onEvent: opts.onEvent,
+        onCheckpoint,
       }),
     );
   }
