@@ -44,7 +44,7 @@ const METHOD_SCHEME = "tableau10";
 const XY_COLOURS = ["#e4572e", "#2e86ab"];
 
 /** Looks and sizes shared by every figure (dashboards may override through vega-embed). */
-const CONFIG = {
+export const CHART_CONFIG = {
   background: "white",
   padding: 12,
   title: {
@@ -93,7 +93,7 @@ function top(
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: { text: title, subtitle: lines },
-    config: CONFIG,
+    config: CHART_CONFIG,
     ...body,
   };
 }

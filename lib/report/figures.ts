@@ -13,6 +13,7 @@ import type { AnalysisOutput, LayerResult } from "../analysis.ts";
 import {
   type AccuracyDepthRow,
   accuracyVsDepth,
+  CHART_CONFIG,
   informationPlane,
   nhsicVsStep,
   STEP_TITLE,
@@ -41,32 +42,6 @@ export interface Figure {
   experiment: string;
   spec: VegaLiteSpec;
 }
-
-/** Looks shared with lib/charts (white background, muted axes). */
-const CONFIG = {
-  background: "white",
-  padding: 12,
-  title: {
-    anchor: "start",
-    fontSize: 15,
-    subtitleFontSize: 11.5,
-    subtitleColor: "#555",
-    offset: 12,
-  },
-  axis: {
-    labelFontSize: 11,
-    titleFontSize: 12,
-    titleFontWeight: "normal",
-    titleColor: "#333",
-    labelColor: "#444",
-    gridColor: "#e8e8e8",
-    domainColor: "#999",
-    tickColor: "#999",
-  },
-  legend: { labelFontSize: 11, titleFontSize: 11.5, titleFontWeight: "normal", labelLimit: 260 },
-  header: { labelFontSize: 12.5, labelFontWeight: "bold", labelColor: "#222" },
-  view: { stroke: "#ddd" },
-};
 
 const METHOD_SCHEME = "tableau10";
 const DEPTH_SCHEME = { name: "viridis", extent: [0, 0.88] };
@@ -226,7 +201,7 @@ function toyFigures(e: ExperimentResult): Figure[] {
         `${e.runs.length} seeds; fc1 is the 3-unit bottleneck.`,
       ],
     },
-    config: CONFIG,
+    config: CHART_CONFIG,
     data: { values: rows },
     facet: {
       row: {
@@ -353,7 +328,7 @@ function regularisedFigures(e: ExperimentResult): Figure[] {
           text: "Does the nHSIC term close the gap to E2E?",
           subtitle: [`${groupTitle(runs)}; mean over ${runs.length} seeds, bars ±1 sd.`],
         },
-        config: CONFIG,
+        config: CHART_CONFIG,
         data: { values: rows },
         width: 460,
         height: 300,
@@ -441,7 +416,7 @@ function entanglementFigures(e: ExperimentResult): Figure[] {
         spec: {
           $schema: VEGA_LITE_SCHEMA,
           title: { text: "Class entanglement by layer (SNNL, end of training)", subtitle: [what] },
-          config: CONFIG,
+          config: CHART_CONFIG,
           width: 460,
           height: 280,
           layer: [
@@ -493,7 +468,7 @@ function entanglementFigures(e: ExperimentResult): Figure[] {
         spec: {
           $schema: VEGA_LITE_SCHEMA,
           title: { text: "Middle layers: compression and entanglement", subtitle: [what] },
-          config: CONFIG,
+          config: CHART_CONFIG,
           data: { values: scatter },
           width: 420,
           height: 280,
