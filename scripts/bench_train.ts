@@ -11,9 +11,15 @@
  *   batches, extrapolated to 469 (marked as such; the tracking is measured in full);
  * - one nHSIC call (x and one layer, m = 1024, d = 784 and 4096, float64, OpenBLAS), as
  *   scripts/bench_nhsic.ts times it;
- * - PyTorch: scripts/bench_torch.py --suite train runs the same jobs when `python3 -c "import
- *   torch"` works; otherwise that is said and the ratios use the issue's references (MLP e2e
- *   epoch 1.7 s; nHSIC 0.13 s at d = 784 and 0.16 s at d = 4096, float64), marked as such;
+ * - PyTorch: scripts/bench_torch.py --suite train runs the same jobs under the first Python
+ *   with torch (INFOPLANE_PYTHON, else python3, /usr/bin/python3, python: see
+ *   scripts/torch_probe.ts), with OPENBLAS_CORETYPE set to the core our OpenBLAS uses, in each
+ *   of two thread configurations: "omp" (torch threads = cores, OPENBLAS_NUM_THREADS=1) and
+ *   "blas" (torch threads = 1, OPENBLAS_NUM_THREADS = cores; only for a torch on OpenBLAS).
+ *   The reference of a job is its configuration with the lowest median ("tuned PyTorch"); a
+ *   second table lists all of them. Without torch that is said and the ratios use the issue's
+ *   references (MLP e2e epoch 1.7 s; nHSIC 0.13 s at d = 784 and 0.16 s at d = 4096,
+ *   float64), marked as such;
  * - peak memory: VmHWM of the child process that ran the job (each job runs in its own process,
  *   PyTorch's too: ru_maxrss).
  *
@@ -21,11 +27,12 @@
  * over all of them) and the medians are reported, with the load average before each run.
  *
  *   deno task bench:train [--repeat=3] [--jobs=a,b] [--wasm-batches=40] [--threads=1,2]
- *     [--skip-wasm] [--skip-torch] [--quick] [--json=out.json]
+ *     [--skip-wasm] [--skip-torch] [--torch-configs=omp,blas] [--quick] [--json=out.json]
  *
  * --threads lists OpenBLAS thread counts to run the native MLP e2e epoch under
  * (OPENBLAS_NUM_THREADS in the child; default: the training policy of lib/linalg/threads.ts
- * only). --quick runs 40 batches everywhere (a smoke test, not a measurement).
+ * only). --torch-configs keeps some of the PyTorch thread configurations (default: both).
+ * --quick runs 40 batches everywhere (a smoke test, not a measurement).
  *
  * @module
  */
@@ -44,6 +51,14 @@ import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/reque
 import type { ResolvedMethod } from "../lib/train/request.ts";
 import { tf } from "../lib/train/tf.ts";
 import { syntheticDump } from "./bench_nhsic.ts";
+import {
+  describeTorch,
+  findTorch,
+  type TorchConfig,
+  torchCoreType,
+  torchEnv,
+  torchThreadConfigs,
+} from "./torch_probe.ts";
 
 /** The jobs, in table order. */
 const TRAIN_JOBS = ["mlp-e2e", "mlp-layerwise", "lenet5-e2e"] as const;
@@ -329,21 +344,6 @@ async function runChild(cmd: string, args: string[], env?: Record<string, string
   return JSON.parse(text[text.length - 1]);
 }
 
-async function torchProbe(): Promise<{ ok: boolean; version?: string; reason?: string }> {
-  try {
-    const p = await new Deno.Command("python3", {
-      args: ["-c", "import torch; print(torch.__version__)"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (p.success) return { ok: true, version: new TextDecoder().decode(p.stdout).trim() };
-    const err = new TextDecoder().decode(p.stderr).trim().split("\n").pop();
-    return { ok: false, reason: err || "import torch failed" };
-  } catch (e) {
-    return { ok: false, reason: `python3 is not runnable: ${(e as Error).message}` };
-  }
-}
-
 async function parent(): Promise<void> {
   const quick = flags.has("quick");
   const repeat = Number(flags.get("repeat") || (quick ? 1 : 3));
@@ -355,9 +355,13 @@ async function parent(): Promise<void> {
     if (!(j in LABELS)) throw new Error(`unknown job ${j}; jobs: ${Object.keys(LABELS)}`);
   }
   const threadRuns = (flags.get("threads") || "").split(",").filter((s) => s).map(Number);
+  const coreType = torchCoreType();
   const torch = flags.has("skip-torch")
-    ? { ok: false, reason: "--skip-torch" }
-    : await torchProbe();
+    ? { ok: false as const, reason: "--skip-torch", tried: [] }
+    : await findTorch(coreType.env);
+  const torchConfigs: TorchConfig[] = torch.ok
+    ? torchThreadConfigs(torch.info, navigator.hardwareConcurrency, flags.get("torch-configs"))
+    : [];
   const self = new URL(import.meta.url).pathname;
   const torchScript = new URL("./bench_torch.py", import.meta.url).pathname;
   const mnistDir = await embeddedMnistDir();
@@ -377,14 +381,24 @@ async function parent(): Promise<void> {
     `machine: ${cpuModel() ?? "unknown CPU"}, ${navigator.hardwareConcurrency} CPUs; deno ` +
       `${Deno.version.deno}, tfjs-core ${tf.version_core}; ${describeLinalg(getLinalg())}`,
   );
-  console.log(
-    `PyTorch: ${
-      torch.ok
-        ? `torch ${torch.version} (scripts/bench_torch.py --suite train, default threads)`
-        : `not importable (${torch.reason}): skipped; ratios use the issue's references ` +
-          "(MLP e2e epoch 1.7 s; nHSIC 0.13 s at d=784, 0.16 s at d=4096), no other reference"
-    }`,
-  );
+  if (torch.ok) {
+    const n = torchConfigs.length;
+    console.log(
+      `PyTorch reference: PyTorch ${describeTorch(torch.info)}, ` +
+        (n > 1 ? `best of ${n} thread configs per job` : "one thread config") +
+        ` (scripts/bench_torch.py --suite train under ${torch.python}` +
+        `${torch.tried.length ? `; passed over ${torch.tried.join("; ")}` : ""})`,
+    );
+    console.log(
+      `PyTorch env: ${coreType.note}; configs: ` +
+        torchConfigs.map((c) => `${c.name} = ${c.label}`).join("; "),
+    );
+  } else {
+    console.log(
+      `PyTorch: not available (${torch.reason}): skipped; ratios use the issue's references ` +
+        "(MLP e2e epoch 1.7 s; nHSIC 0.13 s at d=784, 0.16 s at d=4096), no other reference",
+    );
+  }
   console.log(`repeats: ${repeat}; load average at start: ${fmt(loadAvg())}\n`);
 
   interface Planned {
@@ -419,11 +433,11 @@ async function parent(): Promise<void> {
         });
       }
     }
-    if (torch.ok) {
+    for (const cfg of torch.ok ? torchConfigs : []) {
       plan.push({
-        key: `${job}/torch`,
+        key: `${job}/torch:${cfg.name}`,
         run: async () => {
-          const r = await runChild("python3", [
+          const r = await runChild(torch.ok ? torch.python : "python3", [
             torchScript,
             "--suite",
             "train",
@@ -431,12 +445,16 @@ async function parent(): Promise<void> {
             job,
             "--mnist-dir",
             mnistDir,
+            "--threads",
+            String(cfg.torchThreads),
             ...(quick ? ["--batches", "40"] : []),
-          ]);
+          ], torchEnv(coreType.env, cfg));
           return {
             job,
             backend: "torch",
-            device: `torch ${r.torch}, ${r.threads} threads`,
+            device: `torch ${r.torch}, ${r.threads} thread${r.threads === 1 ? "" : "s"}, OpenBLAS ${
+              r.blas_threads ?? "-"
+            }`,
             steps: r.steps ?? 1,
             totalSteps: r.total_steps ?? 1,
             trainSeconds: r.seconds,
@@ -446,7 +464,7 @@ async function parent(): Promise<void> {
             finalLoss: r.final_loss ?? NaN,
             testAccuracy: NaN,
             peakMiB: r.peak_mib,
-            threads: String(r.threads),
+            threads: `${r.threads}+${r.blas_threads ?? "-"}`,
             fallbacks: {},
           } satisfies RunResult;
         },
@@ -459,7 +477,15 @@ async function parent(): Promise<void> {
     for (const p of plan) {
       const load = loadAvg();
       const t0 = performance.now();
-      const res = await p.run();
+      let res: RunResult;
+      try {
+        res = await p.run();
+      } catch (e) {
+        // A failing PyTorch child loses its reference (the issue's, if any, is used); ours abort.
+        if (!p.key.includes("/torch:")) throw e;
+        console.error(`[${r + 1}/${repeat}] ${p.key}: failed: ${(e as Error).message}`);
+        continue;
+      }
       res.load = load;
       (results.get(p.key) ?? results.set(p.key, []).get(p.key)!).push(res);
       console.error(
@@ -472,25 +498,33 @@ async function parent(): Promise<void> {
 
   // ---------------------------------------------------------------------------- report
   const med = (key: string, f: (r: RunResult) => number) => median((results.get(key) ?? []).map(f));
-  const torchRef = (job: JobName): { s: number; note: string } | null => {
-    const t = results.get(`${job}/torch`);
-    if (t?.length) return { s: median(t.map((r) => r.trainSeconds)), note: "" };
+  /** The job's PyTorch reference: its thread config with the lowest median, else the issue's. */
+  const torchRef = (job: JobName): { s: number; note: string; key?: string } | null => {
+    let best: { s: number; note: string; key: string } | null = null;
+    for (const cfg of torchConfigs) {
+      const key = `${job}/torch:${cfg.name}`;
+      const s = med(key, (r) => r.trainSeconds);
+      if (Number.isFinite(s) && (!best || s < best.s)) best = { s, note: "", key };
+    }
+    if (best) return best;
     const ref = ISSUE_TORCH[job];
     return ref === undefined ? null : { s: ref, note: " (issue)" };
   };
   const rows: string[][] = [];
   const devices = new Set<string>();
   for (const job of wanted) {
-    const keys = [...results.keys()].filter((k) => k.startsWith(`${job}/`));
+    const ref = torchRef(job);
+    // Of the PyTorch configs only the reference (the fastest) goes here; all are listed below.
+    const keys = [...results.keys()].filter((k) =>
+      k.startsWith(`${job}/`) && (!k.includes("/torch:") || k === ref?.key)
+    );
     for (const key of keys) {
       const rs = results.get(key)!;
       const first = rs[0];
-      devices.add(`${first.backend}: ${first.device}`);
       const backendCol = key.slice(job.length + 1);
       const train = med(key, (r) => r.trainSeconds);
       const tracking = med(key, (r) => r.trackingSeconds);
       const isTrain = !job.startsWith("nhsic-");
-      const ref = torchRef(job);
       const extrapolated = first.steps < first.totalSteps;
       const spread = rs.length > 1
         ? ` [${fmt(Math.min(...rs.map((r) => r.trainSeconds)))}-${
@@ -499,10 +533,11 @@ async function parent(): Promise<void> {
         : "";
       rows.push([
         LABELS[job],
-        backendCol === "native" ? `native (${first.threads} thr)` : backendCol.replace(
-          /^native@(\d+)$/,
-          "native ($1 thr)",
-        ),
+        backendCol === "native"
+          ? `native (${first.threads} thr)`
+          : backendCol.startsWith("torch:")
+          ? `torch, ${backendCol.slice(6)} (${first.threads} thr)`
+          : backendCol.replace(/^native@(\d+)$/, "native ($1 thr)"),
         `${fmt(train, isTrain ? 2 : 3)}${spread}${
           extrapolated ? ` (${first.steps}/${first.totalSteps} batches, extrapolated)` : ""
         }`,
@@ -539,6 +574,52 @@ async function parent(): Promise<void> {
       "on an idle machine; other threads' work is left out).\nload: median 1-min load " +
       "average when the runs started (the benchmark's own previous run included).",
   );
+  console.log(
+    torch.ok
+      ? "PyTorch (s): the job's fastest PyTorch thread config (lowest median; its row is the " +
+        "torch one above,\nthreads = torch threads+OpenBLAS threads); ratio = ours / that. " +
+        "(issue): PyTorch did not run, the issue's figure."
+      : "PyTorch (s): the issue's figures (PyTorch not run here); ratio = ours / that.",
+  );
+  if (torchConfigs.length > 1) {
+    const cfgRows: string[][] = [];
+    for (const job of wanted) {
+      const ref = torchRef(job);
+      for (const cfg of torchConfigs) {
+        const key = `${job}/torch:${cfg.name}`;
+        const rs = results.get(key);
+        if (!rs?.length) continue;
+        const ts = rs.map((r) => r.trainSeconds), s = median(ts);
+        const digits = job.startsWith("nhsic-") ? 3 : 2;
+        cfgRows.push([
+          LABELS[job],
+          `${cfg.name}: ${cfg.label}${key === ref?.key ? " *" : ""}`,
+          `${fmt(s, digits)}${
+            rs.length > 1
+              ? ` [${fmt(Math.min(...ts), digits)}-${fmt(Math.max(...ts), digits)}]`
+              : ""
+          }`,
+          job.startsWith("nhsic-") ? "-" : fmt(median(rs.map((r) => r.medianStepMs)), 1),
+          fmt(median(rs.map((r) => r.peakMiB)), 0),
+          ref ? `${fmt(s / ref.s)}x` : "-",
+          fmt(median(rs.map((r) => r.load ?? NaN))),
+        ]);
+      }
+    }
+    console.log(`\nPyTorch thread configs, ${coreType.note}. *: the job's reference.\n`);
+    console.log(
+      table([
+        "job",
+        "config",
+        "seconds [min-max]",
+        "median step (ms)",
+        "peak RSS (MiB)",
+        "vs best",
+        "load",
+      ], cfgRows),
+    );
+  }
+  for (const rs of results.values()) devices.add(`${rs[0].backend}: ${rs[0].device}`);
   console.log(`\ndevices:\n${[...devices].map((d) => `- ${d}`).join("\n")}`);
   const fb = [...results.values()].flat().filter((r) => Object.keys(r.fallbacks).length);
   if (fb.length) {

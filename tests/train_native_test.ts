@@ -90,7 +90,7 @@ t("selectBackend: by name, forced by INFOPLANE_BACKEND, and auto prefers it to w
     const chosen = await selectBackend("native");
     assertEquals(chosen.name, "native");
     assert(
-      /^tfjs native \(openblas \S+ \(\w+, \d+ threads?\)\)$/.test(chosen.device),
+      /^tfjs native \(openblas \S+ \(\w+, \d+ threads?\), (no )?C kernels\)$/.test(chosen.device),
       chosen.device,
     );
     assertEquals(tf.getBackend(), "native");

@@ -179,7 +179,8 @@ function applyCoreType(): OpenBlasLinalg["coreType"] {
   return { value, source };
 }
 
-function ffiGranted(path: string): boolean {
+/** Whether FFI may open `path` (never prompts). */
+export function ffiGranted(path: string): boolean {
   try {
     // A path-less query covers plain --allow-ffi; a path query covers --allow-ffi=<path>.
     // querySync never prompts, so an interactive terminal does not hang here.

@@ -21,6 +21,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { Sblas } from "./blas.ts";
+import type { CKernels } from "./ckernels.ts";
 
 type DataId = object;
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
@@ -52,9 +53,16 @@ export class NativeBackend extends MathBackendCPU {
   #escaped = new WeakSet<ArrayBufferLike>();
   #stats = { allocated: 0, recycled: 0 };
 
-  constructor(blas: Sblas) {
+  /**
+   * The C kernels (./ckernels.ts) when built, else null and the kernels use their TypeScript
+   * twins. Mutable so tests can run both paths on one backend.
+   */
+  ck: CKernels | null;
+
+  constructor(blas: Sblas, ck: CKernels | null = null) {
     super();
     this.blas = blas;
+    this.ck = ck;
   }
 
   /**

@@ -30,15 +30,19 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NativeBackend } from "./backend.ts";
 import { loadSblas, sblasUnavailableReason } from "./blas.ts";
+import { loadCKernels } from "./ckernels.ts";
 import { convKernels } from "./kernels/conv.ts";
 import { elementwiseKernels } from "./kernels/elementwise.ts";
 import { matMulKernels } from "./kernels/matmul.ts";
 import { poolKernels } from "./kernels/pool.ts";
 import { reduceKernels } from "./kernels/reduce.ts";
+import { reluGradKernels } from "./kernels/relu_grad.ts";
 import { transposeKernels } from "./kernels/transpose.ts";
 
 export { NativeBackend } from "./backend.ts";
+export { ckernelsUnavailableReason, loadCKernels } from "./ckernels.ts";
 export { fallbackCounts as nativeFallbacks } from "./kernels/util.ts";
+export { RELU_GRAD } from "./kernels/relu_grad.ts";
 export { FusedAdam, type FusedAdamConfig, FusedAdamOptimizer } from "./adam.ts";
 
 /** The tfjs backend name. */
@@ -64,6 +68,7 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   ...elementwiseKernels,
   ...reduceKernels,
   ...transposeKernels,
+  ...reluGradKernels,
 ];
 
 let registration: NativeRegistration | undefined;
@@ -90,13 +95,18 @@ export function registerNativeBackend(): NativeRegistration {
     if (!tf.getKernel(k.kernelName, NATIVE_BACKEND)) tf.registerKernel(k);
   }
   if (!tf.findBackendFactory(NATIVE_BACKEND)) {
-    tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(blas), NATIVE_PRIORITY);
+    tf.registerBackend(
+      NATIVE_BACKEND,
+      () => new NativeBackend(blas, loadCKernels()),
+      NATIVE_PRIORITY,
+    );
   }
   registration = {
     ok: true,
     // A getter: the thread count in it is process-wide and may change after registration.
     get describe() {
-      return `tfjs native (${blas.openblas.describe()})`;
+      const ck = loadCKernels() ? "C kernels" : "no C kernels";
+      return `tfjs native (${blas.openblas.describe()}, ${ck})`;
     },
   };
   return registration;

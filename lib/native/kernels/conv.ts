@@ -21,6 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NativeBackend } from "../backend.ts";
 import { biasAndActivation, NATIVE_ACTIVATIONS } from "./matmul.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
+import type { RowsShape } from "../ckernels.ts";
 
 /**
  * Patch-matrix scratch per chunk, in floats (256 KiB): small enough that the copies that build
@@ -130,6 +131,12 @@ function padded(g: Geom): Padded {
   return { hp, wp, l: g.oh * wp, len: g.n * g.ci * hp * wp + g.fw };
 }
 
+/** The geometry the C kernels take. */
+function rowsShape(g: Geom, p: Padded): RowsShape {
+  const { n, h, w, ci, fh, fw, top, left, oh, ow } = g;
+  return { n, h, w, ci, fh, fw, top, left, oh, ow, hp: p.hp, wp: p.wp, l: p.l };
+}
+
 // All data movement below is strided 2-D copies/adds in OpenBLAS (somatcopy, geadd): the
 // element loops they replace run at ~1.5 ns per float in JS, more than the sgemm itself.
 
@@ -159,6 +166,22 @@ function padToChannelsFirst(
       blas.copy2d(h, w, src.subarray(c * h * w), w, xp.subarray(dst), wp);
     }
   }
+}
+
+/** padToChannelsFirst through the C kernel when it is loaded (the tail stays zero too). */
+function pad(
+  backend: NativeBackend,
+  x: Float32Array,
+  g: Geom,
+  p: Padded,
+  xp: Float32Array,
+  tmp: Float32Array,
+): void {
+  if (!backend.ck) return padToChannelsFirst(backend.blas, x, g, p, xp, tmp);
+  backend.ck.padNchw(x, rowsShape(g, p), xp);
+  // the last patch rows read up to fw floats past the planes (into discarded columns): they
+  // must be finite, since backprop multiplies them by the zeros of those columns
+  xp.fill(0, g.n * g.ci * p.hp * p.wp);
 }
 
 /** dx[b, iy, ix, c] = dxp[b, c, iy + top, ix + left] (the adjoint, minus the padding). */
@@ -256,32 +279,61 @@ function spreadDy(
   blas.copy2d(nb * oh, ow * co, dy.subarray(b0 * oh * ow * co), ow * co, dyp, p.wp * co);
 }
 
+/** Bias and ReLU applied while the output is written (the C kernels only). */
+interface Epilogue {
+  bias: Float32Array | null;
+  relu: boolean;
+}
+
 function rowsForward(
   backend: NativeBackend,
   x: Float32Array,
   filter: Float32Array,
   g: Geom,
   y: Float32Array,
+  epilogue: Epilogue | null = null,
 ): void {
-  const blas = backend.blas;
+  const { blas, ck } = backend;
   const p = padded(g);
+  const rs = rowsShape(g, p);
   const { n, h, w, ci, oh, ow, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
-  padToChannelsFirst(blas, x, g, p, xp, tmp);
+  pad(backend, x, g, p, xp, tmp);
   const per = chunkImages(g, k * p.l);
   const colT = backend.alloc(k * per * p.l);
   const yt = backend.alloc(per * p.l * co), yp = backend.alloc(per * p.l * co);
   for (let b0 = 0; b0 < n; b0 += per) {
     const nb = Math.min(per, n - b0);
     const cols = nb * p.l;
-    buildRows(blas, xp, g, p, b0, nb, colT);
+    if (ck) ck.rowsPack(xp, rs, b0, nb, colT);
+    else buildRows(blas, xp, g, p, b0, nb, colT);
     // yT [co, cols] = W^T colT (the faster orientation for co << cols), then [cols, co]
     blas.sgemm(true, false, co, cols, k, 1, filter, co, colT, cols, 0, yt, cols);
+    const yb = y.subarray(b0 * oh * ow * co);
+    if (ck) {
+      ck.rowsGather(yt, rs, co, nb, epilogue?.bias ?? null, epilogue?.relu ?? false, yb);
+      continue;
+    }
     blas.transpose(co, cols, yt, yp);
     // keep the first ow of every wp output columns
-    blas.copy2d(nb * oh, ow * co, yp, p.wp * co, y.subarray(b0 * oh * ow * co), ow * co);
+    blas.copy2d(nb * oh, ow * co, yp, p.wp * co, yb, ow * co);
   }
   for (const a of [yp, yt, colT, tmp, xp]) backend.release(a);
+}
+
+/** dy rows of images b0.. into dyp [nb L, co] (zeros in the discarded columns). */
+function spread(
+  backend: NativeBackend,
+  dy: Float32Array,
+  g: Geom,
+  p: Padded,
+  b0: number,
+  nb: number,
+  dyp: Float32Array,
+): void {
+  const ck = backend.ck;
+  if (!ck) return spreadDy(backend.blas, dy, g, p, b0, nb, dyp);
+  ck.rowsSpread(dy.subarray(b0 * g.oh * g.ow * g.co), rowsShape(g, p), g.co, nb, dyp);
 }
 
 function rowsBackpropFilter(
@@ -291,19 +343,20 @@ function rowsBackpropFilter(
   g: Geom,
   dw: Float32Array,
 ): void {
-  const blas = backend.blas;
+  const { blas, ck } = backend;
   const p = padded(g);
   const { n, h, w, ci, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
-  padToChannelsFirst(blas, x, g, p, xp, tmp);
+  pad(backend, x, g, p, xp, tmp);
   const per = chunkImages(g, k * p.l);
   const colT = backend.alloc(k * per * p.l);
   const dyp = backend.alloc(per * p.l * co, true);
   for (let b0 = 0; b0 < n; b0 += per) {
     const nb = Math.min(per, n - b0);
     const cols = nb * p.l;
-    buildRows(blas, xp, g, p, b0, nb, colT);
-    spreadDy(blas, dy, g, p, b0, nb, dyp);
+    if (ck) ck.rowsPack(xp, rowsShape(g, p), b0, nb, colT);
+    else buildRows(blas, xp, g, p, b0, nb, colT);
+    spread(backend, dy, g, p, b0, nb, dyp);
     // dW [K, co] (+)= colT dyp
     blas.sgemm(false, false, k, co, cols, 1, colT, cols, dyp, co, b0 === 0 ? 0 : 1, dw, co);
   }
@@ -317,7 +370,7 @@ function rowsBackpropInput(
   g: Geom,
   dx: Float32Array,
 ): void {
-  const blas = backend.blas;
+  const { blas, ck } = backend;
   const p = padded(g);
   const { n, h, w, ci, co, k } = g;
   const dxp = backend.alloc(p.len, true), tmp = backend.alloc(h * w * ci);
@@ -327,12 +380,14 @@ function rowsBackpropInput(
   for (let b0 = 0; b0 < n; b0 += per) {
     const nb = Math.min(per, n - b0);
     const cols = nb * p.l;
-    spreadDy(blas, dy, g, p, b0, nb, dyp);
+    spread(backend, dy, g, p, b0, nb, dyp);
     // colT [K, cols] = W dyp^T
     blas.sgemm(false, true, k, cols, co, 1, filter, co, dyp, co, 0, colT, cols);
-    addRows(blas, colT, g, p, b0, nb, dxp);
+    if (ck) ck.rowsUnpackAdd(colT, rowsShape(g, p), b0, nb, dxp);
+    else addRows(blas, colT, g, p, b0, nb, dxp);
   }
-  unpadFromChannelsFirst(blas, dxp, g, p, dx, tmp);
+  if (ck) ck.unpadNhwc(dxp, rowsShape(g, p), dx);
+  else unpadFromChannelsFirst(blas, dxp, g, p, dx, tmp);
   for (const a of [dyp, colT, tmp, dxp]) backend.release(a);
 }
 
@@ -405,12 +460,16 @@ function col2imAdd(col: Float32Array, g: Geom, b0: number, nb: number, dx: Float
   }
 }
 
-/** y = conv2d(x, filter) into a pooled array. */
+/**
+ * y = conv2d(x, filter) into a pooled array. An epilogue (bias, ReLU) is applied on the way
+ * only in the "rows" layout with the C kernels: the caller checks that before passing one.
+ */
 function conv2dForward(
   backend: NativeBackend,
   x: Float32Array,
   filter: Float32Array,
   g: Geom,
+  epilogue: Epilogue | null = null,
 ): Float32Array {
   const { n, oh, ow, co, k } = g;
   const y = backend.alloc(n * oh * ow * co);
@@ -421,7 +480,7 @@ function conv2dForward(
     return y;
   }
   if (g.layout === "rows") {
-    rowsForward(backend, x, filter, g, y);
+    rowsForward(backend, x, filter, g, y, epilogue);
     return y;
   }
   const per = chunkImages(g);
@@ -461,6 +520,15 @@ const fusedConv2dConfig: tf.KernelConfig = {
     const g = geometry(x!.shape, filter!.shape, attrs!);
     if (!g) return null;
     const shape = [g.n, g.oh, g.ow, g.co];
+    const bv = bias ? f32(backend, bias) : null;
+    if (
+      backend.ck && g.layout === "rows" && (activation === "linear" || activation === "relu") &&
+      (!bias || (bv && bv.length === g.co && bias.shape[bias.shape.length - 1] === g.co))
+    ) {
+      // bias and ReLU while the C kernel writes the output: no second pass over it
+      const epilogue = { bias: bv, relu: activation === "relu" };
+      return out(backend, shape, conv2dForward(backend, xv, fv, g, epilogue));
+    }
     const y = conv2dForward(backend, xv, fv, g);
     const alpha = (attrs!.leakyreluAlpha as number | undefined) ?? 0.2;
     const v = biasAndActivation(backend, y, shape, bias, activation, alpha);

@@ -186,6 +186,10 @@ const maxPoolConfig: tf.KernelConfig = {
     if (!xv || x.shape.length !== 4) return null;
     const g = poolGeometry(x.shape, attrs!);
     const y = backend.alloc(g.n * g.oh * g.ow * g.c);
+    if (backend.ck) {
+      backend.ck.maxPool(xv, g, y);
+      return out(backend, [g.n, g.oh, g.ow, g.c], y);
+    }
     const done = is2x2(g) ? maxPool2x2(xv, g, y) : maxPoolBranchFree(xv, g, y);
     if (!done) maxPoolExact(xv, g, y);
     return out(backend, [g.n, g.oh, g.ow, g.c], y);
@@ -293,6 +297,11 @@ const maxPoolGradConfig: tf.KernelConfig = {
     const xv = f32(backend, input), dyv = f32(backend, dy);
     if (!xv || !dyv || input!.shape.length !== 4) return null;
     const g = poolGeometry(input!.shape, attrs!);
+    if (backend.ck) {
+      const dx = backend.alloc(xv.length);
+      backend.ck.maxPoolGrad(xv, dyv, g, dx);
+      return out(backend, input!.shape, dx);
+    }
     const tiles = is2x2(g);
     const dx = backend.alloc(xv.length, !tiles);
     const done = tiles ? maxPoolGrad2x2(xv, dyv, g, dx) : maxPoolGradBranchFree(xv, dyv, g, dx);

@@ -117,7 +117,8 @@ function reduceKernel(
 
 const sumConfig = reduceKernel(tf.Sum, "axis", (backend, x, b) => {
   const y = backend.alloc(b.outer * b.inner);
-  sumBlock(x, b, y);
+  if (backend.ck) backend.ck.sumMiddle(x, b.outer, b.reduced, b.inner, y);
+  else sumBlock(x, b, y);
   return y;
 });
 

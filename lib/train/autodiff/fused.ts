@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { conv2dGradFilter, conv2dGradInput, type ConvAttrs } from "../ops/conv2d_grad.ts";
+import { reluGrad } from "../ops/relu_grad.ts";
 import { matMulGrads } from "./matmul.ts";
 import { unbroadcast } from "./util.ts";
 
@@ -20,7 +21,7 @@ import { unbroadcast } from "./util.ts";
 function activationGrad(dy: tf.Tensor, y: tf.Tensor, attrs: tf.NamedAttrMap, op: string) {
   const act = (attrs.activation as string | undefined) ?? "linear";
   if (act === "linear") return dy;
-  if (act === "relu") return tf.mul(dy, tf.step(y));
+  if (act === "relu") return reluGrad(dy, y);
   throw new Error(`${op} gradient: activation "${act}" is not supported (linear, relu)`);
 }
 

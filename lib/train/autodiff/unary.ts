@@ -1,5 +1,6 @@
 /** Gradients of element-wise unary kernels (activations and the math the losses use). */
 import * as tf from "@tensorflow/tfjs-core";
+import { reluGrad } from "../ops/relu_grad.ts";
 
 type G = tf.Tensor;
 
@@ -49,7 +50,7 @@ export const unaryGradients: tf.GradConfig[] = [
   {
     kernelName: tf.Relu,
     inputsToSave: ["x"],
-    gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as G, tf.step(saved[0])) }),
+    gradFunc: (dy, saved) => ({ x: () => reluGrad(dy as G, saved[0]) }),
   },
   {
     kernelName: tf.LeakyRelu,

@@ -1,0 +1,83 @@
+/**
+ * Builds lib/native/c/kernels.c into lib/native/c/libinfoplane_kernels.so, the optional C
+ * kernels of the "native" tfjs backend (lib/native/ckernels.ts). Without a C compiler it says so
+ * and exits 0: everything runs without the library, only slower (unless --require).
+ *
+ *   deno task build:kernels [--force] [--require]
+ *
+ * The compiler is $CC, else the first of cc, gcc, clang. Flags: -O3 and no fast-math (NaN and
+ * signed zeros must behave as in JS); on x86-64 with gcc the hot functions are cloned for
+ * AVX-512, AVX2 and baseline and picked at load time, so the file runs on any x86-64. Up to
+ * date (newer than its source) means nothing to do.
+ *
+ * @module
+ */
+
+import { CKERNELS_FILE } from "../lib/native/ckernels.ts";
+
+const dir = new URL("../lib/native/c/", import.meta.url).pathname;
+const source = `${dir}kernels.c`;
+const target = `${dir}${CKERNELS_FILE}`;
+const args = new Set(Deno.args);
+
+function mtime(path: string): number | null {
+  try {
+    return Deno.statSync(path).mtime?.getTime() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function runs(cmd: string): Promise<boolean> {
+  try {
+    const r = await new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })
+      .output();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+async function findCompiler(): Promise<string | null> {
+  const env = Deno.env.get("CC")?.trim();
+  for (const c of [env, "cc", "gcc", "clang"]) if (c && await runs(c)) return c;
+  return null;
+}
+
+const built = mtime(target), src = mtime(source);
+if (src === null) {
+  console.error(`build:kernels: ${source} is missing`);
+  Deno.exit(1);
+}
+if (!args.has("--force") && built !== null && built >= src) {
+  console.log(`build:kernels: ${target} is up to date`);
+  Deno.exit(0);
+}
+const cc = await findCompiler();
+if (!cc) {
+  const msg = "build:kernels: no C compiler (cc, gcc, clang; or set CC): the native backend " +
+    "runs without its C kernels (slower convolutions)";
+  if (args.has("--require")) {
+    console.error(msg);
+    Deno.exit(1);
+  }
+  console.log(msg);
+  Deno.exit(0);
+}
+// Written under another name and renamed, so a running process never loads half a file.
+const tmp = `${target}.${Deno.pid}.tmp`;
+const flags = ["-O3", "-fPIC", "-shared", "-Wall", "-Wextra", "-o", tmp, source];
+const t0 = performance.now();
+const r = await new Deno.Command(cc, { args: flags, stdout: "inherit", stderr: "inherit" })
+  .output();
+if (!r.success) {
+  try {
+    Deno.removeSync(tmp);
+  } catch { /* nothing written */ }
+  console.error(`build:kernels: ${cc} ${flags.join(" ")} failed`);
+  Deno.exit(args.has("--require") ? 1 : 0);
+}
+Deno.renameSync(tmp, target);
+console.log(
+  `build:kernels: ${target} built with ${cc} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);

@@ -1,0 +1,198 @@
+/**
+ * The C kernels (lib/native/c/kernels.c) against their TypeScript twins: every kernel that uses
+ * them runs twice on the native backend, with the library and without, and must give the same
+ * bits (they move data or add/compare in the same order; the sgemm calls are the same). Ignored
+ * where the library is not built (no C compiler): `deno task test` builds it first.
+ */
+
+import { assert, assertEquals, AssertionError } from "./assert.ts";
+import { noNative, on, rand, randInt, type Result, tf } from "./native_util.ts";
+import { loadCKernels, type NativeBackend } from "../lib/native/mod.ts";
+import { reluGrad } from "../lib/train/ops/relu_grad.ts";
+
+const ck = noNative ? null : loadCKernels();
+
+function test(name: string, fn: () => Promise<void> | void) {
+  Deno.test({ name: `C kernels: ${name}`, ignore: ck === null, fn });
+}
+
+/** Runs fn on the native backend with the C kernels (true) or without. */
+async function withCk(use: boolean, fn: () => tf.Tensor | tf.Tensor[]): Promise<Result[]> {
+  await tf.setBackend("native");
+  const backend = tf.backend() as NativeBackend;
+  const saved = backend.ck;
+  backend.ck = use ? ck : null;
+  try {
+    return await on("native", fn);
+  } finally {
+    backend.ck = saved;
+  }
+}
+
+/** Same shapes and the same values, compared with Object.is (so -0 differs from +0). */
+function assertSameBits(a: Result[], b: Result[], what: string): void {
+  assertEquals(a.length, b.length, `${what}: outputs`);
+  for (let k = 0; k < a.length; k++) {
+    assertEquals(a[k].shape, b[k].shape, `${what}[${k}]: shape`);
+    const x = a[k].values, y = b[k].values;
+    for (let i = 0; i < y.length; i++) {
+      if (!Object.is(x[i], y[i])) {
+        throw new AssertionError(`${what}[${k}]: element ${i} is ${x[i]} with C, ${y[i]} without`);
+      }
+    }
+  }
+}
+
+async function bothWays(what: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const withC = await withCk(true, fn);
+  const without = await withCk(false, fn);
+  assertSameBits(withC, without, what);
+}
+
+test("the library loads and reports its ABI", () => {
+  assert(ck!.path.endsWith(".so"), ck!.path);
+});
+
+// LeNet's layers ("rows" layout: stride 1, narrow channels), plus odd sizes and padding.
+const convCases: Array<
+  {
+    x: [number, number, number, number];
+    f: [number, number, number, number];
+    pad: "same" | "valid";
+  }
+> = [
+  { x: [5, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
+  { x: [3, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
+  { x: [2, 9, 7, 3], f: [3, 2, 3, 4], pad: "same" },
+];
+
+for (const [i, c] of convCases.entries()) {
+  test(`conv2d forward, fused bias + relu, and both gradients, case ${i}`, async () => {
+    const [n, h, w, ci] = c.x, [fh, fw, , co] = c.f;
+    const x = rand(n * h * w * ci, 10 + i), f = rand(fh * fw * ci * co, 20 + i, -0.3, 0.3);
+    const bias = rand(co, 30 + i, -0.5, 0.5);
+    // a NaN in the last case: ReLU must keep NaN on both paths
+    if (i === convCases.length - 1) x[7] = NaN;
+    await bothWays(`conv ${i}`, () => {
+      const xt = tf.tensor4d(x, c.x), ft = tf.tensor4d(f, c.f);
+      const y = tf.conv2d(xt, ft, 1, c.pad);
+      const fused = tf.fused.conv2d({
+        x: xt,
+        filter: ft,
+        strides: 1,
+        pad: c.pad,
+        bias: tf.tensor1d(bias),
+        activation: "relu",
+      });
+      const linear = tf.fused.conv2d({ x: xt, filter: ft, strides: 1, pad: c.pad });
+      const dy = tf.tensor4d(rand(y.size, 40 + i), y.shape as [number, number, number, number]);
+      const dx = tf.conv2dTranspose(dy, ft, c.x, 1, c.pad);
+      const df = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xt, dy }, {
+        strides: 1,
+        pad: c.pad,
+        dataFormat: "NHWC",
+        filterShape: c.f,
+      }) as tf.Tensor;
+      return [y, fused, linear, dx, df];
+    });
+  });
+}
+
+test("max pooling and its gradient: 2x2 tiles, odd sizes, overlapping windows, ties, NaN", async () => {
+  const cases: Array<[[number, number, number, number], number, number, "same" | "valid"]> = [
+    [[4, 28, 28, 6], 2, 2, "valid"],
+    [[2, 7, 9, 3], 2, 2, "valid"],
+    [[2, 9, 9, 4], 3, 2, "same"],
+  ];
+  for (const [k, [shape, size, stride, pad]] of cases.entries()) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    // small integers: many ties between window elements (the first maximum must win)
+    const x = randInt(n, 50 + k, 4);
+    x[3] = NaN;
+    x[17] = -Infinity;
+    await bothWays(`pool ${k}`, () => {
+      const xt = tf.tensor4d(x, shape);
+      const y = tf.maxPool(xt, size, stride, pad);
+      const dy = tf.tensor4d(rand(y.size, 60 + k), y.shape as [number, number, number, number]);
+      const dx = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: xt, output: y }, {
+        filterSize: size,
+        strides: stride,
+        pad,
+      }) as tf.Tensor;
+      return [y, dx];
+    });
+  }
+});
+
+test("ReLU gradient: the C kernel, the bit-twiddled TS loop and mul(dy, step(x)) agree", async () => {
+  const n = 4096;
+  const x = rand(n, 70), dy = rand(n, 71);
+  // the awkward values: signed zeros, infinities, NaN, in x and in dy
+  const odd = [0, -0, Infinity, -Infinity, NaN, 1e-40, -1e-40];
+  for (let i = 0; i < odd.length; i++) {
+    for (let j = 0; j < odd.length; j++) {
+      x[i * odd.length + j] = odd[i];
+      dy[i * odd.length + j] = odd[j] || (j % 2 ? -0.5 : 0.5);
+    }
+  }
+  const expected = await on("cpu", () => tf.mul(tf.tensor1d(dy), tf.step(tf.tensor1d(x))));
+  const fn = () => reluGrad(tf.tensor1d(dy), tf.tensor1d(x));
+  assertSameBits(await withCk(true, fn), expected, "C");
+  assertSameBits(await withCk(false, fn), expected, "TS");
+  // finite inputs take the bit-twiddled loop (NaN sends the TS kernel to its multiply)
+  const xf = rand(n, 72), dyf = rand(n, 73);
+  xf[5] = 0;
+  xf[6] = -0;
+  const finite = () => reluGrad(tf.tensor1d(dyf), tf.tensor1d(xf));
+  assertSameBits(
+    await withCk(false, finite),
+    await on("cpu", () => tf.mul(tf.tensor1d(dyf), tf.step(tf.tensor1d(xf)))),
+    "TS, finite",
+  );
+});
+
+test("sums over a middle block of axes (bias gradients)", async () => {
+  const x = rand(64 * 28 * 28 * 6, 80);
+  await bothWays("sum", () => {
+    const t = tf.tensor4d(x, [64, 28, 28, 6]);
+    return [tf.sum(t, [0, 1, 2]), tf.sum(t, 3), tf.sum(t, [1, 2]), tf.sum(tf.reshape(t, [-1]))];
+  });
+});
+
+test("a LeNet-5 training step gives the same loss and gradients with and without them", async () => {
+  const n = 16;
+  const x = rand(n * 28 * 28, 90), labels = Array.from({ length: n }, (_, i) => i % 10);
+  const w1 = rand(5 * 5 * 1 * 6, 91, -0.2, 0.2), w2 = rand(5 * 5 * 6 * 16, 92, -0.1, 0.1);
+  const b1 = rand(6, 93, -0.1, 0.1), b2 = rand(16, 94, -0.1, 0.1);
+  await bothWays("lenet step", () => {
+    const xt = tf.tensor4d(x, [n, 28, 28, 1]);
+    const y = tf.oneHot(tf.tensor1d(labels, "int32"), 10);
+    const vars = [tf.tensor4d(w1, [5, 5, 1, 6]), tf.tensor4d(w2, [5, 5, 6, 16])];
+    const bs = [tf.tensor1d(b1), tf.tensor1d(b2)];
+    const head = tf.tensor2d(rand(400 * 10, 95, -0.05, 0.05), [400, 10]);
+    const loss = (w1t: tf.Tensor, w2t: tf.Tensor, hd: tf.Tensor) => {
+      const c1 = tf.fused.conv2d({
+        x: xt,
+        filter: w1t as tf.Tensor4D,
+        strides: 1,
+        pad: "same",
+        bias: bs[0],
+        activation: "relu",
+      });
+      const p1 = tf.maxPool(c1, 2, 2, "valid");
+      const c2 = tf.fused.conv2d({
+        x: p1,
+        filter: w2t as tf.Tensor4D,
+        strides: 1,
+        pad: "valid",
+        bias: bs[1],
+        activation: "relu",
+      });
+      const p2 = tf.maxPool(c2, 2, 2, "valid");
+      const logits = tf.matMul(tf.reshape(p2, [n, 400]), hd as tf.Tensor2D);
+      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    };
+    const { value, grads } = tf.valueAndGrads(loss)([vars[0], vars[1], head]);
+    return [value, ...grads];
+  });
+});
