@@ -5,10 +5,10 @@
  *
  *   deno task build:kernels [--force] [--require]
  *
- * The compiler is $CC, else the first of cc, gcc, clang. Flags: -O3 and no fast-math (NaN and
- * signed zeros must behave as in JS); on x86-64 with gcc the hot functions are cloned for
- * AVX-512, AVX2 and baseline and picked at load time, so the file runs on any x86-64. Up to
- * date (newer than its source) means nothing to do.
+ * The compiler is $CC, else the first of cc, gcc, clang. Flags: -O3, -fopenmp where the compiler
+ * has it, and no fast-math (NaN and signed zeros must behave as in JS); on x86-64 with gcc the
+ * hot functions are cloned for AVX-512, AVX2 and baseline and picked at load time, so the file
+ * runs on any x86-64. Up to date (newer than its source) means nothing to do.
  *
  * @module
  */
@@ -66,18 +66,30 @@ if (!cc) {
 }
 // Written under another name and renamed, so a running process never loads half a file.
 const tmp = `${target}.${Deno.pid}.tmp`;
-const flags = ["-O3", "-fPIC", "-shared", "-Wall", "-Wextra", "-o", tmp, source];
+const base = ["-O3", "-fPIC", "-shared", "-Wall", "-Wextra", "-o", tmp, source, "-ldl"];
 const t0 = performance.now();
-const r = await new Deno.Command(cc, { args: flags, stdout: "inherit", stderr: "inherit" })
-  .output();
-if (!r.success) {
-  try {
-    Deno.removeSync(tmp);
-  } catch { /* nothing written */ }
-  console.error(`build:kernels: ${cc} ${flags.join(" ")} failed`);
-  Deno.exit(args.has("--require") ? 1 : 0);
+
+async function compile(flags: string[], quiet: boolean): Promise<boolean> {
+  const out = quiet ? "null" : "inherit";
+  const r = await new Deno.Command(cc!, { args: flags, stdout: out, stderr: out }).output();
+  return r.success;
+}
+
+// OpenMP runs the convolutions' chunks on several cores; without it (a compiler with no
+// OpenMP runtime) the same code runs them one after the other.
+let openmp = true;
+if (!await compile(["-fopenmp", ...base], true)) {
+  openmp = false;
+  if (!await compile(base, false)) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* nothing written */ }
+    console.error(`build:kernels: ${cc} ${base.join(" ")} failed`);
+    Deno.exit(args.has("--require") ? 1 : 0);
+  }
 }
 Deno.renameSync(tmp, target);
+const secs = ((performance.now() - t0) / 1000).toFixed(1);
 console.log(
-  `build:kernels: ${target} built with ${cc} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  `build:kernels: ${target} built with ${cc} in ${secs} s (${openmp ? "OpenMP" : "no OpenMP"})`,
 );

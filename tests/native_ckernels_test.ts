@@ -1,12 +1,14 @@
 /**
  * The C kernels (lib/native/c/kernels.c) against their TypeScript twins: every kernel that uses
  * them runs twice on the native backend, with the library and without, and must give the same
- * bits (they move data or add/compare in the same order; the sgemm calls are the same). Ignored
- * where the library is not built (no C compiler): `deno task test` builds it first.
+ * bits (they move data or add/compare in the same order, and make the same sgemm calls), except
+ * the filter gradients, whose per-chunk products the C kernels sum in another order (within
+ * float32 rounding). Ignored where the library is not built (no C compiler): `deno task test`
+ * builds it first.
  */
 
 import { assert, assertEquals, AssertionError } from "./assert.ts";
-import { noNative, on, rand, randInt, type Result, tf } from "./native_util.ts";
+import { assertClose, noNative, on, rand, randInt, type Result, tf } from "./native_util.ts";
 import { loadCKernels, type NativeBackend } from "../lib/native/mod.ts";
 import { reluGrad } from "../lib/train/ops/relu_grad.ts";
 
@@ -43,10 +45,28 @@ function assertSameBits(a: Result[], b: Result[], what: string): void {
   }
 }
 
-async function bothWays(what: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+/** With the C kernels and without: the same bits, or within `tol` (relative) when given. */
+async function bothWays(
+  what: string,
+  fn: () => tf.Tensor | tf.Tensor[],
+  tol = 0,
+): Promise<void> {
   const withC = await withCk(true, fn);
   const without = await withCk(false, fn);
-  assertSameBits(withC, without, what);
+  if (tol === 0) assertSameBits(withC, without, what);
+  else assertClose(withC, without, tol, what);
+}
+
+/** Runs fn with INFOPLANE_KERNEL_THREADS set to `threads`. */
+async function withThreads(threads: number, fn: () => Promise<Result[]>): Promise<Result[]> {
+  const saved = Deno.env.get("INFOPLANE_KERNEL_THREADS");
+  Deno.env.set("INFOPLANE_KERNEL_THREADS", String(threads));
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) Deno.env.delete("INFOPLANE_KERNEL_THREADS");
+    else Deno.env.set("INFOPLANE_KERNEL_THREADS", saved);
+  }
 }
 
 test("the library loads and reports its ABI", () => {
@@ -54,6 +74,7 @@ test("the library loads and reports its ABI", () => {
 });
 
 // LeNet's layers ("rows" layout: stride 1, narrow channels), plus odd sizes and padding.
+// n large enough for several chunks (one chunk is 64K floats of patch matrix: 2-3 images here)
 const convCases: Array<
   {
     x: [number, number, number, number];
@@ -61,8 +82,8 @@ const convCases: Array<
     pad: "same" | "valid";
   }
 > = [
-  { x: [5, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
-  { x: [3, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
+  { x: [9, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
+  { x: [16, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
   { x: [2, 9, 7, 3], f: [3, 2, 3, 4], pad: "same" },
 ];
 
@@ -73,7 +94,7 @@ for (const [i, c] of convCases.entries()) {
     const bias = rand(co, 30 + i, -0.5, 0.5);
     // a NaN in the last case: ReLU must keep NaN on both paths
     if (i === convCases.length - 1) x[7] = NaN;
-    await bothWays(`conv ${i}`, () => {
+    const forward = () => {
       const xt = tf.tensor4d(x, c.x), ft = tf.tensor4d(f, c.f);
       const y = tf.conv2d(xt, ft, 1, c.pad);
       const fused = tf.fused.conv2d({
@@ -87,14 +108,25 @@ for (const [i, c] of convCases.entries()) {
       const linear = tf.fused.conv2d({ x: xt, filter: ft, strides: 1, pad: c.pad });
       const dy = tf.tensor4d(rand(y.size, 40 + i), y.shape as [number, number, number, number]);
       const dx = tf.conv2dTranspose(dy, ft, c.x, 1, c.pad);
-      const df = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xt, dy }, {
+      return [y, fused, linear, dx];
+    };
+    const filterGrad = () => {
+      const xt = tf.tensor4d(x, c.x);
+      const oshape = tf.conv2d(xt, tf.zeros(c.f) as tf.Tensor4D, 1, c.pad).shape;
+      const dy = tf.tensor4d(rand(oshape.reduce((a, b) => a * b, 1), 40 + i), oshape);
+      return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xt, dy }, {
         strides: 1,
         pad: c.pad,
         dataFormat: "NHWC",
         filterShape: c.f,
       }) as tf.Tensor;
-      return [y, fused, linear, dx, df];
-    });
+    };
+    await bothWays(`conv ${i}`, forward);
+    await bothWays(`conv ${i} filter gradient`, filterGrad, 1e-6);
+    // chunks on 1 or 3 threads: the same bits (no races, a fixed summation order)
+    const one = await withThreads(1, () => withCk(true, () => [...forward(), filterGrad()]));
+    const three = await withThreads(3, () => withCk(true, () => [...forward(), filterGrad()]));
+    assertSameBits(three, one, `conv ${i}, 3 threads vs 1`);
   });
 }
 
@@ -194,5 +226,5 @@ test("a LeNet-5 training step gives the same loss and gradients with and without
     };
     const { value, grads } = tf.valueAndGrads(loss)([vars[0], vars[1], head]);
     return [value, ...grads];
-  });
+  }, 1e-6);
 });

@@ -52,3 +52,23 @@ export function analysisThreads(workers: number, coreCount = cores()): number | 
   if (userOpenBlasThreads() !== null) return null;
   return Math.max(1, Math.floor(coreCount / Math.max(1, workers)));
 }
+
+/**
+ * Threads for the native backend's C kernels (lib/native/ckernels.ts), which run chunks of a
+ * convolution's images on separate cores, each calling OpenBLAS: INFOPLANE_KERNEL_THREADS when
+ * set to a positive integer, else the cores (at most 8: a batch of 128 images is 40-70 chunks).
+ * One while OpenBLAS itself runs more than one thread (`blasThreads`): its threaded sgemm is
+ * not meant to be entered from several threads at once, and the cores are taken anyway.
+ */
+export function kernelThreads(blasThreads: number, coreCount = cores()): number {
+  if (blasThreads > 1) return 1;
+  let raw: string | undefined;
+  try {
+    raw = processEnvGet("INFOPLANE_KERNEL_THREADS");
+  } catch {
+    raw = undefined;
+  }
+  const n = Number(raw?.trim());
+  if (raw !== undefined && raw.trim() !== "" && Number.isInteger(n) && n > 0) return n;
+  return Math.min(8, coreCount);
+}

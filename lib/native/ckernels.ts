@@ -11,11 +11,11 @@
  * @module
  */
 
-import { processEnvGet } from "../linalg/cpu_features.ts";
-import { ffiGranted } from "../linalg/openblas.ts";
+import { processEnvGet, processEnvSet } from "../linalg/cpu_features.ts";
+import { ffiGranted, loadOpenBlas } from "../linalg/openblas.ts";
 
 /** ABI version the library must report (ip_abi_version in kernels.c). */
-export const CKERNELS_ABI = 1;
+export const CKERNELS_ABI = 2;
 
 /** File name the build script writes beside kernels.c. */
 export const CKERNELS_FILE = "libinfoplane_kernels.so";
@@ -23,21 +23,13 @@ export const CKERNELS_FILE = "libinfoplane_kernels.so";
 const i32 = "i32" as const, buf = "buffer" as const;
 const SYMBOLS = {
   ip_abi_version: { parameters: [], result: i32 },
-  ip_pad_nchw: { parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, buf], result: "void" },
-  ip_unpad_nhwc: {
-    parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, buf],
+  ip_bind_blas: { parameters: [buf], result: i32 },
+  ip_conv_rows_forward: {
+    parameters: [buf, buf, buf, i32, i32, buf, i32, buf, buf],
     result: "void",
   },
-  ip_rows_pack: { parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, buf], result: "void" },
-  ip_rows_unpack_add: {
-    parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, buf],
-    result: "void",
-  },
-  ip_rows_gather: {
-    parameters: [buf, i32, i32, i32, i32, i32, buf, i32, i32, buf],
-    result: "void",
-  },
-  ip_rows_spread: { parameters: [buf, i32, i32, i32, i32, i32, buf], result: "void" },
+  ip_conv_rows_filter: { parameters: [buf, buf, buf, i32, buf, buf, buf], result: "void" },
+  ip_conv_rows_input: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
   ip_maxpool: {
     parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
     result: "void",
@@ -66,7 +58,10 @@ export interface PoolShape {
   left: number;
 }
 
-/** Geometry of the padded channels-first copy used by the "rows" convolution layout. */
+/**
+ * A stride-1 convolution in the "rows" layout (lib/native/kernels/conv.ts): its geometry, the
+ * padded channels-first copy and the images per chunk (one chunk per thread at a time).
+ */
 export interface RowsShape {
   n: number;
   h: number;
@@ -84,35 +79,52 @@ export interface RowsShape {
   ow: number;
   /** Output positions per image on the padded width (oh wp). */
   l: number;
+  /** Output channels. */
+  co: number;
+  /** Images per chunk. */
+  per: number;
 }
 
 /** The kernels (see kernels.c for the exact definitions). */
 export interface CKernels {
   /** The path that was loaded. */
   readonly path: string;
-  /** xp[b, c, iy + top, ix + left] = x[b, iy, ix, c], zero elsewhere (n ci hp wp floats). */
-  padNchw(x: Float32Array, s: RowsShape, xp: Float32Array): void;
-  /** x[b, iy, ix, c] = xp[b, c, iy + top, ix + left]. */
-  unpadNhwc(xp: Float32Array, s: RowsShape, x: Float32Array): void;
-  /** Patch matrix [fh fw ci, nb l] of images b0.. of the padded copy. */
-  rowsPack(xp: Float32Array, s: RowsShape, b0: number, nb: number, colT: Float32Array): void;
-  /** Adjoint of rowsPack: adds colT back onto the padded copy. */
-  rowsUnpackAdd(colT: Float32Array, s: RowsShape, b0: number, nb: number, dxp: Float32Array): void;
   /**
-   * NHWC output rows of nb images from yT [co, nb l] (W^T colT), dropping the wp - ow extra
-   * columns, with the bias added and ReLU applied when given.
+   * y = conv2d(x, filter), plus the bias and ReLU when given (NHWC). xp: scratch of
+   * {@link rowsScratch}.padded floats. Threads: chunks of images run in parallel.
    */
-  rowsGather(
-    yT: Float32Array,
-    s: RowsShape,
-    co: number,
-    nb: number,
+  convForward(
+    x: Float32Array,
+    filter: Float32Array,
     bias: Float32Array | null,
     relu: boolean,
+    s: RowsShape,
+    threads: number,
+    xp: Float32Array,
     y: Float32Array,
   ): void;
-  /** dyp [nb l, co] from the dy rows of nb images (zeros in the extra columns). */
-  rowsSpread(dy: Float32Array, s: RowsShape, co: number, nb: number, dyp: Float32Array): void;
+  /**
+   * dW of the convolution; the chunks' products are summed in chunk order (the same result
+   * whatever the thread count). xp and parts: scratch of {@link rowsScratch} floats.
+   */
+  convFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    s: RowsShape,
+    threads: number,
+    xp: Float32Array,
+    parts: Float32Array,
+    dw: Float32Array,
+  ): void;
+  /** dx of the convolution; dxp: scratch of {@link rowsScratch}.padded floats. */
+  convInput(
+    dy: Float32Array,
+    filter: Float32Array,
+    s: RowsShape,
+    threads: number,
+    dxp: Float32Array,
+    dx: Float32Array,
+  ): void;
   /** Max pooling, first maximum wins, NaN never does. */
   maxPool(x: Float32Array, g: PoolShape, y: Float32Array): void;
   /** Its gradient (dx is overwritten). */
@@ -121,6 +133,32 @@ export interface CKernels {
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** y[o, j] = sum_r x[o, r, j] in float64, x viewed as [outer, reduced, inner]. */
   sumMiddle(x: Float32Array, outer: number, reduced: number, inner: number, y: Float32Array): void;
+}
+
+/** Scratch sizes (floats) of the convolutions: the padded copy, the per-chunk dW products. */
+export function rowsScratch(r: RowsShape): { padded: number; parts: number } {
+  const chunks = Math.ceil(r.n / r.per);
+  return { padded: r.n * r.ci * r.hp * r.wp + r.fw, parts: chunks * r.fh * r.fw * r.ci * r.co };
+}
+
+/** The geometry as kernels.c reads it (G_N .. G_PER). */
+function geometry(r: RowsShape): Int32Array {
+  return Int32Array.of(
+    r.n,
+    r.h,
+    r.w,
+    r.ci,
+    r.fh,
+    r.fw,
+    r.top,
+    r.left,
+    r.hp,
+    r.wp,
+    r.oh,
+    r.ow,
+    r.co,
+    r.per,
+  );
 }
 
 /** Stands in for a missing bias (the kernel does not read it). */
@@ -153,23 +191,54 @@ export function loadCKernels(): CKernels | null {
     reason = "FFI permission not granted (run with --allow-ffi)";
     return null;
   }
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  const blas = loadOpenBlas();
+  if (!blas) {
+    reason = "no OpenBLAS (the convolutions call its sgemm)";
+    return null;
+  }
+  const hint = "rebuild it with `deno task build:kernels`";
+  let abi: number;
   try {
-    lib = Deno.dlopen(path, SYMBOLS);
+    // the ABI first, on its own: a library from another version may lack today's symbols
+    const probe = Deno.dlopen(path, { ip_abi_version: SYMBOLS.ip_abi_version });
+    abi = probe.symbols.ip_abi_version();
+    probe.close();
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     reason = `${path} not loadable (${msg}); build it with \`deno task build:kernels\``;
     return null;
   }
-  const abi = lib.symbols.ip_abi_version();
   if (abi !== CKERNELS_ABI) {
+    reason = `${path} has ABI ${abi}, expected ${CKERNELS_ABI}: ${hint}`;
+    return null;
+  }
+  quietOpenMp();
+  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    lib = Deno.dlopen(path, SYMBOLS);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    reason = `${path} not loadable (${msg}); ${hint}`;
+    return null;
+  }
+  if (lib.symbols.ip_bind_blas(new TextEncoder().encode(`${blas.path}\0`)) !== 1) {
     lib.close();
-    reason =
-      `${path} has ABI ${abi}, expected ${CKERNELS_ABI}: rebuild with \`deno task build:kernels\``;
+    reason = `${path} could not bind cblas_sgemm of ${blas.path}`;
     return null;
   }
   cached = wrap(lib.symbols, path);
   return cached;
+}
+
+/**
+ * OpenMP's idle threads spin for a while before they sleep (GOMP_SPINCOUNT, 300k by default):
+ * between two convolutions that burns a core that analyses or other processes want. Unless the
+ * user chose (OMP_WAIT_POLICY, GOMP_SPINCOUNT), they spin briefly; read when libgomp loads.
+ */
+function quietOpenMp(): void {
+  if (processEnvGet("OMP_WAIT_POLICY") !== undefined) return;
+  if (processEnvGet("GOMP_SPINCOUNT") !== undefined) return;
+  processEnvSet("GOMP_SPINCOUNT", "10000");
 }
 
 /** Why the last {@link loadCKernels} returned null ("" if it did not). */
@@ -186,26 +255,22 @@ export function resetCKernels(): void {
 function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): CKernels {
   return {
     path,
-    padNchw: (x, r, xp) => s.ip_pad_nchw(x, r.n, r.h, r.w, r.ci, r.top, r.left, r.hp, r.wp, xp),
-    unpadNhwc: (xp, r, x) => s.ip_unpad_nhwc(xp, r.n, r.h, r.w, r.ci, r.top, r.left, r.hp, r.wp, x),
-    rowsPack: (xp, r, b0, nb, colT) =>
-      s.ip_rows_pack(xp, r.ci, r.fh, r.fw, r.hp, r.wp, r.l, b0, nb, colT),
-    rowsUnpackAdd: (colT, r, b0, nb, dxp) =>
-      s.ip_rows_unpack_add(colT, r.ci, r.fh, r.fw, r.hp, r.wp, r.l, b0, nb, dxp),
-    rowsGather: (yT, r, co, nb, bias, relu, y) =>
-      s.ip_rows_gather(
-        yT,
-        co,
-        nb,
-        r.oh,
-        r.ow,
-        r.wp,
+    convForward: (x, filter, bias, relu, r, threads, xp, y) =>
+      s.ip_conv_rows_forward(
+        x,
+        filter,
         bias ?? NO_BIAS,
         bias ? 1 : 0,
         relu ? 1 : 0,
+        geometry(r),
+        threads,
+        xp,
         y,
       ),
-    rowsSpread: (dy, r, co, nb, dyp) => s.ip_rows_spread(dy, co, nb, r.oh, r.ow, r.wp, dyp),
+    convFilter: (x, dy, r, threads, xp, parts, dw) =>
+      s.ip_conv_rows_filter(x, dy, geometry(r), threads, xp, parts, dw),
+    convInput: (dy, filter, r, threads, dxp, dx) =>
+      s.ip_conv_rows_input(dy, filter, geometry(r), threads, dxp, dx),
     maxPool: (x, g, y) =>
       s.ip_maxpool(x, g.n, g.h, g.w, g.c, g.oh, g.ow, g.fh, g.fw, g.sh, g.sw, g.top, g.left, y),
     maxPoolGrad: (x, dy, g, dx) =>

@@ -11,7 +11,9 @@
  * accumulation for sums). No -ffast-math: NaN and signed zeros must behave like JS.
  */
 
+#include <dlfcn.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -22,12 +24,12 @@
 #endif
 
 /* Version of this ABI: lib/native/ckernels.ts refuses a library built from another one. */
-int32_t ip_abi_version(void) { return 1; }
+int32_t ip_abi_version(void) { return 2; }
 
 /* ---- convolution, "rows" layout (see lib/native/kernels/conv.ts) ---- */
 
 /* xp[b, c, iy + top, ix + left] = x[b, iy, ix, c]; zero elsewhere in the n ci hp wp planes. */
-HOT void ip_pad_nchw(const float *x, int32_t n, int32_t h, int32_t w, int32_t ci, int32_t top,
+HOT static void ip_pad_nchw(const float *x, int32_t n, int32_t h, int32_t w, int32_t ci, int32_t top,
                      int32_t left, int32_t hp, int32_t wp, float *xp) {
   const int64_t plane = (int64_t)hp * wp;
   memset(xp, 0, sizeof(float) * (size_t)(plane * n * ci));
@@ -49,7 +51,7 @@ HOT void ip_pad_nchw(const float *x, int32_t n, int32_t h, int32_t w, int32_t ci
 }
 
 /* Adjoint of ip_pad_nchw without the padding: x[b, iy, ix, c] = xp[b, c, iy + top, ix + left]. */
-HOT void ip_unpad_nhwc(const float *xp, int32_t n, int32_t h, int32_t w, int32_t ci, int32_t top,
+HOT static void ip_unpad_nhwc(const float *xp, int32_t n, int32_t h, int32_t w, int32_t ci, int32_t top,
                        int32_t left, int32_t hp, int32_t wp, float *x) {
   const int64_t plane = (int64_t)hp * wp;
   for (int64_t b = 0; b < n; b++) {
@@ -73,7 +75,7 @@ HOT void ip_unpad_nhwc(const float *xp, int32_t n, int32_t h, int32_t w, int32_t
  * Patch matrix colT [fh fw ci, nb l] of images b0 .. b0 + nb - 1 of the padded copy xp: row
  * (ky fw + kx) ci + c, column bb l + j holds xp[(b0 + bb) ci + c plane + ky wp + kx + j].
  */
-HOT void ip_rows_pack(const float *xp, int32_t ci, int32_t fh, int32_t fw, int32_t hp, int32_t wp,
+HOT static void ip_rows_pack(const float *xp, int32_t ci, int32_t fh, int32_t fw, int32_t hp, int32_t wp,
                       int32_t l, int32_t b0, int32_t nb, float *colT) {
   const int64_t plane = (int64_t)hp * wp, cols = (int64_t)nb * l;
   for (int32_t ky = 0; ky < fh; ky++) {
@@ -87,31 +89,13 @@ HOT void ip_rows_pack(const float *xp, int32_t ci, int32_t fh, int32_t fw, int32
   }
 }
 
-/* Adjoint of ip_rows_pack: adds every row of colT back onto the padded copy dxp. */
-HOT void ip_rows_unpack_add(const float *colT, int32_t ci, int32_t fh, int32_t fw, int32_t hp,
-                            int32_t wp, int32_t l, int32_t b0, int32_t nb, float *dxp) {
-  const int64_t plane = (int64_t)hp * wp, cols = (int64_t)nb * l;
-  for (int32_t bb = 0; bb < nb; bb++) {
-    for (int32_t c = 0; c < ci; c++) {
-      float *dst0 = dxp + ((int64_t)(b0 + bb) * ci + c) * plane;
-      for (int32_t ky = 0; ky < fh; ky++) {
-        for (int32_t kx = 0; kx < fw; kx++) {
-          const float *src = colT + ((int64_t)(ky * fw + kx) * ci + c) * cols + (int64_t)bb * l;
-          float *dst = dst0 + (int64_t)ky * wp + kx;
-          for (int32_t j = 0; j < l; j++) dst[j] += src[j];
-        }
-      }
-    }
-  }
-}
-
 /*
  * NHWC output of images b0.. from yT [co, nb l] (the product W^T colT): y[b, oy, ox, c] =
  * act(yT[c, bb l + oy wp + ox] + bias[c]) for ox < ow (the wp - ow extra columns are dropped).
  * bias may be null (has_bias 0); relu != 0 then maps v to v > 0 ? v : 0, NaN kept (as the JS
  * epilogue of lib/native/kernels/util.ts: +0 for -0 and -inf too).
  */
-HOT void ip_rows_gather(const float *yT, int32_t co, int32_t nb, int32_t oh, int32_t ow,
+HOT static void ip_rows_gather(const float *yT, int32_t co, int32_t nb, int32_t oh, int32_t ow,
                         int32_t wp, const float *bias, int32_t has_bias, int32_t relu, float *y) {
   const int64_t l = (int64_t)oh * wp, cols = (int64_t)nb * l;
   for (int64_t bb = 0; bb < nb; bb++) {
@@ -132,13 +116,159 @@ HOT void ip_rows_gather(const float *yT, int32_t co, int32_t nb, int32_t oh, int
 
 /* dyp [nb l, co] from dy rows of images b0..: dyp[bb l + oy wp + ox, c] = dy[b, oy, ox, c], zero
  * in the wp - ow extra columns. dy points at image b0. */
-HOT void ip_rows_spread(const float *dy, int32_t co, int32_t nb, int32_t oh, int32_t ow,
+HOT static void ip_rows_spread(const float *dy, int32_t co, int32_t nb, int32_t oh, int32_t ow,
                         int32_t wp, float *dyp) {
   const int64_t run = (int64_t)ow * co, pitch = (int64_t)wp * co;
   for (int64_t r = 0; r < (int64_t)nb * oh; r++) {
     memcpy(dyp + r * pitch, dy + r * run, sizeof(float) * run);
     memset(dyp + r * pitch + run, 0, sizeof(float) * (pitch - run));
   }
+}
+
+/* ---- whole convolutions, "rows" layout, a chunk of images per thread ---- */
+
+/*
+ * The convolutions below call cblas_sgemm themselves, from several threads at once (OpenMP,
+ * one chunk of images per thread, OpenBLAS itself on one thread in each). A training step's
+ * products are too small for OpenBLAS's own threading (it splits every 2-MFLOP product and
+ * waits for both halves); whole chunks on separate cores need no synchronisation until the end.
+ * The library binds the OpenBLAS that lib/linalg already loaded (same path: same instance, core
+ * type and settings).
+ */
+typedef void (*sgemm_t)(int, int, int, int, int, int, float, const float *, int, const float *,
+                        int, float, float *, int);
+static sgemm_t sgemm_fn = 0;
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+/* Binds cblas_sgemm of the library at path (a NUL-terminated string); 1 on success. */
+int32_t ip_bind_blas(const char *path) {
+  void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+  if (!h) h = dlopen(path, RTLD_NOW);
+  if (!h) return 0;
+  sgemm_fn = (sgemm_t)dlsym(h, "cblas_sgemm");
+  return sgemm_fn != 0;
+}
+
+/* Per-thread scratch, grown as needed and kept (a chunk's matrices are ~0.5 MB). */
+static __thread float *scratch_buf = 0;
+static __thread size_t scratch_len = 0;
+
+static float *scratch(size_t floats) {
+  if (floats > scratch_len) {
+    free(scratch_buf);
+    scratch_buf = (float *)malloc(sizeof(float) * floats);
+    scratch_len = scratch_buf ? floats : 0;
+  }
+  return scratch_buf;
+}
+
+/* Geometry, as lib/native/ckernels.ts packs it into an Int32Array. */
+enum { G_N, G_H, G_W, G_CI, G_FH, G_FW, G_TOP, G_LEFT, G_HP, G_WP, G_OH, G_OW, G_CO, G_PER, G_LEN };
+
+/* Adjoint of ip_rows_pack. The columns ox >= ow hold exact zeros (W times the zero columns of
+ * dyp); a run that would spill past the chunk's own images skips them, so threads never write
+ * the same element. */
+static void rows_unpack_add_valid(const float *colT, int32_t ci, int32_t fh, int32_t fw,
+                                  int32_t hp, int32_t wp, int32_t oh, int32_t ow, int32_t b0,
+                                  int32_t nb, float *dxp) {
+  const int64_t plane = (int64_t)hp * wp, l = (int64_t)oh * wp, cols = (int64_t)nb * l;
+  const float *end = dxp + (int64_t)(b0 + nb) * ci * plane;
+  for (int32_t bb = 0; bb < nb; bb++) {
+    for (int32_t c = 0; c < ci; c++) {
+      float *dst0 = dxp + ((int64_t)(b0 + bb) * ci + c) * plane;
+      for (int32_t ky = 0; ky < fh; ky++) {
+        for (int32_t kx = 0; kx < fw; kx++) {
+          const float *src = colT + ((int64_t)(ky * fw + kx) * ci + c) * cols + (int64_t)bb * l;
+          float *dst = dst0 + (int64_t)ky * wp + kx;
+          if (dst + l <= end) {
+            for (int64_t j = 0; j < l; j++) dst[j] += src[j];
+            continue;
+          }
+          for (int32_t oy = 0; oy < oh; oy++) {
+            for (int32_t ox = 0; ox < ow; ox++) dst[(int64_t)oy * wp + ox] += src[(int64_t)oy * wp + ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+static int32_t chunks_of(const int32_t *g) { return (g[G_N] + g[G_PER] - 1) / g[G_PER]; }
+
+/* The padded copy of x in xp (n ci hp wp floats, then fw zeros the last patch rows read). */
+static void pad_all(const float *x, const int32_t *g, float *xp) {
+  ip_pad_nchw(x, g[G_N], g[G_H], g[G_W], g[G_CI], g[G_TOP], g[G_LEFT], g[G_HP], g[G_WP], xp);
+  memset(xp + (int64_t)g[G_N] * g[G_CI] * g[G_HP] * g[G_WP], 0, sizeof(float) * g[G_FW]);
+}
+
+/* y = act(conv2d(x, filter) + bias) (NHWC); xp: scratch of n ci hp wp + fw floats. */
+void ip_conv_rows_forward(const float *x, const float *filter, const float *bias,
+                          int32_t has_bias, int32_t relu, const int32_t *g, int32_t threads,
+                          float *xp, float *y) {
+  const int32_t k = g[G_FH] * g[G_FW] * g[G_CI], co = g[G_CO], per = g[G_PER];
+  const int64_t l = (int64_t)g[G_OH] * g[G_WP];
+  const int32_t chunks = chunks_of(g);
+  pad_all(x, g, xp);
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && chunks > 1)
+  for (int32_t c = 0; c < chunks; c++) {
+    const int32_t b0 = c * per, nb = g[G_N] - b0 < per ? g[G_N] - b0 : per;
+    const int64_t cols = nb * l;
+    float *colT = scratch((size_t)(k + co) * per * l), *yT = colT + (int64_t)k * per * l;
+    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)l, b0, nb, colT);
+    sgemm_fn(ROW_MAJOR, TRANS, NO_TRANS, co, (int)cols, k, 1.0f, filter, co, colT, (int)cols,
+             0.0f, yT, (int)cols);
+    ip_rows_gather(yT, co, nb, g[G_OH], g[G_OW], g[G_WP], bias, has_bias, relu,
+                   y + (int64_t)b0 * g[G_OH] * g[G_OW] * co);
+  }
+}
+
+/* dW [fh fw ci, co] of the convolution: per-chunk products summed in chunk order, so the result
+ * does not depend on the thread count. xp as above; parts: chunks k co floats of scratch. */
+void ip_conv_rows_filter(const float *x, const float *dy, const int32_t *g, int32_t threads,
+                         float *xp, float *parts, float *dw) {
+  const int32_t k = g[G_FH] * g[G_FW] * g[G_CI], co = g[G_CO], per = g[G_PER];
+  const int64_t l = (int64_t)g[G_OH] * g[G_WP];
+  const int32_t chunks = chunks_of(g);
+  pad_all(x, g, xp);
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && chunks > 1)
+  for (int32_t c = 0; c < chunks; c++) {
+    const int32_t b0 = c * per, nb = g[G_N] - b0 < per ? g[G_N] - b0 : per;
+    const int64_t cols = nb * l;
+    float *colT = scratch((size_t)(k + co) * per * l), *dyp = colT + (int64_t)k * per * l;
+    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)l, b0, nb, colT);
+    ip_rows_spread(dy + (int64_t)b0 * g[G_OH] * g[G_OW] * co, co, nb, g[G_OH], g[G_OW], g[G_WP],
+                   dyp);
+    sgemm_fn(ROW_MAJOR, NO_TRANS, NO_TRANS, k, co, (int)cols, 1.0f, colT, (int)cols, dyp, co,
+             0.0f, parts + (int64_t)c * k * co, co);
+  }
+  const int64_t kc = (int64_t)k * co;
+  memcpy(dw, parts, sizeof(float) * kc);
+  for (int32_t c = 1; c < chunks; c++) {
+    const float *p = parts + c * kc;
+    for (int64_t i = 0; i < kc; i++) dw[i] += p[i];
+  }
+}
+
+/* dx (NHWC) of the convolution; dxp: scratch of n ci hp wp + fw floats. */
+void ip_conv_rows_input(const float *dy, const float *filter, const int32_t *g, int32_t threads,
+                        float *dxp, float *dx) {
+  const int32_t k = g[G_FH] * g[G_FW] * g[G_CI], co = g[G_CO], per = g[G_PER];
+  const int64_t l = (int64_t)g[G_OH] * g[G_WP];
+  const int32_t chunks = chunks_of(g);
+  memset(dxp, 0, sizeof(float) * ((int64_t)g[G_N] * g[G_CI] * g[G_HP] * g[G_WP] + g[G_FW]));
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && chunks > 1)
+  for (int32_t c = 0; c < chunks; c++) {
+    const int32_t b0 = c * per, nb = g[G_N] - b0 < per ? g[G_N] - b0 : per;
+    const int64_t cols = nb * l;
+    float *colT = scratch((size_t)(k + co) * per * l), *dyp = colT + (int64_t)k * per * l;
+    ip_rows_spread(dy + (int64_t)b0 * g[G_OH] * g[G_OW] * co, co, nb, g[G_OH], g[G_OW], g[G_WP],
+                   dyp);
+    sgemm_fn(ROW_MAJOR, NO_TRANS, TRANS, k, (int)cols, co, 1.0f, filter, co, dyp, co, 0.0f, colT,
+             (int)cols);
+    rows_unpack_add_valid(colT, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], g[G_OH], g[G_OW], b0,
+                          nb, dxp);
+  }
+  ip_unpad_nhwc(dxp, g[G_N], g[G_H], g[G_W], g[G_CI], g[G_TOP], g[G_LEFT], g[G_HP], g[G_WP], dx);
 }
 
 /* ---- max pooling (NHWC) ---- */

@@ -21,7 +21,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NativeBackend } from "../backend.ts";
 import { biasAndActivation, NATIVE_ACTIVATIONS } from "./matmul.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
-import type { RowsShape } from "../ckernels.ts";
+import { rowsScratch, type RowsShape } from "../ckernels.ts";
+import { kernelThreads } from "../../linalg/threads.ts";
 
 /**
  * Patch-matrix scratch per chunk, in floats (256 KiB): small enough that the copies that build
@@ -131,10 +132,16 @@ function padded(g: Geom): Padded {
   return { hp, wp, l: g.oh * wp, len: g.n * g.ci * hp * wp + g.fw };
 }
 
+/** Threads for the C kernels' convolutions (lib/linalg/threads.ts). */
+function threadsFor(backend: NativeBackend): number {
+  return kernelThreads(backend.blas.openblas.threads());
+}
+
 /** The geometry the C kernels take. */
 function rowsShape(g: Geom, p: Padded): RowsShape {
-  const { n, h, w, ci, fh, fw, top, left, oh, ow } = g;
-  return { n, h, w, ci, fh, fw, top, left, oh, ow, hp: p.hp, wp: p.wp, l: p.l };
+  const { n, h, w, ci, fh, fw, top, left, oh, ow, co, k } = g;
+  const per = chunkImages(g, k * p.l);
+  return { n, h, w, ci, fh, fw, top, left, oh, ow, co, per, hp: p.hp, wp: p.wp, l: p.l };
 }
 
 // All data movement below is strided 2-D copies/adds in OpenBLAS (somatcopy, geadd): the
@@ -166,22 +173,6 @@ function padToChannelsFirst(
       blas.copy2d(h, w, src.subarray(c * h * w), w, xp.subarray(dst), wp);
     }
   }
-}
-
-/** padToChannelsFirst through the C kernel when it is loaded (the tail stays zero too). */
-function pad(
-  backend: NativeBackend,
-  x: Float32Array,
-  g: Geom,
-  p: Padded,
-  xp: Float32Array,
-  tmp: Float32Array,
-): void {
-  if (!backend.ck) return padToChannelsFirst(backend.blas, x, g, p, xp, tmp);
-  backend.ck.padNchw(x, rowsShape(g, p), xp);
-  // the last patch rows read up to fw floats past the planes (into discarded columns): they
-  // must be finite, since backprop multiplies them by the zeros of those columns
-  xp.fill(0, g.n * g.ci * p.hp * p.wp);
 }
 
 /** dx[b, iy, ix, c] = dxp[b, c, iy + top, ix + left] (the adjoint, minus the padding). */
@@ -295,45 +286,31 @@ function rowsForward(
 ): void {
   const { blas, ck } = backend;
   const p = padded(g);
-  const rs = rowsShape(g, p);
+  if (ck) {
+    const rs = rowsShape(g, p);
+    const xp = backend.alloc(rowsScratch(rs).padded);
+    const bias = epilogue?.bias ?? null, relu = epilogue?.relu ?? false;
+    ck.convForward(x, filter, bias, relu, rs, threadsFor(backend), xp, y);
+    backend.release(xp);
+    return;
+  }
   const { n, h, w, ci, oh, ow, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
-  pad(backend, x, g, p, xp, tmp);
+  padToChannelsFirst(blas, x, g, p, xp, tmp);
   const per = chunkImages(g, k * p.l);
   const colT = backend.alloc(k * per * p.l);
   const yt = backend.alloc(per * p.l * co), yp = backend.alloc(per * p.l * co);
   for (let b0 = 0; b0 < n; b0 += per) {
     const nb = Math.min(per, n - b0);
     const cols = nb * p.l;
-    if (ck) ck.rowsPack(xp, rs, b0, nb, colT);
-    else buildRows(blas, xp, g, p, b0, nb, colT);
+    buildRows(blas, xp, g, p, b0, nb, colT);
     // yT [co, cols] = W^T colT (the faster orientation for co << cols), then [cols, co]
     blas.sgemm(true, false, co, cols, k, 1, filter, co, colT, cols, 0, yt, cols);
-    const yb = y.subarray(b0 * oh * ow * co);
-    if (ck) {
-      ck.rowsGather(yt, rs, co, nb, epilogue?.bias ?? null, epilogue?.relu ?? false, yb);
-      continue;
-    }
     blas.transpose(co, cols, yt, yp);
     // keep the first ow of every wp output columns
-    blas.copy2d(nb * oh, ow * co, yp, p.wp * co, yb, ow * co);
+    blas.copy2d(nb * oh, ow * co, yp, p.wp * co, y.subarray(b0 * oh * ow * co), ow * co);
   }
   for (const a of [yp, yt, colT, tmp, xp]) backend.release(a);
-}
-
-/** dy rows of images b0.. into dyp [nb L, co] (zeros in the discarded columns). */
-function spread(
-  backend: NativeBackend,
-  dy: Float32Array,
-  g: Geom,
-  p: Padded,
-  b0: number,
-  nb: number,
-  dyp: Float32Array,
-): void {
-  const ck = backend.ck;
-  if (!ck) return spreadDy(backend.blas, dy, g, p, b0, nb, dyp);
-  ck.rowsSpread(dy.subarray(b0 * g.oh * g.ow * g.co), rowsShape(g, p), g.co, nb, dyp);
 }
 
 function rowsBackpropFilter(
@@ -345,18 +322,25 @@ function rowsBackpropFilter(
 ): void {
   const { blas, ck } = backend;
   const p = padded(g);
+  if (ck) {
+    const rs = rowsShape(g, p), sz = rowsScratch(rs);
+    const xp = backend.alloc(sz.padded), parts = backend.alloc(sz.parts);
+    ck.convFilter(x, dy, rs, threadsFor(backend), xp, parts, dw);
+    backend.release(parts);
+    backend.release(xp);
+    return;
+  }
   const { n, h, w, ci, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
-  pad(backend, x, g, p, xp, tmp);
+  padToChannelsFirst(blas, x, g, p, xp, tmp);
   const per = chunkImages(g, k * p.l);
   const colT = backend.alloc(k * per * p.l);
   const dyp = backend.alloc(per * p.l * co, true);
   for (let b0 = 0; b0 < n; b0 += per) {
     const nb = Math.min(per, n - b0);
     const cols = nb * p.l;
-    if (ck) ck.rowsPack(xp, rowsShape(g, p), b0, nb, colT);
-    else buildRows(blas, xp, g, p, b0, nb, colT);
-    spread(backend, dy, g, p, b0, nb, dyp);
+    buildRows(blas, xp, g, p, b0, nb, colT);
+    spreadDy(blas, dy, g, p, b0, nb, dyp);
     // dW [K, co] (+)= colT dyp
     blas.sgemm(false, false, k, co, cols, 1, colT, cols, dyp, co, b0 === 0 ? 0 : 1, dw, co);
   }
@@ -372,6 +356,13 @@ function rowsBackpropInput(
 ): void {
   const { blas, ck } = backend;
   const p = padded(g);
+  if (ck) {
+    const rs = rowsShape(g, p);
+    const dxp = backend.alloc(rowsScratch(rs).padded);
+    ck.convInput(dy, filter, rs, threadsFor(backend), dxp, dx);
+    backend.release(dxp);
+    return;
+  }
   const { n, h, w, ci, co, k } = g;
   const dxp = backend.alloc(p.len, true), tmp = backend.alloc(h * w * ci);
   const per = chunkImages(g, k * p.l);
@@ -380,14 +371,12 @@ function rowsBackpropInput(
   for (let b0 = 0; b0 < n; b0 += per) {
     const nb = Math.min(per, n - b0);
     const cols = nb * p.l;
-    spread(backend, dy, g, p, b0, nb, dyp);
+    spreadDy(blas, dy, g, p, b0, nb, dyp);
     // colT [K, cols] = W dyp^T
     blas.sgemm(false, true, k, cols, co, 1, filter, co, dyp, co, 0, colT, cols);
-    if (ck) ck.rowsUnpackAdd(colT, rowsShape(g, p), b0, nb, dxp);
-    else addRows(blas, colT, g, p, b0, nb, dxp);
+    addRows(blas, colT, g, p, b0, nb, dxp);
   }
-  if (ck) ck.unpadNhwc(dxp, rowsShape(g, p), dx);
-  else unpadFromChannelsFirst(blas, dxp, g, p, dx, tmp);
+  unpadFromChannelsFirst(blas, dxp, g, p, dx, tmp);
   for (const a of [dyp, colT, tmp, dxp]) backend.release(a);
 }
 
