@@ -37,12 +37,14 @@ import { matMulKernels } from "./kernels/matmul.ts";
 import { poolKernels } from "./kernels/pool.ts";
 import { reduceKernels } from "./kernels/reduce.ts";
 import { reluGradKernels } from "./kernels/relu_grad.ts";
+import { softmaxCeKernels } from "./kernels/softmax_ce.ts";
 import { transposeKernels } from "./kernels/transpose.ts";
 
 export { NativeBackend } from "./backend.ts";
 export { ckernelsUnavailableReason, loadCKernels } from "./ckernels.ts";
 export { fallbackCounts as nativeFallbacks } from "./kernels/util.ts";
 export { RELU_GRAD } from "./kernels/relu_grad.ts";
+export { SOFTMAX_CE, SOFTMAX_CE_GRAD } from "./kernels/softmax_ce.ts";
 export { FusedAdam, type FusedAdamConfig, FusedAdamOptimizer } from "./adam.ts";
 
 /** The tfjs backend name. */
@@ -69,6 +71,7 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   ...reduceKernels,
   ...transposeKernels,
   ...reluGradKernels,
+  ...softmaxCeKernels,
 ];
 
 let registration: NativeRegistration | undefined;

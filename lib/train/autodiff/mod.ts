@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { binaryGradients } from "./binary.ts";
 import { convGradients } from "./conv.ts";
 import { fusedGradients } from "./fused.ts";
+import { lossGradients } from "./loss.ts";
 import { matMulGradient } from "./matmul.ts";
 import { reduceGradients } from "./reduce.ts";
 import { shapeGradients } from "./shape.ts";
@@ -23,6 +24,7 @@ export const TRAINING_GRADIENTS: readonly tf.GradConfig[] = [
   matMulGradient,
   ...convGradients,
   ...fusedGradients,
+  ...lossGradients,
 ];
 
 /** Registers the gradients (idempotent; kernels that already have one are left alone). */

@@ -1,8 +1,20 @@
 /** Softmax cross-entropy, the E2E loss and the default local loss. */
+import { SOFTMAX_CE } from "../../native/kernels/softmax_ce.ts";
 import { tf } from "../tf.ts";
 
-/** Mean over the batch of -log softmax(logits)[label]; `onehot` is [n, classes]. */
+/**
+ * Mean over the batch of -log softmax(logits)[label]; `onehot` is [n, classes]. One kernel
+ * where the backend has it (the "native" backend's SOFTMAX_CE: the same number, ~18 fewer kernel
+ * calls per step), else composed from tf ops.
+ */
 export function crossEntropy(logits: tf.Tensor, onehot: tf.Tensor): tf.Scalar {
+  if (
+    logits.rank === 2 && logits.dtype === "float32" && onehot.dtype === "float32" &&
+    tf.util.arraysEqual(logits.shape, onehot.shape) &&
+    tf.getKernel(SOFTMAX_CE, tf.getBackend()) !== undefined
+  ) {
+    return tf.engine().runKernel(SOFTMAX_CE, { logits, onehot }) as tf.Scalar;
+  }
   return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
 }
 
