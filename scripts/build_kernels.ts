@@ -8,7 +8,7 @@
  * The compiler is $CC, else the first of cc, gcc, clang. Flags: -O3, -fopenmp where the compiler
  * has it, and no fast-math (NaN and signed zeros must behave as in JS); on x86-64 with gcc the
  * hot functions are cloned for AVX-512, AVX2 and baseline and picked at load time, so the file
- * runs on any x86-64. Up to date (newer than its source) means nothing to do.
+ * runs on any x86-64. Up to date (newer than its source and this script) means nothing to do.
  *
  * @module
  */
@@ -44,12 +44,14 @@ async function findCompiler(): Promise<string | null> {
   return null;
 }
 
+// newer than both the source and this script (its flags) means up to date
 const built = mtime(target), src = mtime(source);
+const script = mtime(new URL(import.meta.url).pathname) ?? 0;
 if (src === null) {
   console.error(`build:kernels: ${source} is missing`);
   Deno.exit(1);
 }
-if (!args.has("--force") && built !== null && built >= src) {
+if (!args.has("--force") && built !== null && built >= src && built >= script) {
   console.log(`build:kernels: ${target} is up to date`);
   Deno.exit(0);
 }
@@ -66,7 +68,21 @@ if (!cc) {
 }
 // Written under another name and renamed, so a running process never loads half a file.
 const tmp = `${target}.${Deno.pid}.tmp`;
-const base = ["-O3", "-fPIC", "-shared", "-Wall", "-Wextra", "-o", tmp, source, "-ldl"];
+// -z nodelete: Deno closes a Worker's libraries when the Worker ends, and unloading this one
+// (and with it libgomp) under OpenMP threads that are still parked would leave them, and their
+// thread-local blocks, pointing into unmapped code.
+const base = [
+  "-O3",
+  "-fPIC",
+  "-shared",
+  "-Wall",
+  "-Wextra",
+  "-Wl,-z,nodelete",
+  "-o",
+  tmp,
+  source,
+  "-ldl",
+];
 const t0 = performance.now();
 
 async function compile(flags: string[], quiet: boolean): Promise<boolean> {

@@ -202,25 +202,23 @@ test("a LeNet-5 training step gives the same loss and gradients with and without
     const vars = [tf.tensor4d(w1, [5, 5, 1, 6]), tf.tensor4d(w2, [5, 5, 6, 16])];
     const bs = [tf.tensor1d(b1), tf.tensor1d(b2)];
     const head = tf.tensor2d(rand(400 * 10, 95, -0.05, 0.05), [400, 10]);
+    // conv + bias + relu, then 2x2 max pooling
+    const block = (h: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor1D, pad: "same" | "valid") =>
+      tf.maxPool(
+        tf.fused.conv2d({
+          x: h,
+          filter: w as tf.Tensor4D,
+          strides: 1,
+          pad,
+          bias: b,
+          activation: "relu",
+        }),
+        2,
+        2,
+        "valid",
+      );
     const loss = (w1t: tf.Tensor, w2t: tf.Tensor, hd: tf.Tensor) => {
-      const c1 = tf.fused.conv2d({
-        x: xt,
-        filter: w1t as tf.Tensor4D,
-        strides: 1,
-        pad: "same",
-        bias: bs[0],
-        activation: "relu",
-      });
-      const p1 = tf.maxPool(c1, 2, 2, "valid");
-      const c2 = tf.fused.conv2d({
-        x: p1,
-        filter: w2t as tf.Tensor4D,
-        strides: 1,
-        pad: "valid",
-        bias: bs[1],
-        activation: "relu",
-      });
-      const p2 = tf.maxPool(c2, 2, 2, "valid");
+      const p2 = block(block(xt, w1t, bs[0], "same"), w2t, bs[1], "valid");
       const logits = tf.matMul(tf.reshape(p2, [n, 400]), hd as tf.Tensor2D);
       return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
     };

@@ -2,7 +2,7 @@
  * Who sets OpenBLAS's thread count, and to what. The count is process-wide: every Web Worker
  * (analysis pool, training jobs) shares the one library, so the last `setThreads` wins for all.
  *
- * Policy (docs/performance.md, "OpenBLAS threads"):
+ * Policy (docs/performance.md, "Threads"):
  *
  * - `OPENBLAS_NUM_THREADS` set by the user (to a positive integer): nobody in infoplane changes
  *   the count; OpenBLAS started with it.

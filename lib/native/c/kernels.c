@@ -193,7 +193,41 @@ static void rows_unpack_add_valid(const float *colT, int32_t ci, int32_t fh, int
   }
 }
 
-static int32_t chunks_of(const int32_t *g) { return (g[G_N] + g[G_PER] - 1) / g[G_PER]; }
+/* How a convolution is cut: patch length k, channels out, images per chunk, chunks, and l, the
+ * output positions per image on the padded width. */
+typedef struct {
+  int32_t k, co, per, chunks;
+  int64_t l;
+} Plan;
+
+static Plan plan_of(const int32_t *g) {
+  Plan p = {g[G_FH] * g[G_FW] * g[G_CI], g[G_CO], g[G_PER], (g[G_N] + g[G_PER] - 1) / g[G_PER],
+            (int64_t)g[G_OH] * g[G_WP]};
+  return p;
+}
+
+/* Chunk c: its images b0 .. b0 + nb - 1, its columns, and this thread's scratch: the patch
+ * matrix colT [k, per l], then room for per l co floats (yT or dyp). */
+typedef struct {
+  int32_t b0, nb;
+  int64_t cols;
+  float *colT, *rest;
+} Chunk;
+
+static Chunk chunk_at(const Plan *p, const int32_t *g, int32_t c) {
+  Chunk ch;
+  ch.b0 = c * p->per;
+  ch.nb = g[G_N] - ch.b0 < p->per ? g[G_N] - ch.b0 : p->per;
+  ch.cols = ch.nb * p->l;
+  ch.colT = scratch((size_t)(p->k + p->co) * p->per * p->l);
+  ch.rest = ch.colT + (int64_t)p->k * p->per * p->l;
+  return ch;
+}
+
+/* Row b0 of an NHWC output-shaped array (dy or y). */
+static inline int64_t out_row(const int32_t *g, int32_t b0) {
+  return (int64_t)b0 * g[G_OH] * g[G_OW] * g[G_CO];
+}
 
 /* The padded copy of x in xp (n ci hp wp floats, then fw zeros the last patch rows read). */
 static void pad_all(const float *x, const int32_t *g, float *xp) {
@@ -205,20 +239,17 @@ static void pad_all(const float *x, const int32_t *g, float *xp) {
 void ip_conv_rows_forward(const float *x, const float *filter, const float *bias,
                           int32_t has_bias, int32_t relu, const int32_t *g, int32_t threads,
                           float *xp, float *y) {
-  const int32_t k = g[G_FH] * g[G_FW] * g[G_CI], co = g[G_CO], per = g[G_PER];
-  const int64_t l = (int64_t)g[G_OH] * g[G_WP];
-  const int32_t chunks = chunks_of(g);
+  const Plan p = plan_of(g);
   pad_all(x, g, xp);
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && chunks > 1)
-  for (int32_t c = 0; c < chunks; c++) {
-    const int32_t b0 = c * per, nb = g[G_N] - b0 < per ? g[G_N] - b0 : per;
-    const int64_t cols = nb * l;
-    float *colT = scratch((size_t)(k + co) * per * l), *yT = colT + (int64_t)k * per * l;
-    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)l, b0, nb, colT);
-    sgemm_fn(ROW_MAJOR, TRANS, NO_TRANS, co, (int)cols, k, 1.0f, filter, co, colT, (int)cols,
-             0.0f, yT, (int)cols);
-    ip_rows_gather(yT, co, nb, g[G_OH], g[G_OW], g[G_WP], bias, has_bias, relu,
-                   y + (int64_t)b0 * g[G_OH] * g[G_OW] * co);
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
+  for (int32_t c = 0; c < p.chunks; c++) {
+    const Chunk ch = chunk_at(&p, g, c);
+    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)p.l, ch.b0, ch.nb,
+                 ch.colT);
+    sgemm_fn(ROW_MAJOR, TRANS, NO_TRANS, p.co, (int)ch.cols, p.k, 1.0f, filter, p.co, ch.colT,
+             (int)ch.cols, 0.0f, ch.rest, (int)ch.cols);
+    ip_rows_gather(ch.rest, p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], bias, has_bias, relu,
+                   y + out_row(g, ch.b0));
   }
 }
 
@@ -226,47 +257,38 @@ void ip_conv_rows_forward(const float *x, const float *filter, const float *bias
  * does not depend on the thread count. xp as above; parts: chunks k co floats of scratch. */
 void ip_conv_rows_filter(const float *x, const float *dy, const int32_t *g, int32_t threads,
                          float *xp, float *parts, float *dw) {
-  const int32_t k = g[G_FH] * g[G_FW] * g[G_CI], co = g[G_CO], per = g[G_PER];
-  const int64_t l = (int64_t)g[G_OH] * g[G_WP];
-  const int32_t chunks = chunks_of(g);
+  const Plan p = plan_of(g);
   pad_all(x, g, xp);
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && chunks > 1)
-  for (int32_t c = 0; c < chunks; c++) {
-    const int32_t b0 = c * per, nb = g[G_N] - b0 < per ? g[G_N] - b0 : per;
-    const int64_t cols = nb * l;
-    float *colT = scratch((size_t)(k + co) * per * l), *dyp = colT + (int64_t)k * per * l;
-    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)l, b0, nb, colT);
-    ip_rows_spread(dy + (int64_t)b0 * g[G_OH] * g[G_OW] * co, co, nb, g[G_OH], g[G_OW], g[G_WP],
-                   dyp);
-    sgemm_fn(ROW_MAJOR, NO_TRANS, NO_TRANS, k, co, (int)cols, 1.0f, colT, (int)cols, dyp, co,
-             0.0f, parts + (int64_t)c * k * co, co);
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
+  for (int32_t c = 0; c < p.chunks; c++) {
+    const Chunk ch = chunk_at(&p, g, c);
+    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)p.l, ch.b0, ch.nb,
+                 ch.colT);
+    ip_rows_spread(dy + out_row(g, ch.b0), p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], ch.rest);
+    sgemm_fn(ROW_MAJOR, NO_TRANS, NO_TRANS, p.k, p.co, (int)ch.cols, 1.0f, ch.colT, (int)ch.cols,
+             ch.rest, p.co, 0.0f, parts + (int64_t)c * p.k * p.co, p.co);
   }
-  const int64_t kc = (int64_t)k * co;
+  const int64_t kc = (int64_t)p.k * p.co;
   memcpy(dw, parts, sizeof(float) * kc);
-  for (int32_t c = 1; c < chunks; c++) {
-    const float *p = parts + c * kc;
-    for (int64_t i = 0; i < kc; i++) dw[i] += p[i];
+  for (int32_t c = 1; c < p.chunks; c++) {
+    const float *part = parts + c * kc;
+    for (int64_t i = 0; i < kc; i++) dw[i] += part[i];
   }
 }
 
 /* dx (NHWC) of the convolution; dxp: scratch of n ci hp wp + fw floats. */
 void ip_conv_rows_input(const float *dy, const float *filter, const int32_t *g, int32_t threads,
                         float *dxp, float *dx) {
-  const int32_t k = g[G_FH] * g[G_FW] * g[G_CI], co = g[G_CO], per = g[G_PER];
-  const int64_t l = (int64_t)g[G_OH] * g[G_WP];
-  const int32_t chunks = chunks_of(g);
+  const Plan p = plan_of(g);
   memset(dxp, 0, sizeof(float) * ((int64_t)g[G_N] * g[G_CI] * g[G_HP] * g[G_WP] + g[G_FW]));
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && chunks > 1)
-  for (int32_t c = 0; c < chunks; c++) {
-    const int32_t b0 = c * per, nb = g[G_N] - b0 < per ? g[G_N] - b0 : per;
-    const int64_t cols = nb * l;
-    float *colT = scratch((size_t)(k + co) * per * l), *dyp = colT + (int64_t)k * per * l;
-    ip_rows_spread(dy + (int64_t)b0 * g[G_OH] * g[G_OW] * co, co, nb, g[G_OH], g[G_OW], g[G_WP],
-                   dyp);
-    sgemm_fn(ROW_MAJOR, NO_TRANS, TRANS, k, (int)cols, co, 1.0f, filter, co, dyp, co, 0.0f, colT,
-             (int)cols);
-    rows_unpack_add_valid(colT, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], g[G_OH], g[G_OW], b0,
-                          nb, dxp);
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
+  for (int32_t c = 0; c < p.chunks; c++) {
+    const Chunk ch = chunk_at(&p, g, c);
+    ip_rows_spread(dy + out_row(g, ch.b0), p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], ch.rest);
+    sgemm_fn(ROW_MAJOR, NO_TRANS, TRANS, p.k, (int)ch.cols, p.co, 1.0f, filter, p.co, ch.rest,
+             p.co, 0.0f, ch.colT, (int)ch.cols);
+    rows_unpack_add_valid(ch.colT, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], g[G_OH], g[G_OW],
+                          ch.b0, ch.nb, dxp);
   }
   ip_unpad_nhwc(dxp, g[G_N], g[G_H], g[G_W], g[G_CI], g[G_TOP], g[G_LEFT], g[G_HP], g[G_WP], dx);
 }

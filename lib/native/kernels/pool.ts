@@ -9,22 +9,11 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import type { PoolShape } from "../ckernels.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
 
-interface PoolGeom {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  oh: number;
-  ow: number;
-  fh: number;
-  fw: number;
-  sh: number;
-  sw: number;
-  top: number;
-  left: number;
-}
+/** Window geometry of a pooling over an NHWC tensor (the C kernels take the same). */
+type PoolGeom = PoolShape;
 
 function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): PoolGeom {
   const info = tf.backend_util.computePool2DInfo(
