@@ -267,14 +267,20 @@ def info_suite(args):
     print(json.dumps(out))
 
 
-def train_suite(args):
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+def start_torch(threads, what):
+    """Sets torch's threads (default: the cores), logs them and returns blas_info()."""
+    torch.set_num_threads(threads or os.cpu_count() or 1)
     blas = blas_info()
     log(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS "
         f"{blas['openblas_config'] or blas['blas_info']} ({blas['openblas_threads']} threads), "
-        f"job {args.job}"
+        f"{what}"
     )
+    return blas
+
+
+def train_suite(args):
+    blas = start_torch(args.threads, f"job {args.job}")
     out = {
         "job": args.job,
         "threads": torch.get_num_threads(),
@@ -315,13 +321,7 @@ def main():
         return train_suite(args)
     if not args.mnist_dir:
         ap.error("--mnist-dir is required")
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    blas = blas_info()
-    log(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS "
-        f"{blas['openblas_config'] or blas['blas_info']} ({blas['openblas_threads']} threads), "
-        f"{torch.backends.mkldnn.is_available()=}"
-    )
+    blas = start_torch(args.threads, f"{torch.backends.mkldnn.is_available()=}")
     out = {
         "matmul": {},
         "conv": {},

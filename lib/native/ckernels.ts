@@ -11,11 +11,11 @@
  * @module
  */
 
-import { processEnvGet, processEnvSet } from "../linalg/cpu_features.ts";
+import { processEnvGet } from "../linalg/cpu_features.ts";
 import { ffiGranted, loadOpenBlas } from "../linalg/openblas.ts";
 
 /** ABI version the library must report (ip_abi_version in kernels.c). */
-export const CKERNELS_ABI = 2;
+export const CKERNELS_ABI = 3;
 
 /** File name the build script writes beside kernels.c. */
 export const CKERNELS_FILE = "libinfoplane_kernels.so";
@@ -25,11 +25,14 @@ const SYMBOLS = {
   ip_abi_version: { parameters: [], result: i32 },
   ip_bind_blas: { parameters: [buf], result: i32 },
   ip_conv_rows_forward: {
-    parameters: [buf, buf, buf, i32, i32, buf, i32, buf, buf],
+    parameters: [buf, buf, buf, i32, i32, buf, i32, buf, buf, buf],
     result: "void",
   },
-  ip_conv_rows_filter: { parameters: [buf, buf, buf, i32, buf, buf, buf], result: "void" },
-  ip_conv_rows_input: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
+  ip_conv_rows_filter: {
+    parameters: [buf, buf, buf, i32, buf, buf, buf, buf],
+    result: "void",
+  },
+  ip_conv_rows_input: { parameters: [buf, buf, buf, i32, buf, buf, buf], result: "void" },
   ip_maxpool: {
     parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
     result: "void",
@@ -91,7 +94,7 @@ export interface CKernels {
   readonly path: string;
   /**
    * y = conv2d(x, filter), plus the bias and ReLU when given (NHWC). xp: scratch of
-   * {@link rowsScratch}.padded floats. Threads: chunks of images run in parallel.
+   * {@link rowsScratch}.padded floats, work of .work. Threads: chunks of images run in parallel.
    */
   convForward(
     x: Float32Array,
@@ -101,6 +104,7 @@ export interface CKernels {
     s: RowsShape,
     threads: number,
     xp: Float32Array,
+    work: Float32Array,
     y: Float32Array,
   ): void;
   /**
@@ -113,6 +117,7 @@ export interface CKernels {
     s: RowsShape,
     threads: number,
     xp: Float32Array,
+    work: Float32Array,
     parts: Float32Array,
     dw: Float32Array,
   ): void;
@@ -123,6 +128,7 @@ export interface CKernels {
     s: RowsShape,
     threads: number,
     dxp: Float32Array,
+    work: Float32Array,
     dx: Float32Array,
   ): void;
   /** Max pooling, first maximum wins, NaN never does. */
@@ -135,15 +141,28 @@ export interface CKernels {
   sumMiddle(x: Float32Array, outer: number, reduced: number, inner: number, y: Float32Array): void;
 }
 
-/** Scratch sizes (floats) of the convolutions: the padded copy, the per-chunk dW products. */
-export function rowsScratch(r: RowsShape): { padded: number; parts: number } {
-  const chunks = Math.ceil(r.n / r.per);
-  return { padded: r.n * r.ci * r.hp * r.wp + r.fw, parts: chunks * r.fh * r.fw * r.ci * r.co };
+/**
+ * Scratch sizes (floats) of the convolutions on `threads` threads: the padded copy, the per-chunk
+ * dW products, the threads' working matrices.
+ */
+export function rowsScratch(
+  r: RowsShape,
+  threads: number,
+): { padded: number; parts: number; work: number } {
+  const chunks = Math.ceil(r.n / r.per), k = r.fh * r.fw * r.ci;
+  return {
+    padded: r.n * r.ci * r.hp * r.wp + r.fw,
+    parts: chunks * k * r.co,
+    // each thread's patch matrix and product for one chunk (the library allocates nothing)
+    work: threads * (k + r.co) * r.per * r.l,
+  };
 }
 
 /** The geometry as kernels.c reads it (G_N .. G_PER). */
 function geometry(r: RowsShape): Int32Array {
-  return Int32Array.of(
+  // 32 entries (the first 14 used): outside V8's heap, see NO_BIAS
+  const g = new Int32Array(32);
+  g.set([
     r.n,
     r.h,
     r.w,
@@ -158,11 +177,25 @@ function geometry(r: RowsShape): Int32Array {
     r.ow,
     r.co,
     r.per,
-  );
+  ]);
+  return g;
 }
 
-/** Stands in for a missing bias (the kernel does not read it). */
-const NO_BIAS = new Float32Array(1);
+/**
+ * Stands in for a missing bias (the kernel does not read it). 32 floats: V8 keeps typed arrays of
+ * up to 64 bytes inside its own heap, and FFI arguments are better off outside it.
+ */
+const NO_BIAS = new Float32Array(32);
+
+const BIAS_BUF = new Float32Array(64);
+
+/** The bias, copied outside V8's heap when it is short enough to live inside it. */
+function offHeapBias(bias: Float32Array | null): Float32Array {
+  if (!bias) return NO_BIAS;
+  if (bias.byteLength > 64 || bias.length > BIAS_BUF.length) return bias;
+  BIAS_BUF.set(bias);
+  return BIAS_BUF;
+}
 
 let cached: CKernels | null | undefined;
 let reason = "";
@@ -197,28 +230,19 @@ export function loadCKernels(): CKernels | null {
     return null;
   }
   const hint = "rebuild it with `deno task build:kernels`";
-  let abi: number;
-  try {
-    // the ABI first, on its own: a library from another version may lack today's symbols
-    const probe = Deno.dlopen(path, { ip_abi_version: SYMBOLS.ip_abi_version });
-    abi = probe.symbols.ip_abi_version();
-    probe.close();
-  } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    reason = `${path} not loadable (${msg}); build it with \`deno task build:kernels\``;
-    return null;
-  }
-  if (abi !== CKERNELS_ABI) {
-    reason = `${path} has ABI ${abi}, expected ${CKERNELS_ABI}: ${hint}`;
-    return null;
-  }
-  quietOpenMp();
   let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
   try {
     lib = Deno.dlopen(path, SYMBOLS);
   } catch (e) {
+    // also what a library built from another version of kernels.c (other symbols) gives
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     reason = `${path} not loadable (${msg}); ${hint}`;
+    return null;
+  }
+  const abi = lib.symbols.ip_abi_version();
+  if (abi !== CKERNELS_ABI) {
+    lib.close();
+    reason = `${path} has ABI ${abi}, expected ${CKERNELS_ABI}: ${hint}`;
     return null;
   }
   if (lib.symbols.ip_bind_blas(new TextEncoder().encode(`${blas.path}\0`)) !== 1) {
@@ -228,17 +252,6 @@ export function loadCKernels(): CKernels | null {
   }
   cached = wrap(lib.symbols, path);
   return cached;
-}
-
-/**
- * OpenMP's idle threads spin for a while before they sleep (GOMP_SPINCOUNT, 300k by default):
- * between two convolutions that burns a core that analyses or other processes want. Unless the
- * user chose (OMP_WAIT_POLICY, GOMP_SPINCOUNT), they spin briefly; read when libgomp loads.
- */
-function quietOpenMp(): void {
-  if (processEnvGet("OMP_WAIT_POLICY") !== undefined) return;
-  if (processEnvGet("GOMP_SPINCOUNT") !== undefined) return;
-  processEnvSet("GOMP_SPINCOUNT", "10000");
 }
 
 /** Why the last {@link loadCKernels} returned null ("" if it did not). */
@@ -255,22 +268,23 @@ export function resetCKernels(): void {
 function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): CKernels {
   return {
     path,
-    convForward: (x, filter, bias, relu, r, threads, xp, y) =>
+    convForward: (x, filter, bias, relu, r, threads, xp, work, y) =>
       s.ip_conv_rows_forward(
         x,
         filter,
-        bias ?? NO_BIAS,
+        offHeapBias(bias),
         bias ? 1 : 0,
         relu ? 1 : 0,
         geometry(r),
         threads,
         xp,
+        work,
         y,
       ),
-    convFilter: (x, dy, r, threads, xp, parts, dw) =>
-      s.ip_conv_rows_filter(x, dy, geometry(r), threads, xp, parts, dw),
-    convInput: (dy, filter, r, threads, dxp, dx) =>
-      s.ip_conv_rows_input(dy, filter, geometry(r), threads, dxp, dx),
+    convFilter: (x, dy, r, threads, xp, work, parts, dw) =>
+      s.ip_conv_rows_filter(x, dy, geometry(r), threads, xp, work, parts, dw),
+    convInput: (dy, filter, r, threads, dxp, work, dx) =>
+      s.ip_conv_rows_input(dy, filter, geometry(r), threads, dxp, work, dx),
     maxPool: (x, g, y) =>
       s.ip_maxpool(x, g.n, g.h, g.w, g.c, g.oh, g.ow, g.fh, g.fw, g.sh, g.sw, g.top, g.left, y),
     maxPoolGrad: (x, dy, g, dx) =>

@@ -13,8 +13,10 @@
 
 #include <dlfcn.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 /* One binary for every x86-64: the loader picks the widest vector unit at load time. */
@@ -24,7 +26,7 @@
 #endif
 
 /* Version of this ABI: lib/native/ckernels.ts refuses a library built from another one. */
-int32_t ip_abi_version(void) { return 2; }
+int32_t ip_abi_version(void) { return 3; }
 
 /* ---- convolution, "rows" layout (see lib/native/kernels/conv.ts) ---- */
 
@@ -149,17 +151,13 @@ int32_t ip_bind_blas(const char *path) {
   return sgemm_fn != 0;
 }
 
-/* Per-thread scratch, grown as needed and kept (a chunk's matrices are ~0.5 MB). */
-static __thread float *scratch_buf = 0;
-static __thread size_t scratch_len = 0;
-
-static float *scratch(size_t floats) {
-  if (floats > scratch_len) {
-    free(scratch_buf);
-    scratch_buf = (float *)malloc(sizeof(float) * floats);
-    scratch_len = scratch_buf ? floats : 0;
-  }
-  return scratch_buf;
+/* The calling team member (0 without OpenMP or outside a parallel region). */
+static int thread_id(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
 }
 
 /* Geometry, as lib/native/ckernels.ts packs it into an Int32Array. */
@@ -206,22 +204,29 @@ static Plan plan_of(const int32_t *g) {
   return p;
 }
 
-/* Chunk c: its images b0 .. b0 + nb - 1, its columns, and this thread's scratch: the patch
- * matrix colT [k, per l], then room for per l co floats (yT or dyp). */
+/* Chunk c: its images b0 .. b0 + nb - 1, its columns, and the calling thread's part of `work`
+ * (threads x (k + co) per l floats, from the caller: no allocation here): the patch matrix colT
+ * [k, per l], then room for per l co floats (yT or dyp). */
 typedef struct {
   int32_t b0, nb;
   int64_t cols;
   float *colT, *rest;
 } Chunk;
 
-static Chunk chunk_at(const Plan *p, const int32_t *g, int32_t c) {
+static Chunk chunk_at(const Plan *p, const int32_t *g, int32_t c, float *work) {
   Chunk ch;
   ch.b0 = c * p->per;
   ch.nb = g[G_N] - ch.b0 < p->per ? g[G_N] - ch.b0 : p->per;
   ch.cols = ch.nb * p->l;
-  ch.colT = scratch((size_t)(p->k + p->co) * p->per * p->l);
+  ch.colT = work + (int64_t)thread_id() * (p->k + p->co) * p->per * p->l;
   ch.rest = ch.colT + (int64_t)p->k * p->per * p->l;
   return ch;
+}
+
+/* The patch matrix of chunk ch into its scratch. */
+static void pack_chunk(const float *xp, const int32_t *g, const Plan *p, const Chunk *ch) {
+  ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)p->l, ch->b0, ch->nb,
+               ch->colT);
 }
 
 /* Row b0 of an NHWC output-shaped array (dy or y). */
@@ -235,17 +240,18 @@ static void pad_all(const float *x, const int32_t *g, float *xp) {
   memset(xp + (int64_t)g[G_N] * g[G_CI] * g[G_HP] * g[G_WP], 0, sizeof(float) * g[G_FW]);
 }
 
-/* y = act(conv2d(x, filter) + bias) (NHWC); xp: scratch of n ci hp wp + fw floats. */
+/* y = act(conv2d(x, filter) + bias) (NHWC); xp: scratch of n ci hp wp + fw floats; work: see
+ * chunk_at. */
 void ip_conv_rows_forward(const float *x, const float *filter, const float *bias,
                           int32_t has_bias, int32_t relu, const int32_t *g, int32_t threads,
-                          float *xp, float *y) {
+                          float *xp, float *work, float *y) {
   const Plan p = plan_of(g);
+  (void)threads; /* without OpenMP */
   pad_all(x, g, xp);
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
   for (int32_t c = 0; c < p.chunks; c++) {
-    const Chunk ch = chunk_at(&p, g, c);
-    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)p.l, ch.b0, ch.nb,
-                 ch.colT);
+    const Chunk ch = chunk_at(&p, g, c, work);
+    pack_chunk(xp, g, &p, &ch);
     sgemm_fn(ROW_MAJOR, TRANS, NO_TRANS, p.co, (int)ch.cols, p.k, 1.0f, filter, p.co, ch.colT,
              (int)ch.cols, 0.0f, ch.rest, (int)ch.cols);
     ip_rows_gather(ch.rest, p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], bias, has_bias, relu,
@@ -256,14 +262,14 @@ void ip_conv_rows_forward(const float *x, const float *filter, const float *bias
 /* dW [fh fw ci, co] of the convolution: per-chunk products summed in chunk order, so the result
  * does not depend on the thread count. xp as above; parts: chunks k co floats of scratch. */
 void ip_conv_rows_filter(const float *x, const float *dy, const int32_t *g, int32_t threads,
-                         float *xp, float *parts, float *dw) {
+                         float *xp, float *work, float *parts, float *dw) {
   const Plan p = plan_of(g);
+  (void)threads;
   pad_all(x, g, xp);
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
   for (int32_t c = 0; c < p.chunks; c++) {
-    const Chunk ch = chunk_at(&p, g, c);
-    ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)p.l, ch.b0, ch.nb,
-                 ch.colT);
+    const Chunk ch = chunk_at(&p, g, c, work);
+    pack_chunk(xp, g, &p, &ch);
     ip_rows_spread(dy + out_row(g, ch.b0), p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], ch.rest);
     sgemm_fn(ROW_MAJOR, NO_TRANS, NO_TRANS, p.k, p.co, (int)ch.cols, 1.0f, ch.colT, (int)ch.cols,
              ch.rest, p.co, 0.0f, parts + (int64_t)c * p.k * p.co, p.co);
@@ -278,12 +284,13 @@ void ip_conv_rows_filter(const float *x, const float *dy, const int32_t *g, int3
 
 /* dx (NHWC) of the convolution; dxp: scratch of n ci hp wp + fw floats. */
 void ip_conv_rows_input(const float *dy, const float *filter, const int32_t *g, int32_t threads,
-                        float *dxp, float *dx) {
+                        float *dxp, float *work, float *dx) {
   const Plan p = plan_of(g);
+  (void)threads;
   memset(dxp, 0, sizeof(float) * ((int64_t)g[G_N] * g[G_CI] * g[G_HP] * g[G_WP] + g[G_FW]));
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
   for (int32_t c = 0; c < p.chunks; c++) {
-    const Chunk ch = chunk_at(&p, g, c);
+    const Chunk ch = chunk_at(&p, g, c, work);
     ip_rows_spread(dy + out_row(g, ch.b0), p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], ch.rest);
     sgemm_fn(ROW_MAJOR, NO_TRANS, TRANS, p.k, (int)ch.cols, p.co, 1.0f, filter, p.co, ch.rest,
              p.co, 0.0f, ch.colT, (int)ch.cols);

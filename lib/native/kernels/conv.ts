@@ -287,10 +287,11 @@ function rowsForward(
   const { blas, ck } = backend;
   const p = padded(g);
   if (ck) {
-    const rs = rowsShape(g, p);
-    const xp = backend.alloc(rowsScratch(rs).padded);
+    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
+    const xp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
     const bias = epilogue?.bias ?? null, relu = epilogue?.relu ?? false;
-    ck.convForward(x, filter, bias, relu, rs, threadsFor(backend), xp, y);
+    ck.convForward(x, filter, bias, relu, rs, threads, xp, work, y);
+    backend.release(work);
     backend.release(xp);
     return;
   }
@@ -323,11 +324,11 @@ function rowsBackpropFilter(
   const { blas, ck } = backend;
   const p = padded(g);
   if (ck) {
-    const rs = rowsShape(g, p), sz = rowsScratch(rs);
-    const xp = backend.alloc(sz.padded), parts = backend.alloc(sz.parts);
-    ck.convFilter(x, dy, rs, threadsFor(backend), xp, parts, dw);
-    backend.release(parts);
-    backend.release(xp);
+    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
+    const xp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
+    const parts = backend.alloc(sz.parts);
+    ck.convFilter(x, dy, rs, threads, xp, work, parts, dw);
+    for (const a of [parts, work, xp]) backend.release(a);
     return;
   }
   const { n, h, w, ci, co, k } = g;
@@ -357,9 +358,10 @@ function rowsBackpropInput(
   const { blas, ck } = backend;
   const p = padded(g);
   if (ck) {
-    const rs = rowsShape(g, p);
-    const dxp = backend.alloc(rowsScratch(rs).padded);
-    ck.convInput(dy, filter, rs, threadsFor(backend), dxp, dx);
+    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
+    const dxp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
+    ck.convInput(dy, filter, rs, threads, dxp, work, dx);
+    backend.release(work);
     backend.release(dxp);
     return;
   }
