@@ -358,27 +358,10 @@ def main():
                 "filter": time_it(lambda: torch.nn.grad.conv2d_weight(x, ws, dy, padding=pad)),
             }
 
-    d = args.mnist_dir
-    images = read_idx(os.path.join(d, "train-images-idx3-ubyte"))
-    labels = read_idx(os.path.join(d, "train-labels-idx1-ubyte"))
-    x_all = torch.from_numpy(((images.astype(np.float32) / 255 - 0.1307) / 0.3081).copy())
-    y_all = torch.from_numpy(labels.astype(np.int64))
-
-    mlp = torch.nn.Sequential(
-        torch.nn.Flatten(),
-        torch.nn.Linear(784, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 10),
-    )
-    lenet = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(),
-        torch.nn.Linear(400, 120), torch.nn.ReLU(),
-        torch.nn.Linear(120, 84), torch.nn.ReLU(),
-        torch.nn.Linear(84, 10),
-    )
+    x_all, y_all = load_mnist(args.mnist_dir)
+    blocks, classifier = mlp_blocks()
+    mlp = torch.nn.Sequential(*blocks, classifier)
+    lenet = lenet5()
     batches = 60 if args.quick else None
     for name, model in (("MLP 784-256-256-256-10", mlp), ("LeNet-5", lenet)):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)

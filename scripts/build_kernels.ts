@@ -77,6 +77,7 @@ const base = [
   "-shared",
   "-Wall",
   "-Wextra",
+  "-Wno-unknown-pragmas",
   "-Wl,-z,nodelete",
   "-o",
   tmp,

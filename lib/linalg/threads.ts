@@ -18,16 +18,21 @@
 
 import { processEnvGet } from "./cpu_features.ts";
 
-/** OPENBLAS_NUM_THREADS when set to a positive integer, else null. */
-export function userOpenBlasThreads(): number | null {
+/** The environment variable `name` when set to a positive integer, else null. */
+function positiveIntEnv(name: string): number | null {
   let raw: string | undefined;
   try {
-    raw = processEnvGet("OPENBLAS_NUM_THREADS");
+    raw = processEnvGet(name);
   } catch {
     return null;
   }
   const n = Number(raw?.trim());
   return raw !== undefined && raw.trim() !== "" && Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** OPENBLAS_NUM_THREADS when set to a positive integer, else null. */
+export function userOpenBlasThreads(): number | null {
+  return positiveIntEnv("OPENBLAS_NUM_THREADS");
 }
 
 /** Logical cores of this machine (navigator.hardwareConcurrency, at least 1). */
@@ -62,13 +67,5 @@ export function analysisThreads(workers: number, coreCount = cores()): number | 
  */
 export function kernelThreads(blasThreads: number, coreCount = cores()): number {
   if (blasThreads > 1) return 1;
-  let raw: string | undefined;
-  try {
-    raw = processEnvGet("INFOPLANE_KERNEL_THREADS");
-  } catch {
-    raw = undefined;
-  }
-  const n = Number(raw?.trim());
-  if (raw !== undefined && raw.trim() !== "" && Number.isInteger(n) && n > 0) return n;
-  return Math.min(8, coreCount);
+  return positiveIntEnv("INFOPLANE_KERNEL_THREADS") ?? Math.min(8, coreCount);
 }

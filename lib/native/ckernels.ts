@@ -158,11 +158,12 @@ export function rowsScratch(
   };
 }
 
-/** The geometry as kernels.c reads it (G_N .. G_PER). */
+/** The geometry as kernels.c reads it (G_N .. G_PER); 32 entries: outside V8's heap (NO_BIAS). */
+const GEOMETRY = new Int32Array(32);
+
+/** `r` written into GEOMETRY (calls are synchronous: one buffer serves them all). */
 function geometry(r: RowsShape): Int32Array {
-  // 32 entries (the first 14 used): outside V8's heap, see NO_BIAS
-  const g = new Int32Array(32);
-  g.set([
+  GEOMETRY.set([
     r.n,
     r.h,
     r.w,
@@ -178,7 +179,7 @@ function geometry(r: RowsShape): Int32Array {
     r.co,
     r.per,
   ]);
-  return g;
+  return GEOMETRY;
 }
 
 /**
@@ -257,12 +258,6 @@ export function loadCKernels(): CKernels | null {
 /** Why the last {@link loadCKernels} returned null ("" if it did not). */
 export function ckernelsUnavailableReason(): string {
   return reason;
-}
-
-/** Forgets the loaded library, so the next {@link loadCKernels} looks again (tests). */
-export function resetCKernels(): void {
-  cached = undefined;
-  reason = "";
 }
 
 function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): CKernels {

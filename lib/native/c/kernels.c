@@ -359,6 +359,15 @@ HOT static void maxpool_grad2x2(const float *x, const float *dy, int32_t n, int3
   }
 }
 
+/* [lo, hi) of the input rows (or columns) under window o: stride s, padding before pad, size f,
+ * clipped to the input's n rows. */
+static inline void window_span(int32_t o, int32_t s, int32_t pad, int32_t f, int32_t n,
+                               int32_t *lo, int32_t *hi) {
+  const int32_t start = o * s - pad;
+  *lo = start < 0 ? 0 : start;
+  *hi = start + f > n ? n : start + f;
+}
+
 /* y = max over each window; the first maximum wins and NaN never does (-inf if none). */
 HOT void ip_maxpool(const float *x, int32_t n, int32_t h, int32_t w, int32_t c, int32_t oh,
                     int32_t ow, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t top,
@@ -367,11 +376,10 @@ HOT void ip_maxpool(const float *x, int32_t n, int32_t h, int32_t w, int32_t c, 
   for (int64_t b = 0; b < n; b++) {
     const float *xb = x + b * h * w * c;
     for (int32_t oy = 0; oy < oh; oy++) {
-      const int32_t y0 = oy * sh - top < 0 ? 0 : oy * sh - top;
-      const int32_t y1 = oy * sh - top + fh > h ? h : oy * sh - top + fh;
+      int32_t y0, y1, x0, x1;
+      window_span(oy, sh, top, fh, h, &y0, &y1);
       for (int32_t ox = 0; ox < ow; ox++) {
-        const int32_t x0 = ox * sw - left < 0 ? 0 : ox * sw - left;
-        const int32_t x1 = ox * sw - left + fw > w ? w : ox * sw - left + fw;
+        window_span(ox, sw, left, fw, w, &x0, &x1);
         float *yo = y + ((b * oh + oy) * (int64_t)ow + ox) * c;
         for (int32_t d = 0; d < c; d++) yo[d] = -__builtin_inff();
         for (int32_t iy = y0; iy < y1; iy++) {
@@ -396,11 +404,10 @@ HOT void ip_maxpool_grad(const float *x, const float *dy, int32_t n, int32_t h, 
   for (int64_t b = 0; b < n; b++) {
     const int64_t xb = b * h * w * c;
     for (int32_t oy = 0; oy < oh; oy++) {
-      const int32_t y0 = oy * sh - top < 0 ? 0 : oy * sh - top;
-      const int32_t y1 = oy * sh - top + fh > h ? h : oy * sh - top + fh;
+      int32_t y0, y1, x0, x1;
+      window_span(oy, sh, top, fh, h, &y0, &y1);
       for (int32_t ox = 0; ox < ow; ox++) {
-        const int32_t x0 = ox * sw - left < 0 ? 0 : ox * sw - left;
-        const int32_t x1 = ox * sw - left + fw > w ? w : ox * sw - left + fw;
+        window_span(ox, sw, left, fw, w, &x0, &x1);
         const float *dyo = dy + ((b * oh + oy) * (int64_t)ow + ox) * c;
         for (int32_t d = 0; d < c; d++) {
           float best = -__builtin_inff();
