@@ -1,5 +1,4 @@
-/** API keys, per-key ownership, CORS, and the public documentation endpoints. */
-import { assert, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import {
   assertProblem,
   bearer,
@@ -21,7 +20,7 @@ Deno.test("api auth: keys are required, checked, and scope analyses to their own
 
     // No key, unknown keys.
     let p = assertProblem(await postNpz(svc, npz), 401);
-    assertEquals(p.title, "Unauthorized");
+    assert.deepStrictEqual(p.title, "Unauthorized");
     const noKey = await call(svc, "/v1/analyses/whatever");
     assertProblem(noKey, 401);
     assert(noKey.headers.get("www-authenticate")?.startsWith("Bearer"), "WWW-Authenticate");
@@ -32,13 +31,13 @@ Deno.test("api auth: keys are required, checked, and scope analyses to their own
 
     // k1 creates (Bearer) and reads (X-API-Key and Bearer).
     const created = await postNpz(svc, npz, { headers: bearer("k1") });
-    assertEquals(created.status, 200, created.text);
+    assert.deepStrictEqual(created.status, 200, created.text);
     const id = created.body.id;
     const viaHeader = await call(svc, `/v1/analyses/${id}`, { headers: { "x-api-key": "k1" } });
-    assertEquals(viaHeader.status, 200);
-    assertEquals(viaHeader.body, created.body);
+    assert.deepStrictEqual(viaHeader.status, 200);
+    assert.deepStrictEqual(viaHeader.body, created.body);
     const csv = await call(svc, `/v1/analyses/${id}.csv`, { headers: bearer("k1") });
-    assertEquals(csv.status, 200);
+    assert.deepStrictEqual(csv.status, 200);
 
     // k2 cannot see it (404, not 403: ids of others are not disclosed); no key is 401.
     assertProblem(await call(svc, `/v1/analyses/${id}`, { headers: bearer("k2") }), 404);
@@ -55,15 +54,15 @@ Deno.test("api auth: keys are required, checked, and scope analyses to their own
       { x: toNested(d.x), y: toNested(d.y), layers: { h: toNested(d.h) } },
       { headers: { "x-api-key": "k2" }, async: true },
     );
-    assertEquals(j.status, 202, j.text);
+    assert.deepStrictEqual(j.status, 202, j.text);
     const done = await waitDone(svc, j.body.id, { headers: bearer("k2") });
-    assertEquals(done.body.status, "done");
+    assert.deepStrictEqual(done.body.status, "done");
     assertProblem(await call(svc, `/v1/analyses/${j.body.id}`, { headers: bearer("k1") }), 404);
 
     // Public endpoints need no key.
     for (const path of ["/v1/health", "/openapi.json", "/docs"]) {
       const r = await call(svc, path);
-      assertEquals(r.status, 200, `${path} without a key`);
+      assert.deepStrictEqual(r.status, 200, `${path} without a key`);
     }
   });
 });
@@ -73,9 +72,9 @@ Deno.test("api auth: without configured keys everything is open", async () => {
     const r = await postNpz(svc, encodeNpz(makeDump({ m: 12, seed: 53 })), {
       headers: bearer("anything"),
     });
-    assertEquals(r.status, 200, r.text);
+    assert.deepStrictEqual(r.status, 200, r.text);
     const g = await call(svc, `/v1/analyses/${r.body.id}`);
-    assertEquals(g.status, 200);
+    assert.deepStrictEqual(g.status, 200);
   });
 });
 
@@ -90,7 +89,7 @@ Deno.test("api cors: configured origins are echoed on preflight and responses", 
       },
     });
     assert(pre.status === 204 || pre.status === 200, `preflight status ${pre.status}`);
-    assertEquals(pre.headers.get("access-control-allow-origin"), "https://dash.example");
+    assert.deepStrictEqual(pre.headers.get("access-control-allow-origin"), "https://dash.example");
     const methods = pre.headers.get("access-control-allow-methods") ?? "";
     assert(methods.includes("POST"), `allow-methods: ${methods}`);
     const allowHeaders = (pre.headers.get("access-control-allow-headers") ?? "").toLowerCase();
@@ -98,12 +97,15 @@ Deno.test("api cors: configured origins are echoed on preflight and responses", 
 
     // The actual request carries the header too, and exposes Location.
     const r = await call(svc, "/v1/health", { headers: { origin: "https://dash.example" } });
-    assertEquals(r.headers.get("access-control-allow-origin"), "https://dash.example");
+    assert.deepStrictEqual(r.headers.get("access-control-allow-origin"), "https://dash.example");
     const created = await postNpz(svc, encodeNpz(makeDump({ m: 12, seed: 54 })), {
       headers: { ...bearer("k1"), origin: "https://dash.example" },
     });
-    assertEquals(created.status, 200);
-    assertEquals(created.headers.get("access-control-allow-origin"), "https://dash.example");
+    assert.deepStrictEqual(created.status, 200);
+    assert.deepStrictEqual(
+      created.headers.get("access-control-allow-origin"),
+      "https://dash.example",
+    );
     assert(
       (created.headers.get("access-control-expose-headers") ?? "").includes("Location"),
       "Location is exposed",
@@ -122,17 +124,17 @@ Deno.test("api cors: configured origins are echoed on preflight and responses", 
   // Default: any origin.
   await withService({}, async (svc) => {
     const r = await call(svc, "/v1/health", { headers: { origin: "https://any.example" } });
-    assertEquals(r.headers.get("access-control-allow-origin"), "*");
+    assert.deepStrictEqual(r.headers.get("access-control-allow-origin"), "*");
   });
 });
 
 Deno.test("api docs: /openapi.json is OpenAPI 3.1 with the analysis endpoints; /docs is HTML", async () => {
   await withService({}, async (svc) => {
     const o = await call(svc, "/openapi.json");
-    assertEquals(o.status, 200);
+    assert.deepStrictEqual(o.status, 200);
     const doc = o.body;
     assert(/^3\.1\.\d+$/.test(doc.openapi), `openapi ${doc.openapi}`);
-    assertEquals(doc.info.title, "infoplane");
+    assert.deepStrictEqual(doc.info.title, "infoplane");
     assert(doc.paths["/v1/analyses"]?.post, "POST /v1/analyses");
     assert(doc.paths["/v1/analyses/{id}"]?.get, "GET /v1/analyses/{id}");
     assert(doc.paths["/v1/health"]?.get, "GET /v1/health");
@@ -146,7 +148,7 @@ Deno.test("api docs: /openapi.json is OpenAPI 3.1 with the analysis endpoints; /
     assert(doc.components.schemas.Problem, "Problem schema");
 
     const d = await call(svc, "/docs");
-    assertEquals(d.status, 200);
+    assert.deepStrictEqual(d.status, 200);
     assert(d.headers.get("content-type")!.startsWith("text/html"), "html");
     for (const text of ["/v1/analyses", "/v1/analyses/{id}", "/v1/health", "/openapi.json"]) {
       assert(d.text.includes(text), `/docs mentions ${text}`);
@@ -155,6 +157,6 @@ Deno.test("api docs: /openapi.json is OpenAPI 3.1 with the analysis endpoints; /
 
     const root = await call(svc, "/", { redirect: "manual" });
     assert(root.status >= 300 && root.status < 400, `/ redirects (${root.status})`);
-    assertEquals(root.headers.get("location"), "/docs");
+    assert.deepStrictEqual(root.headers.get("location"), "/docs");
   });
 });

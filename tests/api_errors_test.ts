@@ -2,9 +2,9 @@
  * Bad requests against a real server: each answers application/problem+json with a status, a
  * title, a detail and the field or file at fault, and the service keeps serving afterwards.
  */
+import assert from "node:assert/strict";
 import { zipSync } from "fflate";
 import type { NdArray } from "../lib/dump/types.ts";
-import { assert, assertEquals } from "./assert.ts";
 import {
   assertProblem,
   assertStillServing,
@@ -128,7 +128,7 @@ Deno.test("api errors: malformed .npz archives", async () => {
   await errorCase({}, async (svc) => {
     for (const bytes of damagedArchives()) {
       const p = assertProblem(await postNpz(svc, bytes), 400);
-      assertEquals(p.title, "Malformed file");
+      assert.deepStrictEqual(p.title, "Malformed file");
       assert(p.detail.includes("dump.npz"), `the file is named: ${p.detail}`);
     }
     const npz = encodeNpz(base());
@@ -183,7 +183,7 @@ Deno.test("api errors: ragged CSV and mismatched row counts", async () => {
     // A layer with fewer rows than x.
     const short: NdArray = { ...d.fc2, shape: [15, 2], data: d.fc2.data.slice(0, 30) };
     p = assertProblem(await postNpz(svc, encodeNpz({ ...d, fc2: short })), 422, "fc2");
-    assertEquals(p.title, "Shape mismatch");
+    assert.deepStrictEqual(p.title, "Shape mismatch");
     // Labels with more rows than x.
     const y: NdArray = {
       shape: [17],
@@ -210,7 +210,7 @@ Deno.test("api errors: non-finite values and too few samples", async () => {
       422,
       "fc2",
     );
-    assertEquals(p.title, "Non-finite values");
+    assert.deepStrictEqual(p.title, "Non-finite values");
     p = assertProblem(
       await postForm(
         svc,
@@ -221,7 +221,7 @@ Deno.test("api errors: non-finite values and too few samples", async () => {
       422,
       "x",
     );
-    assertEquals(p.title, "Non-finite values");
+    assert.deepStrictEqual(p.title, "Non-finite values");
     // NaN as JSON null in the JSON form.
     const fc1 = toNested(d.fc1) as (number | null)[][];
     fc1[2][1] = null;
@@ -233,7 +233,7 @@ Deno.test("api errors: non-finite values and too few samples", async () => {
 
     const tiny = makeDump({ m: 3, dx: 2, classes: 2, layers: { fc1: 2 }, seed: 13 });
     p = assertProblem(await postNpz(svc, encodeNpz(tiny)), 422, "x");
-    assertEquals(p.title, "Too few samples");
+    assert.deepStrictEqual(p.title, "Too few samples");
     assertProblem(
       await postJson(svc, {
         x: toNested(tiny.x),
@@ -303,7 +303,7 @@ Deno.test("api errors: limits, unknown ids and content types", async () => {
     const big = encodeNpz(makeDump({ m: 20, dx: 200, layers: { fc1: 4 }, seed: 14 }));
     assert(big.length > 10486, `${big.length}`);
     let p = assertProblem(await postNpz(svc, big), 413);
-    assertEquals(p.title, "Payload too large");
+    assert.deepStrictEqual(p.title, "Payload too large");
     // Also when the body is JSON.
     const jsonBig = JSON.stringify({ x: "a".repeat(20_000), y: [] });
     assertProblem(await postJson(svc, jsonBig), 413);
@@ -338,8 +338,8 @@ Deno.test("api errors: a failed analysis leaves the service usable many times ov
       assertProblem(await postNpz(svc, encodeNpz({ ...d, fc1: withValue(d.fc1, i, NaN) })), 422);
     }
     const h = await call(svc, "/v1/health");
-    assertEquals(h.status, 200);
-    assertEquals(h.body.workers.running, 0);
+    assert.deepStrictEqual(h.status, 200);
+    assert.deepStrictEqual(h.body.workers.running, 0);
     await assertStillServing(svc);
   });
 });

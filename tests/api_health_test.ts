@@ -1,8 +1,4 @@
-/**
- * Responsiveness: compute runs in Web Workers, so /v1/health answers quickly while a large
- * analysis (m = 4096) is being computed. A property of the design, not a benchmark.
- */
-import { assert, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import {
   call,
   encodeNpz,
@@ -27,7 +23,7 @@ Deno.test("api health: /v1/health stays responsive during a long analysis", asyn
     const npz = encodeNpz({ x, y, fc1: randomMatrix(rand, m, 64) });
     const t0 = performance.now();
     const r = await postNpz(svc, npz, { async: true });
-    assertEquals(r.status, 202, r.text);
+    assert.deepStrictEqual(r.status, 202, r.text);
     const id: string = r.body.id;
 
     // Wait until the worker has the task (the queue delivers it within about a second).
@@ -45,8 +41,8 @@ Deno.test("api health: /v1/health stays responsive during a long analysis", asyn
     let busy = 0;
     for (let i = 0; i < 20; i++) {
       const h = await call(svc, "/v1/health");
-      assertEquals(h.status, 200);
-      assertEquals(h.body.status, "ok");
+      assert.deepStrictEqual(h.status, 200);
+      assert.deepStrictEqual(h.body.status, "ok");
       latencies.push(h.ms);
       if (h.body.workers.running > 0) busy++;
       await new Promise((ok) => setTimeout(ok, 5));
@@ -67,14 +63,14 @@ Deno.test("api health: /v1/health stays responsive during a long analysis", asyn
     assert(max < MAX_HEALTH_MS, `slowest /v1/health took ${max.toFixed(1)} ms`);
 
     const done = await waitDone(svc, id, { timeoutMs: 60_000 });
-    assertEquals(done.body.status, "done", JSON.stringify(done.body.error));
-    assertEquals(done.body.m, m);
+    assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
+    assert.deepStrictEqual(done.body.m, m);
     assert(Number.isFinite(done.body.checkpoints[0].layers[0].nhsic_x), "a result");
     console.log(
       `  the analysis took ${((performance.now() - t0) / 1000).toFixed(1)} s end to end ` +
         `(compute ${done.body.compute.seconds.toFixed(1)} s)`,
     );
     const h = await call(svc, "/v1/health");
-    assertEquals(h.body.workers.running, 0);
+    assert.deepStrictEqual(h.body.workers.running, 0);
   });
 });

@@ -4,11 +4,11 @@
  * seeded PRNG, and request helpers that always consume the response body so that Deno's
  * resource sanitizers stay quiet.
  */
+import assert from "node:assert/strict";
 import { startService } from "../main.ts";
 import { encodeNpy, encodeNpz } from "../lib/dump/npz_write.ts";
 import type { NdArray } from "../lib/dump/types.ts";
 import { loadSettings } from "../lib/settings.ts";
-import { assert, assertEquals } from "./assert.ts";
 import { mulberry32 } from "../lib/random.ts";
 
 export { encodeNpy, encodeNpz };
@@ -238,7 +238,7 @@ export async function waitDone(
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   while (true) {
     const r = await call(svc, `/v1/analyses/${id}`, { headers: opts.headers });
-    assertEquals(r.status, 200, `GET /v1/analyses/${id}: ${r.text}`);
+    assert.deepStrictEqual(r.status, 200, `GET /v1/analyses/${id}: ${r.text}`);
     if (r.body.status === "done" || r.body.status === "failed") return r;
     assert(Date.now() < deadline, `analysis ${id} still ${r.body.status} after the timeout`);
     await new Promise((ok) => setTimeout(ok, 50));
@@ -255,18 +255,19 @@ export function assertProblem(
   field?: string | RegExp,
   // deno-lint-ignore no-explicit-any
 ): any {
-  assertEquals(r.status, status, `status (body: ${r.text.slice(0, 400)})`);
+  assert.deepStrictEqual(r.status, status, `status (body: ${r.text.slice(0, 400)})`);
   const type = r.headers.get("content-type") ?? "";
   assert(type.startsWith("application/problem+json"), `content-type is "${type}"`);
   const p = r.body;
-  assertEquals(p.status, status, "problem.status");
+  assert.deepStrictEqual(p.status, status, "problem.status");
   assert(typeof p.title === "string" && p.title.length > 0, "problem.title");
   assert(typeof p.detail === "string" && p.detail.length > 0, "problem.detail");
   assert(typeof p.type === "string", "problem.type");
   if (field !== undefined) {
     assert(typeof p.field === "string", `problem.field missing: ${r.text}`);
-    if (typeof field === "string") assertEquals(p.field, field, `problem.field (${p.detail})`);
-    else assert(field.test(p.field), `problem.field "${p.field}" does not match ${field}`);
+    if (typeof field === "string") {
+      assert.deepStrictEqual(p.field, field, `problem.field (${p.detail})`);
+    } else assert(field.test(p.field), `problem.field "${p.field}" does not match ${field}`);
   }
   return p;
 }
@@ -274,11 +275,11 @@ export function assertProblem(
 /** Checks that the service is still healthy and still analyses a small valid dump. */
 export async function assertStillServing(svc: TestService | string): Promise<void> {
   const h = await call(svc, "/v1/health");
-  assertEquals(h.status, 200, "health after an error");
-  assertEquals(h.body.status, "ok");
+  assert.deepStrictEqual(h.status, 200, "health after an error");
+  assert.deepStrictEqual(h.body.status, "ok");
   const r = await postNpz(svc, encodeNpz(makeDump({ m: 12, seed: 99 })));
-  assertEquals(r.status, 200, `valid analysis after an error: ${r.text.slice(0, 300)}`);
-  assertEquals(r.body.status, "done");
+  assert.deepStrictEqual(r.status, 200, `valid analysis after an error: ${r.text.slice(0, 300)}`);
+  assert.deepStrictEqual(r.body.status, "done");
 }
 
 /** The science fields of an analysis (what must match between runs of the same dump). */

@@ -1,9 +1,4 @@
-/**
- * Durability across restarts: the service runs as a subprocess (`deno run -A main.ts`) on a
- * data directory that outlives it; analyses created by one process, including one still being
- * computed when the process is stopped, are served by the next.
- */
-import { assert, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import { call, encodeNpz, makeDump, postNpz, resultOf, waitDone } from "./api_helpers.ts";
 import { type Proc, startApiProc, stop } from "./trainings_helpers.ts";
 
@@ -23,7 +18,7 @@ function startProc(dataDir: string): Promise<Proc & { url: string }> {
 async function startLongAnalysis(url: string, seed: number): Promise<string> {
   const npz = encodeNpz(makeDump({ m: 2560, dx: 32, layers: { fc1: 32, fc2: 16 }, seed }));
   const r = await postNpz(url, npz, { async: true });
-  assertEquals(r.status, 202, r.text);
+  assert.deepStrictEqual(r.status, 202, r.text);
   const id: string = r.body.id;
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
@@ -44,11 +39,11 @@ async function restartCase(signal: Deno.Signal): Promise<void> {
       makeDump({ m: 40, layers: { fc1: 6, fc2: 3 }, steps: [0, 10], seed: 21 }),
     );
     const sync = await postNpz(first.url, small);
-    assertEquals(sync.status, 200, sync.text);
+    assert.deepStrictEqual(sync.status, 200, sync.text);
     const early = await postNpz(first.url, small, { async: true });
-    assertEquals(early.status, 202, early.text);
+    assert.deepStrictEqual(early.status, 202, early.text);
     const earlyDone = await waitDone(first.url, early.body.id);
-    assertEquals(earlyDone.body.status, "done");
+    assert.deepStrictEqual(earlyDone.body.status, "done");
     // One still queued or running when the process goes away.
     const longId = await startLongAnalysis(first.url, 22);
     const before = await call(first.url, `/v1/analyses/${longId}`);
@@ -60,29 +55,33 @@ async function restartCase(signal: Deno.Signal): Promise<void> {
     const second = await startProc(dataDir);
     procs.push(second);
     const h = await call(second.url, "/v1/health");
-    assertEquals(h.body.status, "ok");
+    assert.deepStrictEqual(h.body.status, "ok");
 
     const g1 = await call(second.url, `/v1/analyses/${sync.body.id}`);
-    assertEquals(g1.status, 200);
-    assertEquals(g1.body, sync.body, "the sync analysis survives unchanged");
+    assert.deepStrictEqual(g1.status, 200);
+    assert.deepStrictEqual(g1.body, sync.body, "the sync analysis survives unchanged");
     const g2 = await call(second.url, `/v1/analyses/${early.body.id}`);
-    assertEquals(g2.body, earlyDone.body, "the finished async analysis survives unchanged");
-    assertEquals(resultOf(g2.body), resultOf(sync.body), "async and sync results agree");
+    assert.deepStrictEqual(
+      g2.body,
+      earlyDone.body,
+      "the finished async analysis survives unchanged",
+    );
+    assert.deepStrictEqual(resultOf(g2.body), resultOf(sync.body), "async and sync results agree");
     const csv = await call(second.url, `/v1/analyses/${sync.body.id}.csv`);
-    assertEquals(csv.status, 200);
-    assertEquals(csv.text.trim().split(/\r?\n/).length, 1 + 4);
+    assert.deepStrictEqual(csv.status, 200);
+    assert.deepStrictEqual(csv.text.trim().split(/\r?\n/).length, 1 + 4);
 
     const long = await waitDone(second.url, longId, { timeoutMs: 40_000 });
-    assertEquals(
+    assert.deepStrictEqual(
       long.body.status,
       "done",
       `analysis ${before.body.status} at the ${signal} ends ${long.body.status}: ` +
         JSON.stringify(long.body.error),
     );
-    assertEquals(long.body.m, 2560);
-    assertEquals(long.body.checkpoints[0].layers.length, 2);
+    assert.deepStrictEqual(long.body.m, 2560);
+    assert.deepStrictEqual(long.body.checkpoints[0].layers.length, 2);
     assert(Number.isFinite(long.body.checkpoints[0].layers[1].nhsic_x), "a result");
-    assertEquals(long.body.created_at, before.body.created_at, "same analysis");
+    assert.deepStrictEqual(long.body.created_at, before.body.created_at, "same analysis");
 
     // And once more: a finished result is stable across a further restart.
     await stop(second);
@@ -90,7 +89,7 @@ async function restartCase(signal: Deno.Signal): Promise<void> {
     const third = await startProc(dataDir);
     procs.push(third);
     const again = await call(third.url, `/v1/analyses/${longId}`);
-    assertEquals(again.body, long.body);
+    assert.deepStrictEqual(again.body, long.body);
   } finally {
     for (const p of procs) await stop(p, "SIGKILL");
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
@@ -118,7 +117,7 @@ Deno.test({
       try {
         const id = await startLongAnalysis(p.url, 30 + i);
         const st = await stop(p, "SIGTERM", 5_000);
-        assertEquals(st.code, 0, `stop ${i + 1} while analysis ${id} ran`);
+        assert.deepStrictEqual(st.code, 0, `stop ${i + 1} while analysis ${id} ran`);
       } finally {
         await stop(p, "SIGKILL");
         await Deno.remove(dataDir, { recursive: true }).catch(() => {});

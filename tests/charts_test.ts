@@ -4,6 +4,7 @@
  * answer every format with caching headers and problem+json errors. The routes run on a small
  * app of their own (in-memory loaders, Deno.serve on port 0), not the whole service.
  */
+import assert from "node:assert/strict";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import {
@@ -28,8 +29,6 @@ import type { TrainingResult } from "../lib/train/types.ts";
 import { ChartNotReadyError, chartRoutes } from "../routes/charts.ts";
 import type { AppEnv } from "../routes/env.ts";
 import { problem, problemFromError } from "../routes/problem.ts";
-import { assert, assertEquals } from "./assert.ts";
-
 const LAYERS = ["conv1", "conv2", "fc"];
 const STEPS = [0, 50, 200, 600];
 const analysis: AnalysisOutput = sampleAnalysis({ layers: LAYERS, steps: STEPS });
@@ -61,7 +60,7 @@ function assertWellFormed(xml: string): string {
   const tag = /<(\/?)([A-Za-z][\w:.-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g;
   const text = xml.replace(tag, (_all, close: string, name: string, _attrs, self: string) => {
     if (close) {
-      assertEquals(stack.pop(), name, `closing </${name}>`);
+      assert.deepStrictEqual(stack.pop(), name, `closing </${name}>`);
     } else {
       if (stack.length === 0) {
         roots++;
@@ -71,8 +70,8 @@ function assertWellFormed(xml: string): string {
     }
     return "";
   });
-  assertEquals(stack, [], "unclosed tags");
-  assertEquals(roots, 1, "one root element");
+  assert.deepStrictEqual(stack, [], "unclosed tags");
+  assert.deepStrictEqual(roots, 1, "one root element");
   assert(!/[<>]/.test(text), "stray < or > outside tags");
   assert(!/&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);)/i.test(text), "unescaped &");
   return root;
@@ -80,8 +79,12 @@ function assertWellFormed(xml: string): string {
 
 /** Width and height from a PNG's IHDR chunk (after checking the signature). */
 function pngSize(png: Uint8Array): { width: number; height: number } {
-  assertEquals(Array.from(png.slice(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10], "PNG signature");
-  assertEquals(new TextDecoder().decode(png.slice(12, 16)), "IHDR", "first chunk");
+  assert.deepStrictEqual(
+    Array.from(png.slice(0, 8)),
+    [137, 80, 78, 71, 13, 10, 26, 10],
+    "PNG signature",
+  );
+  assert.deepStrictEqual(new TextDecoder().decode(png.slice(12, 16)), "IHDR", "first chunk");
   const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
   return { width: v.getUint32(16), height: v.getUint32(20) };
 }
@@ -104,14 +107,14 @@ function lineStrokes(svg: string): string[] {
 
 Deno.test("every spec is Vega-Lite v5 that compiles without warnings", async () => {
   for (const [name, spec] of Object.entries(allSpecs())) {
-    assertEquals(spec.$schema, VEGA_LITE_SCHEMA, `${name}: $schema`);
+    assert.deepStrictEqual(spec.$schema, VEGA_LITE_SCHEMA, `${name}: $schema`);
     const title = spec.title as { text: string; subtitle: string[] };
     assert(title.text.length > 0 && title.subtitle.length > 0, `${name}: title and subtitle`);
     const { vega, warnings } = await compileSpec(spec);
-    assertEquals(warnings, [], `${name}: compiler warnings`);
+    assert.deepStrictEqual(warnings, [], `${name}: compiler warnings`);
     assert(Array.isArray((vega as { marks?: unknown[] }).marks), `${name}: compiled marks`);
     // The spec is plain JSON (no functions, NaN or undefined that JSON would lose).
-    assertEquals(JSON.parse(JSON.stringify(spec)), spec, `${name}: JSON round trip`);
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(spec)), spec, `${name}: JSON round trip`);
   }
 });
 
@@ -120,32 +123,40 @@ Deno.test("specs carry the normalised axes, the data and the facets", () => {
   const text = JSON.stringify(ip);
   assert(text.includes(X_TITLE) && text.includes(Y_TITLE), "axis titles");
   const rows = (ip.data as { values: Array<Record<string, unknown>> }).values;
-  assertEquals(rows.length, LAYERS.length * STEPS.length, "one row per layer and checkpoint");
+  assert.deepStrictEqual(
+    rows.length,
+    LAYERS.length * STEPS.length,
+    "one row per layer and checkpoint",
+  );
   const last = rows.filter((r) => r.last);
-  assertEquals(last.map((r) => r.layer), LAYERS, "last checkpoint of every layer");
+  assert.deepStrictEqual(last.map((r) => r.layer), LAYERS, "last checkpoint of every layer");
   assert(last.every((r) => typeof r.heading === "number"), "arrowheads have a heading");
-  assertEquals(rows.find((r) => r.step === 0)!.heading, null, "no heading at the start");
-  assertEquals(rows[0].x, analysis.checkpoints[0].layers[0].nhsic_x_norm, "x is normalised");
+  assert.deepStrictEqual(rows.find((r) => r.step === 0)!.heading, null, "no heading at the start");
+  assert.deepStrictEqual(
+    rows[0].x,
+    analysis.checkpoints[0].layers[0].nhsic_x_norm,
+    "x is normalised",
+  );
 
   const ipT = informationPlane(training);
   const facet = ipT.facet as { column: { field: string; sort: string[] } };
-  assertEquals(facet.column.field, "method");
-  assertEquals(facet.column.sort, training.methods.map((m) => m.method.label));
-  assertEquals(ipT.resolve, { scale: { x: "shared", y: "shared" } });
+  assert.deepStrictEqual(facet.column.field, "method");
+  assert.deepStrictEqual(facet.column.sort, training.methods.map((m) => m.method.label));
+  assert.deepStrictEqual(ipT.resolve, { scale: { x: "shared", y: "shared" } });
 
   const steps = nhsicVsStep(training);
-  assertEquals((steps.vconcat as unknown[]).length, 2, "X row and Y row");
+  assert.deepStrictEqual((steps.vconcat as unknown[]).length, 2, "X row and Y row");
   assert(JSON.stringify(steps).includes(STEP_TITLE), "step axis title");
 
   const acc = accuracyCurves(training);
   const accRows = (acc.data as { values: Array<Record<string, unknown>> }).values;
-  assertEquals(accRows.length, 2 * 2 * STEPS.length, "methods x splits x points");
+  assert.deepStrictEqual(accRows.length, 2 * 2 * STEPS.length, "methods x splits x points");
   const final = (training.methods[0].final_test_accuracy * 100).toFixed(1);
   assert(JSON.stringify(acc).includes(`(test ${final}%)`), "final accuracy in the legend");
 
   const depth = depthProfile(analysis);
   const depthRows = (depth.data as { values: Array<Record<string, unknown>> }).values;
-  assertEquals(depthRows.length, 2 * LAYERS.length, "X and Y per layer");
+  assert.deepStrictEqual(depthRows.length, 2 * LAYERS.length, "X and Y per layer");
   assert(depthRows.every((r) => r.step === STEPS[STEPS.length - 1]), "last checkpoint");
 });
 
@@ -153,15 +164,15 @@ Deno.test("non-finite values are left out instead of becoming nulls", () => {
   const broken = structuredClone(analysis);
   broken.checkpoints[1].layers[1].nhsic_x_norm = NaN;
   const rows = (informationPlane(broken).data as { values: unknown[] }).values;
-  assertEquals(rows.length, LAYERS.length * STEPS.length - 1);
+  assert.deepStrictEqual(rows.length, LAYERS.length * STEPS.length - 1);
   const data = (nhsicVsStep(broken).data as { values: Array<Record<string, unknown>> }).values;
-  assertEquals(data.length, LAYERS.length * STEPS.length - 1);
+  assert.deepStrictEqual(data.length, LAYERS.length * STEPS.length - 1);
   assert(data.every((r) => Object.values(r).every((v) => v !== null)), "no nulls in the data");
 });
 
 Deno.test("wrap keeps lines under the limit", () => {
-  assertEquals(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
-  assertEquals(wrap("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
+  assert.deepStrictEqual(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+  assert.deepStrictEqual(wrap("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
 });
 
 Deno.test("font metrics come from the shipped TTF", async () => {
@@ -177,31 +188,31 @@ Deno.test("font metrics come from the shipped TTF", async () => {
 Deno.test("SVG: well formed, with the axis titles and one coloured path per layer", async () => {
   const warnings: string[] = [];
   const svg = await renderSvg(informationPlane(analysis), { onWarning: (w) => warnings.push(w) });
-  assertEquals(warnings, [], "render warnings");
+  assert.deepStrictEqual(warnings, [], "render warnings");
   assert(svg.startsWith("<svg"), "starts with <svg");
-  assertEquals(assertWellFormed(svg), "svg");
+  assert.deepStrictEqual(assertWellFormed(svg), "svg");
   for (const t of [X_TITLE, Y_TITLE, "Information plane", ...LAYERS]) {
     assert(svg.includes(`>${t}<`), `text "${t}"`);
   }
   assert(svg.includes('font-family="Inter, Helvetica'), "chart font");
   const strokes = lineStrokes(svg);
-  assertEquals(strokes.length, LAYERS.length, "one trajectory path per layer");
-  assertEquals(new Set(strokes).size, LAYERS.length, "a different colour per depth");
+  assert.deepStrictEqual(strokes.length, LAYERS.length, "one trajectory path per layer");
+  assert.deepStrictEqual(new Set(strokes).size, LAYERS.length, "a different colour per depth");
 
   const svgT = await renderSvg(informationPlane(training));
-  assertEquals(assertWellFormed(svgT), "svg");
-  assertEquals(lineStrokes(svgT).length, 2 * LAYERS.length, "per method and layer");
+  assert.deepStrictEqual(assertWellFormed(svgT), "svg");
+  assert.deepStrictEqual(lineStrokes(svgT).length, 2 * LAYERS.length, "per method and layer");
   for (const m of training.methods) assert(svgT.includes(`>${m.method.label}<`), "facet header");
 });
 
 Deno.test("SVG escapes user-provided layer and method names", async () => {
   const nasty = sampleAnalysis({ layers: ['<b>"a"&b</b>', "</svg><script>x</script>"] });
   const svg = await renderSvg(informationPlane(nasty));
-  assertEquals(assertWellFormed(svg), "svg");
+  assert.deepStrictEqual(assertWellFormed(svg), "svg");
   assert(!svg.includes("<script"), "no markup injected");
   const t = sampleTraining({ layers: ["fc"] });
   t.methods[0].method.label = "e2e <&>";
-  assertEquals(assertWellFormed(await renderSvg(accuracyCurves(t))), "svg");
+  assert.deepStrictEqual(assertWellFormed(await renderSvg(accuracyCurves(t))), "svg");
 });
 
 Deno.test("PNG: signature and dimensions that follow the SVG and the scale", async () => {
@@ -210,7 +221,7 @@ Deno.test("PNG: signature and dimensions that follow the SVG and the scale", asy
   for (const scale of [1, 2]) {
     const png = await renderPng(svg, { scale });
     const got = pngSize(png);
-    assertEquals(got, {
+    assert.deepStrictEqual(got, {
       width: Math.round(size.width * scale),
       height: Math.round(size.height * scale),
     }, `scale ${scale}`);
@@ -269,46 +280,54 @@ async function get(base: string, path: string, headers: Record<string, string> =
 }
 
 function assertProblem(r: Got, status: number, field: string): void {
-  assertEquals(r.status, status, `status (${new TextDecoder().decode(r.bytes).slice(0, 300)})`);
-  assertEquals(r.headers.get("content-type"), "application/problem+json");
-  assertEquals(r.json.status, status);
-  assertEquals(r.json.field, field);
+  assert.deepStrictEqual(
+    r.status,
+    status,
+    `status (${new TextDecoder().decode(r.bytes).slice(0, 300)})`,
+  );
+  assert.deepStrictEqual(r.headers.get("content-type"), "application/problem+json");
+  assert.deepStrictEqual(r.json.status, status);
+  assert.deepStrictEqual(r.json.field, field);
   assert(typeof r.json.detail === "string" && r.json.detail.length > 0, "detail");
 }
 
 Deno.test("routes: every format for analyses and trainings, with caching headers", async () => {
   await withChartServer(async (base) => {
     const json = await get(base, "/v1/analyses/a1/charts/information-plane.json");
-    assertEquals(json.status, 200);
+    assert.deepStrictEqual(json.status, 200);
     assert(json.headers.get("content-type")!.startsWith("application/json"), "json type");
-    assertEquals(json.json, informationPlane(analysis), "the spec of the analysis");
-    assertEquals(json.headers.get("cache-control"), "private, max-age=3600");
+    assert.deepStrictEqual(json.json, informationPlane(analysis), "the spec of the analysis");
+    assert.deepStrictEqual(json.headers.get("cache-control"), "private, max-age=3600");
 
     const svg = await get(base, "/v1/analyses/a1/charts/depth-profile.svg");
-    assertEquals(svg.status, 200);
+    assert.deepStrictEqual(svg.status, 200);
     assert(svg.headers.get("content-type")!.startsWith("image/svg+xml"), "svg type");
     const svgText = new TextDecoder().decode(svg.bytes);
     assert(svgText.startsWith("<svg") && svgText.includes(`>${X_TITLE}<`), "svg body");
 
     const png = await get(base, "/v1/trainings/t1/charts/accuracy.png");
-    assertEquals(png.status, 200);
-    assertEquals(png.headers.get("content-type"), "image/png");
+    assert.deepStrictEqual(png.status, 200);
+    assert.deepStrictEqual(png.headers.get("content-type"), "image/png");
     const size = pngSize(png.bytes);
     const small = await get(base, "/v1/trainings/t1/charts/accuracy.png?scale=1");
-    assertEquals(pngSize(small.bytes).width * 2, size.width, "scale=1 is half the default");
+    assert.deepStrictEqual(
+      pngSize(small.bytes).width * 2,
+      size.width,
+      "scale=1 is half the default",
+    );
 
     const etag = png.headers.get("etag");
     assert(etag && /^"[0-9a-f]{32}"$/.test(etag), `etag ${etag}`);
     const again = await get(base, "/v1/trainings/t1/charts/accuracy.png", {
       "if-none-match": etag,
     });
-    assertEquals(again.status, 304);
-    assertEquals(again.bytes.length, 0);
+    assert.deepStrictEqual(again.status, 304);
+    assert.deepStrictEqual(again.bytes.length, 0);
 
     for (const chart of ["information-plane", "nhsic-vs-step", "depth-profile"]) {
       const r = await get(base, `/v1/trainings/t1/charts/${chart}.json`);
-      assertEquals(r.status, 200, chart);
-      assertEquals(
+      assert.deepStrictEqual(r.status, 200, chart);
+      assert.deepStrictEqual(
         r.json.facet?.column?.field ?? r.json.vconcat?.[0]?.facet?.column?.field,
         "method",
       );
@@ -337,20 +356,25 @@ Deno.test("routes: unknown charts, formats, ids, owners and unfinished results",
 Deno.test("routes: /v1/charts lists the charts and OpenAPI documents the routes", async () => {
   await withChartServer(async (base) => {
     const list = await get(base, "/v1/charts");
-    assertEquals(list.status, 200);
+    assert.deepStrictEqual(list.status, 200);
     const names = list.json.charts.map((c: { name: string }) => c.name);
-    assertEquals(names, ["information-plane", "nhsic-vs-step", "accuracy", "depth-profile"]);
+    assert.deepStrictEqual(names, [
+      "information-plane",
+      "nhsic-vs-step",
+      "accuracy",
+      "depth-profile",
+    ]);
     const acc = list.json.charts.find((c: { name: string }) => c.name === "accuracy");
-    assertEquals(acc.sources, ["trainings"]);
-    assertEquals(acc.urls, { trainings: "/v1/trainings/{id}/charts/accuracy.{format}" });
+    assert.deepStrictEqual(acc.sources, ["trainings"]);
+    assert.deepStrictEqual(acc.urls, { trainings: "/v1/trainings/{id}/charts/accuracy.{format}" });
 
     const doc = (await get(base, "/openapi.json")).json;
     const op = doc.paths["/v1/analyses/{id}/charts/{chart}.{format}"]?.get;
     assert(op, "analysis chart route documented");
     const param = (name: string) =>
       op.parameters.find((p: { name: string }) => p.name === name).schema.enum;
-    assertEquals(param("chart"), ["information-plane", "nhsic-vs-step", "depth-profile"]);
-    assertEquals(param("format"), ["json", "svg", "png"]);
+    assert.deepStrictEqual(param("chart"), ["information-plane", "nhsic-vs-step", "depth-profile"]);
+    assert.deepStrictEqual(param("format"), ["json", "svg", "png"]);
     const opT = doc.paths["/v1/trainings/{id}/charts/{chart}.{format}"]?.get;
     assert(
       opT.parameters.find((p: { name: string }) => p.name === "chart").schema.enum.includes(

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { gzipSync } from "fflate";
 import { join } from "node:path";
 import { InputError } from "../lib/errors.ts";
@@ -15,7 +16,6 @@ import {
   readTar,
   type TarEntry,
 } from "../lib/data/mod.ts";
-import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { withServer, withTempDir } from "./file_server.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -159,18 +159,18 @@ const norm = (v: number, c: number) => Math.fround((v / 255 - CIFAR10.mean[c]) /
 
 /** Checks every label and pixel of `ds` against the batch bytes, in NHWC order. */
 function checkAgainst(ds: Dataset, files: Map<string, Uint8Array>, nTrain = 11, nTest = 4) {
-  assertEquals(ds.name, "cifar10");
-  assertEquals(ds.shape, [32, 32, 3]);
-  assertEquals(ds.numClasses, 10);
-  assertEquals(ds.augment, "hflip");
-  assertEquals(ds.train.n, nTrain);
-  assertEquals(ds.test.n, nTest);
-  assertEquals(ds.train.x.length, nTrain * 3072);
-  assertEquals(ds.test.x.length, nTest * 3072);
+  assert.deepStrictEqual(ds.name, "cifar10");
+  assert.deepStrictEqual(ds.shape, [32, 32, 3]);
+  assert.deepStrictEqual(ds.numClasses, 10);
+  assert.deepStrictEqual(ds.augment, "hflip");
+  assert.deepStrictEqual(ds.train.n, nTrain);
+  assert.deepStrictEqual(ds.test.n, nTest);
+  assert.deepStrictEqual(ds.train.x.length, nTrain * 3072);
+  assert.deepStrictEqual(ds.test.x.length, nTest * 3072);
   const check = (split: Dataset["train"], batches: Uint8Array, what: string) => {
     for (let s = 0; s < split.n; s++) {
       const rec = batches.subarray(s * CIFAR10_RECORD);
-      assertEquals(split.y[s], rec[0], `${what} label ${s}`);
+      assert.deepStrictEqual(split.y[s], rec[0], `${what} label ${s}`);
       for (let row = 0; row < 32; row++) {
         for (let col = 0; col < 32; col++) {
           for (let c = 0; c < 3; c++) {
@@ -234,7 +234,7 @@ Deno.test("readTar: ustar prefix, GNU long names, pax paths, directories, chunk 
   ]);
   for (const size of [archive.length, 511, 513, 100]) {
     const entries = await collect(readTar(chunked(archive, size)));
-    assertEquals(entries.map((e) => [e.name, e.type, e.size]), [
+    assert.deepStrictEqual(entries.map((e) => [e.name, e.type, e.size]), [
       ["top/", "directory", 0],
       ["a.txt", "file", 5],
       ["deep/dir/b.bin", "file", 5000],
@@ -243,13 +243,13 @@ Deno.test("readTar: ustar prefix, GNU long names, pax paths, directories, chunk 
       ["link", "other", 0],
       ["empty", "file", 0],
     ]);
-    assertEquals(new TextDecoder().decode(entries[1].data), "hello");
-    assertEquals(entries[2].data, big);
-    assertEquals(new TextDecoder().decode(entries[4].data), "pax");
+    assert.deepStrictEqual(new TextDecoder().decode(entries[1].data), "hello");
+    assert.deepStrictEqual(entries[2].data, big);
+    assert.deepStrictEqual(new TextDecoder().decode(entries[4].data), "pax");
   }
   // Unwanted files are skipped without their data.
   const some = await collect(readTar(chunked(archive, 700), { want: (n) => n.endsWith(".bin") }));
-  assertEquals(some.map((e) => e.data.length), [0, 0, 5000, 4, 0, 0, 0]);
+  assert.deepStrictEqual(some.map((e) => e.data.length), [0, 0, 5000, 4, 0, 0, 0]);
 });
 
 Deno.test("readTar and gunzipStream reject corrupt and truncated input as malformed-file", async () => {
@@ -262,21 +262,26 @@ Deno.test("readTar and gunzipStream reject corrupt and truncated input as malfor
     [archive.subarray(0, 1200), "truncated tar archive"],
   ];
   for (const [bytes, msg] of cases) {
-    const e = await assertRejects(
+    await assert.rejects(
       () => collect(readTar(chunked(bytes, 256), { source: "x.tar" })),
-      InputError,
-      msg,
+      (e: unknown) =>
+        e instanceof InputError && e.problem === "malformed-file" &&
+        e.message.startsWith("x.tar:") && e.message.includes(msg),
     );
-    assertEquals(e.problem, "malformed-file");
-    assert(e.message.startsWith("x.tar:"), e.message);
   }
   const gz = gzipSync(archive);
   const drain = async (bytes: Uint8Array) => {
     for await (const _ of gunzipStream(chunked(bytes, 64), "x.tar.gz"));
   };
   await drain(gz);
-  await assertRejects(() => drain(gz.subarray(0, gz.length - 20)), InputError, "x.tar.gz");
-  await assertRejects(() => drain(new TextEncoder().encode("plain text")), InputError, "gzip");
+  await assert.rejects(
+    () => drain(gz.subarray(0, gz.length - 20)),
+    (e: unknown) => e instanceof InputError && e.message.includes("x.tar.gz"),
+  );
+  await assert.rejects(
+    () => drain(new TextEncoder().encode("plain text")),
+    (e: unknown) => e instanceof InputError && e.message.includes("gzip"),
+  );
 });
 
 Deno.test({
@@ -301,7 +306,7 @@ Deno.test({
       const entries = await collect(readTar(gunzipStream(f.readable)));
       const got = new Map(entries.filter((e) => e.type === "file").map((e) => [e.name, e.data]));
       for (const [name, data] of files) {
-        assertEquals(got.get(`${CIFAR10_EXTRACTED_DIR}/${name}`), data, name);
+        assert.deepStrictEqual(got.get(`${CIFAR10_EXTRACTED_DIR}/${name}`), data, name);
       }
     });
   },
@@ -316,23 +321,24 @@ Deno.test("cifar10 from dir: labels and every pixel in NHWC order, normalised pe
     await writeFiles(dir, files);
     const ds = await loadDataset({ name: "cifar10", dir }, { dataDir: join(dir, "unused") });
     checkAgainst(ds, files);
-    assertEquals(Array.from(ds.train.y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]);
-    assertEquals(Array.from(ds.test.y), [7, 8, 9, 0]);
+    assert.deepStrictEqual(Array.from(ds.train.y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]);
+    assert.deepStrictEqual(Array.from(ds.test.y), [7, 8, 9, 0]);
 
     // Sample 0: R plane constant 255 -> channel 0 of every pixel is (1 - 0.4914) / 0.2470.
     const red = Math.fround((1 - 0.4914) / 0.2470);
     const zeroG = Math.fround((0 - 0.4822) / 0.2435), zeroB = Math.fround((0 - 0.4465) / 0.2616);
     for (let p = 0; p < 1024; p++) {
-      assertEquals(
-        [ds.train.x[3 * p], ds.train.x[3 * p + 1], ds.train.x[3 * p + 2]],
-        [red, zeroG, zeroB],
-      );
+      assert.deepStrictEqual([ds.train.x[3 * p], ds.train.x[3 * p + 1], ds.train.x[3 * p + 2]], [
+        red,
+        zeroG,
+        zeroB,
+      ]);
     }
     // Sample 1: only B at (row 0, col 1) is 255.
     const s1 = ds.train.x.subarray(3072, 6144);
     for (let p = 0; p < 1024; p++) {
       const blue = p === 1 ? Math.fround((1 - 0.4465) / 0.2616) : zeroB;
-      assertEquals(s1[3 * p + 2], blue, `pixel ${p}`);
+      assert.deepStrictEqual(s1[3 * p + 2], blue, `pixel ${p}`);
     }
     assert(!(await exists(join(dir, "unused"))), "a dir load writes no cache");
   });
@@ -359,14 +365,14 @@ Deno.test("cifar10: limits take the first records across batches and read only t
       4,
       1,
     );
-    const e = await assertRejects(
+    await assert.rejects(
       () => loadDataset({ name: "cifar10", dir }, { dataDir: dir }),
-      InputError,
-      "label 200 in record 0",
+      (e: unknown) =>
+        e instanceof InputError && e.problem === "invalid-labels" &&
+        e.message.includes("label 200 in record 0"),
     );
-    assertEquals(e.problem, "invalid-labels");
     const zero = await loadDataset({ name: "cifar10", dir, train_limit: 0 }, { dataDir: dir });
-    assertEquals([zero.train.n, zero.train.x.length], [0, 0]);
+    assert.deepStrictEqual([zero.train.n, zero.train.x.length], [0, 0]);
   });
 });
 
@@ -375,36 +381,38 @@ Deno.test("cifar10 from dir holding only the tar.gz; missing files and bad sizes
     const files = syntheticBatches();
     await Deno.writeFile(join(dir, CIFAR10.archive), archiveOf(files));
     checkAgainst(await loadDataset({ name: "cifar10", dir }, { dataDir: dir }), files);
-    assertEquals(await listDir(dir), [CIFAR10.archive], "nothing extracted into the user's dir");
+    assert.deepStrictEqual(
+      await listDir(dir),
+      [CIFAR10.archive],
+      "nothing extracted into the user's dir",
+    );
 
     const empty = join(dir, "empty");
     await Deno.mkdir(empty);
-    await assertRejects(
+    await assert.rejects(
       () => loadDataset({ name: "cifar10", dir: empty }, { dataDir: dir }),
-      Deno.errors.NotFound,
-      "data_batch_1.bin",
+      (e: unknown) => e instanceof Deno.errors.NotFound && e.message.includes("data_batch_1.bin"),
     );
 
     const short = join(dir, "short");
     const cut = new Map(files);
     cut.set(CIFAR10_TEST_FILE, files.get(CIFAR10_TEST_FILE)!.subarray(1));
     await writeFiles(short, cut);
-    const e = await assertRejects(
+    await assert.rejects(
       () => loadDataset({ name: "cifar10", dir: short }, { dataDir: dir }),
-      InputError,
-      "not a whole number of 3073-byte",
+      (e: unknown) =>
+        e instanceof InputError && e.problem === "malformed-file" &&
+        e.message.includes("not a whole number of 3073-byte"),
     );
-    assertEquals(e.problem, "malformed-file");
 
     const lacking = join(dir, "lacking");
     const partial = new Map(files);
     partial.delete(CIFAR10_TRAIN_FILES[2]);
     await Deno.mkdir(lacking);
     await Deno.writeFile(join(lacking, CIFAR10.archive), archiveOf(partial));
-    await assertRejects(
+    await assert.rejects(
       () => loadDataset({ name: "cifar10", dir: lacking }, { dataDir: dir }),
-      InputError,
-      "lacks data_batch_3.bin",
+      (e: unknown) => e instanceof InputError && e.message.includes("lacks data_batch_3.bin"),
     );
   });
 });
@@ -422,8 +430,8 @@ Deno.test("cifar10 download: verified, extracted once, cache reused, re-extracte
       const opts = { dataDir, descriptors: { cifar10: d } };
       checkAgainst(await loadDataset({ name: "cifar10" }, opts), files);
       const cache = join(dataDir, "datasets", "cifar10");
-      assertEquals(await listDir(cache), [CIFAR10_EXTRACTED_DIR, CIFAR10.archive]);
-      assertEquals(await listDir(join(cache, CIFAR10_EXTRACTED_DIR)), [
+      assert.deepStrictEqual(await listDir(cache), [CIFAR10_EXTRACTED_DIR, CIFAR10.archive]);
+      assert.deepStrictEqual(await listDir(join(cache, CIFAR10_EXTRACTED_DIR)), [
         ".source-md5",
         ...CIFAR10_TRAIN_FILES,
         CIFAR10_TEST_FILE,
@@ -431,12 +439,12 @@ Deno.test("cifar10 download: verified, extracted once, cache reused, re-extracte
 
       // Second load: straight from the extracted cache, no request.
       checkAgainst(await loadDataset({ name: "cifar10", train_limit: 5 }, opts), files, 5);
-      assertEquals(hits.get("/kriz/cifar-10-binary.tar.gz"), 1);
+      assert.deepStrictEqual(hits.get("/kriz/cifar-10-binary.tar.gz"), 1);
 
       // A lost extraction is rebuilt from the verified archive, still without a request.
       await Deno.remove(join(cache, CIFAR10_EXTRACTED_DIR), { recursive: true });
       checkAgainst(await loadDataset({ name: "cifar10" }, opts), files);
-      assertEquals(hits.get("/kriz/cifar-10-binary.tar.gz"), 1);
+      assert.deepStrictEqual(hits.get("/kriz/cifar-10-binary.tar.gz"), 1);
     });
 
     // Another archive (another MD5) replaces the stale extraction.
@@ -451,7 +459,7 @@ Deno.test("cifar10 download: verified, extracted once, cache reused, re-extracte
         11,
         3,
       );
-      assertEquals(hits.get("/v2.tar.gz"), 1);
+      assert.deepStrictEqual(hits.get("/v2.tar.gz"), 1);
     });
   });
 });
@@ -466,18 +474,21 @@ Deno.test("cifar10 download: checksum mismatch and HTTP errors name the URL and 
     await withServer({ "/c.tar.gz": tampered }, async (base) => {
       const url = `${base}/c.tar.gz`;
       const opts = { dataDir, descriptors: { cifar10: { ...CIFAR10, url, md5: good } } };
-      const e = await assertRejects(() => loadDataset({ name: "cifar10" }, opts), Error);
-      assert(e.message.includes(`checksum mismatch for ${url}`), e.message);
-      assert(e.message.includes(`expected MD5 ${good}, got ${bad}`), e.message);
-      assertEquals(await listDir(join(dataDir, "datasets", "cifar10")), []);
+      await assert.rejects(
+        () => loadDataset({ name: "cifar10" }, opts),
+        (e: unknown) =>
+          e instanceof Error && e.message.includes(`checksum mismatch for ${url}`) &&
+          e.message.includes(`expected MD5 ${good}, got ${bad}`),
+      );
+      assert.deepStrictEqual(await listDir(join(dataDir, "datasets", "cifar10")), []);
 
       const missing = { ...opts, descriptors: { cifar10: { ...CIFAR10, url: `${base}/nope` } } };
-      await assertRejects(
+      await assert.rejects(
         () => loadDataset({ name: "cifar10" }, missing),
-        Error,
-        `download of ${base}/nope failed: HTTP 404`,
+        (e: unknown) =>
+          e instanceof Error && e.message.includes(`download of ${base}/nope failed: HTTP 404`),
       );
-      assertEquals(await listDir(join(dataDir, "datasets", "cifar10")), []);
+      assert.deepStrictEqual(await listDir(join(dataDir, "datasets", "cifar10")), []);
     });
   });
 });
@@ -488,22 +499,23 @@ Deno.test("cifar10 download honours the abort signal and keeps no partial file",
   await withTempDir(async (dataDir) => {
     const already = new AbortController();
     already.abort();
-    const e0 = await assertRejects(() =>
-      loadDataset({ name: "cifar10" }, { dataDir, signal: already.signal })
+    await assert.rejects(
+      () => loadDataset({ name: "cifar10" }, { dataDir, signal: already.signal }),
+      { name: "AbortError" },
     );
-    assertEquals(e0.name, "AbortError");
 
     await withServer({ "/c.tar.gz": archive }, async (base) => {
       const ctl = new AbortController();
-      const e = await assertRejects(() =>
-        loadDataset({ name: "cifar10" }, {
-          dataDir,
-          signal: ctl.signal,
-          descriptors: { cifar10: { ...CIFAR10, url: `${base}/c.tar.gz`, md5 } },
-          onProgress: () => ctl.abort(),
-        })
+      await assert.rejects(
+        () =>
+          loadDataset({ name: "cifar10" }, {
+            dataDir,
+            signal: ctl.signal,
+            descriptors: { cifar10: { ...CIFAR10, url: `${base}/c.tar.gz`, md5 } },
+            onProgress: () => ctl.abort(),
+          }),
+        { name: "AbortError" },
       );
-      assertEquals(e.name, "AbortError");
       const cache = join(dataDir, "datasets", "cifar10");
       const left = await listDir(cache);
       assert(!left.some((n) => n.endsWith(".part")), `partial files left: ${left}`);

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../lib/errors.ts";
@@ -12,7 +13,6 @@ import {
   MNIST,
   UPLOAD_TEST_FRACTION,
 } from "../lib/data/mod.ts";
-import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { withServer, withTempDir } from "./file_server.ts";
 
 const FASHION_DIR = fileURLToPath(new URL("../../shared/data/fashion-mnist/", import.meta.url));
@@ -47,38 +47,40 @@ Deno.test("mnist via loadDataset: embedded, [28, 28, 1], normalised to mean ~0 a
   const ds = await loadDataset({ name: "mnist", train_limit: 3000, test_limit: 10 }, {
     dataDir: "/nonexistent",
   });
-  assertEquals(ds.name, "mnist");
-  assertEquals(ds.shape, [28, 28, 1]);
-  assertEquals(ds.numClasses, 10);
-  assertEquals(ds.augment, "none");
-  assertEquals([ds.train.n, ds.train.x.length, ds.train.y.length], [3000, 3000 * 784, 3000]);
-  assertEquals([ds.test.n, ds.test.x.length], [10, 7840]);
-  assertEquals(Array.from(ds.test.y), [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+  assert.deepStrictEqual(ds.name, "mnist");
+  assert.deepStrictEqual(ds.shape, [28, 28, 1]);
+  assert.deepStrictEqual(ds.numClasses, 10);
+  assert.deepStrictEqual(ds.augment, "none");
+  assert.deepStrictEqual([ds.train.n, ds.train.x.length, ds.train.y.length], [
+    3000,
+    3000 * 784,
+    3000,
+  ]);
+  assert.deepStrictEqual([ds.test.n, ds.test.x.length], [10, 7840]);
+  assert.deepStrictEqual(Array.from(ds.test.y), [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
   const [mean, std] = meanStd(ds.train.x);
-  assertAlmostEquals(mean, 0, 0.05, "mean of normalised train pixels");
-  assertAlmostEquals(std, 1, 0.05, "std of normalised train pixels");
+  assert.ok(Math.abs(mean - 0) <= 0.05, "mean of normalised train pixels");
+  assert.ok(Math.abs(std - 1) <= 0.05, "std of normalised train pixels");
   // Background pixels map to exactly (0 - 0.1307) / 0.3081.
-  assertEquals(ds.train.x[0], Math.fround(-0.1307 / 0.3081));
+  assert.deepStrictEqual(ds.train.x[0], Math.fround(-0.1307 / 0.3081));
 });
 
 Deno.test("loadDataset rejects bad limits and unknown names as InputError", async () => {
   for (const limit of [-1, 1.5, NaN]) {
-    const e = await assertRejects(
+    await assert.rejects(
       () => loadDataset({ name: "mnist", train_limit: limit }, { dataDir: "." }),
-      InputError,
-      "train_limit must be a non-negative integer",
+      (e: unknown) =>
+        e instanceof InputError && e.field === "train_limit" &&
+        e.message.includes("train_limit must be a non-negative integer"),
     );
-    assertEquals(e.field, "train_limit");
   }
-  await assertRejects(
+  await assert.rejects(
     () => loadDataset({ name: "mnist", test_limit: -3 }, { dataDir: "." }),
-    InputError,
-    "test_limit",
+    (e: unknown) => e instanceof InputError && e.message.includes("test_limit"),
   );
-  await assertRejects(
+  await assert.rejects(
     () => loadDataset({ name: "imagenet" } as never, { dataDir: "." }),
-    InputError,
-    'unknown dataset "imagenet"',
+    (e: unknown) => e instanceof InputError && e.message.includes('unknown dataset "imagenet"'),
   );
 });
 
@@ -92,16 +94,16 @@ Deno.test({
     const ds = await loadDataset({ name: "fashion-mnist", dir: FASHION_DIR, train_limit: 5000 }, {
       dataDir: "/nonexistent",
     });
-    assertEquals(ds.name, "fashion-mnist");
-    assertEquals(ds.shape, [28, 28, 1]);
-    assertEquals([ds.train.n, ds.test.n, ds.numClasses], [5000, 10000, 10]);
+    assert.deepStrictEqual(ds.name, "fashion-mnist");
+    assert.deepStrictEqual(ds.shape, [28, 28, 1]);
+    assert.deepStrictEqual([ds.train.n, ds.test.n, ds.numClasses], [5000, 10000, 10]);
     const counts = new Array(10).fill(0);
     for (const l of ds.test.y) counts[l]++;
-    assertEquals(counts, new Array(10).fill(1000));
+    assert.deepStrictEqual(counts, new Array(10).fill(1000));
     const [mean, std] = meanStd(ds.train.x);
-    assertAlmostEquals(mean, 0, 0.05, "mean");
-    assertAlmostEquals(std, 1, 0.05, "std");
-    assertEquals(ds.train.x[0], Math.fround(-0.2860 / 0.3530));
+    assert.ok(Math.abs(mean - 0) <= 0.05, "mean");
+    assert.ok(Math.abs(std - 1) <= 0.05, "std");
+    assert.deepStrictEqual(ds.train.x[0], Math.fround(-0.2860 / 0.3530));
   },
 });
 
@@ -129,16 +131,20 @@ Deno.test({
         };
         const ds = await loadDataset(spec, opts);
         const cache = join(dataDir, "datasets", "fashion-mnist");
-        assertEquals(await listDir(cache), files.map((f) => f.file).sort());
-        assertEquals(seen, files.map((f) => `${base}/fm/${f.file}`));
+        assert.deepStrictEqual(await listDir(cache), files.map((f) => f.file).sort());
+        assert.deepStrictEqual(seen, files.map((f) => `${base}/fm/${f.file}`));
 
         const again = await loadDataset(spec, opts);
-        assertEquals([...hits.values()], [1, 1, 1, 1], "second load served from the cache");
-        assertEquals(again.train.x, ds.train.x);
+        assert.deepStrictEqual(
+          [...hits.values()],
+          [1, 1, 1, 1],
+          "second load served from the cache",
+        );
+        assert.deepStrictEqual(again.train.x, ds.train.x);
 
         const fromDir = await loadDataset({ ...spec, dir: FASHION_DIR }, { dataDir });
-        assertEquals(ds.train.x, fromDir.train.x);
-        assertEquals(ds.test.y, fromDir.test.y);
+        assert.deepStrictEqual(ds.train.x, fromDir.train.x);
+        assert.deepStrictEqual(ds.test.y, fromDir.test.y);
 
         // Wrong published checksum: an error naming URL and both MD5s; nothing cached.
         const wrongDir = join(dataDir, "wrong");
@@ -147,27 +153,24 @@ Deno.test({
           trainImages: { ...desc.trainImages, md5: "0123456789abcdef0123456789abcdef" },
         };
         const url = `${base}/fm/${desc.trainImages.file}`;
-        const e = await assertRejects(
+        await assert.rejects(
           () => loadDataset(spec, { dataDir: wrongDir, descriptors: { fashionMnist: wrong } }),
-          Error,
-          `checksum mismatch for ${url}`,
+          (e: unknown) =>
+            e instanceof Error && e.message.includes(`checksum mismatch for ${url}`) &&
+            e.message.includes(
+              `expected MD5 0123456789abcdef0123456789abcdef, got ${desc.trainImages.md5}`,
+            ),
         );
-        assert(
-          e.message.includes(
-            `expected MD5 0123456789abcdef0123456789abcdef, got ${desc.trainImages.md5}`,
-          ),
-          e.message,
-        );
-        assertEquals(await listDir(join(wrongDir, "datasets", "fashion-mnist")), []);
+        assert.deepStrictEqual(await listDir(join(wrongDir, "datasets", "fashion-mnist")), []);
       });
     });
   },
 });
 
 Deno.test("the canonical descriptors are untouched: MNIST and Fashion-MNIST constants", () => {
-  assertEquals([MNIST.mean, MNIST.std], [0.1307, 0.3081]);
-  assertEquals([FASHION_MNIST.mean, FASHION_MNIST.std], [0.2860, 0.3530]);
-  assertEquals(
+  assert.deepStrictEqual([MNIST.mean, MNIST.std], [0.1307, 0.3081]);
+  assert.deepStrictEqual([FASHION_MNIST.mean, FASHION_MNIST.std], [0.2860, 0.3530]);
+  assert.deepStrictEqual(
     FASHION_MNIST.baseUrl,
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
   );
@@ -205,21 +208,27 @@ Deno.test("upload: uint8 images scaled to [0, 1], last 10% held out as the test 
     const ds = datasetFromNpz(encodeNpz({ x, y: i64(labels) }, { compress }), {
       source: "mine.npz",
     });
-    assertEquals(ds.name, "upload");
-    assertEquals(ds.shape, [4, 4, 1]);
-    assertEquals(ds.augment, "none");
-    assertEquals(ds.numClasses, 5);
+    assert.deepStrictEqual(ds.name, "upload");
+    assert.deepStrictEqual(ds.shape, [4, 4, 1]);
+    assert.deepStrictEqual(ds.augment, "none");
+    assert.deepStrictEqual(ds.numClasses, 5);
     const nTest = Math.floor(n * UPLOAD_TEST_FRACTION);
-    assertEquals([ds.train.n, ds.test.n], [n - nTest, nTest]);
-    assertEquals(Array.from(ds.train.y), labels.slice(0, n - nTest));
-    assertEquals(Array.from(ds.test.y), labels.slice(n - nTest));
+    assert.deepStrictEqual([ds.train.n, ds.test.n], [n - nTest, nTest]);
+    assert.deepStrictEqual(Array.from(ds.train.y), labels.slice(0, n - nTest));
+    assert.deepStrictEqual(Array.from(ds.test.y), labels.slice(n - nTest));
     const raw = x.data as Uint8Array;
-    assertEquals(ds.train.x, Float32Array.from(raw.subarray(0, (n - nTest) * 16), (v) => v / 255));
-    assertEquals(ds.test.x, Float32Array.from(raw.subarray((n - nTest) * 16), (v) => v / 255));
+    assert.deepStrictEqual(
+      ds.train.x,
+      Float32Array.from(raw.subarray(0, (n - nTest) * 16), (v) => v / 255),
+    );
+    assert.deepStrictEqual(
+      ds.test.x,
+      Float32Array.from(raw.subarray((n - nTest) * 16), (v) => v / 255),
+    );
   }
   // Tiny sets still hold out one sample.
   const two = datasetFromNpz(encodeNpz({ x: u8([2, 3], (i) => i), y: i64([0, 1]) }));
-  assertEquals([two.train.n, two.test.n, two.numClasses], [1, 1, 2]);
+  assert.deepStrictEqual([two.train.n, two.test.n, two.numClasses], [1, 1, 2]);
 });
 
 Deno.test("upload: explicit test split, 2-D features, float labels, [N, 1] labels, limits", async () => {
@@ -233,13 +242,16 @@ Deno.test("upload: explicit test split, 2-D features, float labels, [N, 1] label
   const yTest = i32([4, 1], [2, 0, 7, 1]);
   const bytes = encodeNpz({ x, y, x_test: xTest, y_test: yTest, extra: i64([1]) });
   const ds = datasetFromNpz(bytes, { trainLimit: 6, testLimit: 3 });
-  assertEquals(ds.shape, [3]);
-  assertEquals(ds.numClasses, 8, "K = largest label of train and test + 1");
-  assertEquals([ds.train.n, ds.test.n], [6, 3]);
-  assertEquals(ds.train.x, Float32Array.from((x.data as Float64Array).subarray(0, 18)));
-  assertEquals(ds.test.x, Float32Array.from([100, 101, 102, 103, 104, 105, 106, 107, 108]));
-  assertEquals(Array.from(ds.train.y), [0, 1, 2, 0, 1, 2]);
-  assertEquals(Array.from(ds.test.y), [2, 0, 7]);
+  assert.deepStrictEqual(ds.shape, [3]);
+  assert.deepStrictEqual(ds.numClasses, 8, "K = largest label of train and test + 1");
+  assert.deepStrictEqual([ds.train.n, ds.test.n], [6, 3]);
+  assert.deepStrictEqual(ds.train.x, Float32Array.from((x.data as Float64Array).subarray(0, 18)));
+  assert.deepStrictEqual(
+    ds.test.x,
+    Float32Array.from([100, 101, 102, 103, 104, 105, 106, 107, 108]),
+  );
+  assert.deepStrictEqual(Array.from(ds.train.y), [0, 1, 2, 0, 1, 2]);
+  assert.deepStrictEqual(Array.from(ds.test.y), [2, 0, 7]);
 
   // Through loadDataset with a file path.
   await withTempDir(async (dir) => {
@@ -248,11 +260,10 @@ Deno.test("upload: explicit test split, 2-D features, float labels, [N, 1] label
     const viaSpec = await loadDataset({ name: "upload", path, train_limit: 6, test_limit: 3 }, {
       dataDir: dir,
     });
-    assertEquals(viaSpec, ds);
-    await assertRejects(
+    assert.deepStrictEqual(viaSpec, ds);
+    await assert.rejects(
       () => loadDataset({ name: "upload", path }, { dataDir: dir, maxUploadBytes: 100 }),
-      InputError,
-      "over the limit",
+      (e: unknown) => e instanceof InputError && e.message.includes("over the limit"),
     );
   });
 });
@@ -288,19 +299,18 @@ Deno.test("upload: missing keys, mismatched lengths and shapes, bad labels and v
     [{ x: f64([5, 2], (i) => i === 9 ? 1e300 : i), y }, "non-finite", "x", "1e+300"],
   ];
   for (const [arrays, problem, field, msg] of cases) {
-    const e = assertThrows(
-      () => datasetFromNpz(encodeNpz(arrays), { source: "u.npz" }),
-      InputError,
-    );
-    assertEquals([e.problem, e.field], [problem, field], e.message);
-    assert(e.message.includes(msg), `"${e.message}" lacks "${msg}"`);
-    assert(e.message.startsWith("u.npz: "), e.message);
+    assert.throws(() => datasetFromNpz(encodeNpz(arrays), { source: "u.npz" }), (e: unknown) => {
+      assert.ok(e instanceof InputError, String(e));
+      assert.deepStrictEqual([e.problem, e.field], [problem, field], e.message);
+      assert.ok(e.message.includes(msg), `"${e.message}" lacks "${msg}"`);
+      assert.ok(e.message.startsWith("u.npz: "), e.message);
+      return true;
+    });
   }
-  const notZip = assertThrows(
+  assert.throws(
     () => datasetFromNpz(new TextEncoder().encode("x,y\n1,2\n"), { source: "u.npz" }),
-    InputError,
+    (e: unknown) => e instanceof InputError && e.problem === "malformed-file",
   );
-  assertEquals(notZip.problem, "malformed-file");
 });
 
 Deno.test("loadMnist and loadDataset agree on MNIST from a directory of IDX files", async () => {
@@ -310,6 +320,6 @@ Deno.test("loadMnist and loadDataset agree on MNIST from a directory of IDX file
     { name: "mnist", dir: await embeddedMnistDir(), train_limit: 1, test_limit: 50 },
     { dataDir: "." },
   );
-  assertEquals(ds.test.x, direct.images);
-  assertEquals(ds.test.y, direct.labels);
+  assert.deepStrictEqual(ds.test.x, direct.images);
+  assert.deepStrictEqual(ds.test.y, direct.labels);
 });

@@ -1,7 +1,7 @@
+import assert from "node:assert/strict";
 import { assembleDump, type LayerInput, parseLayerKey } from "../lib/dump/mod.ts";
 import type { NdArray } from "../lib/dump/types.ts";
 import type { InputProblem } from "../lib/errors.ts";
-import { assert, assertEquals } from "./assert.ts";
 import { assertInputError } from "./fixtures_dump/helpers.ts";
 
 const m = 5;
@@ -25,12 +25,12 @@ const layer = (name: string, step: number | null = null, array = f32([m, 4])): L
 Deno.test("assemble: flattens, keeps float data without copying", () => {
   const fc1 = f32([m, 4]);
   const dump = assembleDump({ x: X, y: Y, layers: [{ step: null, name: "fc1", array: fc1 }] });
-  assertEquals([dump.x.rows, dump.x.cols], [m, 6]);
+  assert.deepStrictEqual([dump.x.rows, dump.x.cols], [m, 6]);
   assert(dump.x.data === X.data, "x is not copied");
   assert(dump.checkpoints[0].layers[0].values.data === fc1.data, "layer is not copied");
-  assertEquals(dump.labels, new Int32Array([0, 2, 1, 2, 0]));
-  assertEquals(dump.numClasses, 3);
-  assertEquals(dump.checkpoints.map((c) => c.step), [0]);
+  assert.deepStrictEqual(dump.labels, new Int32Array([0, 2, 1, 2, 0]));
+  assert.deepStrictEqual(dump.numClasses, 3);
+  assert.deepStrictEqual(dump.checkpoints.map((c) => c.step), [0]);
 });
 
 Deno.test("assemble: integer activations become float32", () => {
@@ -51,31 +51,34 @@ Deno.test("assemble: integer activations become float32", () => {
     layers: [layer("a", null, i64), layer("b", null, i32)],
   });
   assert(dump.x.data instanceof Float32Array);
-  assertEquals(dump.x.data[9], 255);
-  assertEquals(dump.checkpoints[0].layers[0].values.data, new Float32Array([-1, 0, 1, 2, 3]));
-  assertEquals([dump.checkpoints[0].layers[1].values.cols], [1]);
+  assert.deepStrictEqual(dump.x.data[9], 255);
+  assert.deepStrictEqual(
+    dump.checkpoints[0].layers[0].values.data,
+    new Float32Array([-1, 0, 1, 2, 3]),
+  );
+  assert.deepStrictEqual([dump.checkpoints[0].layers[1].values.cols], [1]);
 });
 
 Deno.test("assemble: labels as floats, m x 1, int64 and one-hot", () => {
   const fromFloat = assembleDump({ x: X, y: f64([m], [0, 1, 1, 3, 0]), layers: [layer("a")] });
-  assertEquals(fromFloat.labels, new Int32Array([0, 1, 1, 3, 0]));
-  assertEquals(fromFloat.numClasses, 4);
+  assert.deepStrictEqual(fromFloat.labels, new Int32Array([0, 1, 1, 3, 0]));
+  assert.deepStrictEqual(fromFloat.numClasses, 4);
   const column = assembleDump({ x: X, y: f64([m, 1], [1, 1, 0, 0, 1]), layers: [layer("a")] });
-  assertEquals(column.labels, new Int32Array([1, 1, 0, 0, 1]));
+  assert.deepStrictEqual(column.labels, new Int32Array([1, 1, 0, 0, 1]));
   const i64: NdArray = {
     shape: [m],
     dtype: "int64",
     data: BigInt64Array.from([4n, 0n, 1n, 2n, 3n]),
   };
-  assertEquals(assembleDump({ x: X, y: i64, layers: [layer("a")] }).numClasses, 5);
+  assert.deepStrictEqual(assembleDump({ x: X, y: i64, layers: [layer("a")] }).numClasses, 5);
   const oneHot: NdArray = {
     shape: [m, 4],
     dtype: "uint8",
     data: Uint8Array.from([1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0]),
   };
   const hot = assembleDump({ x: X, y: oneHot, layers: [layer("a")] });
-  assertEquals(hot.labels, new Int32Array([0, 2, 1, 0, 1]));
-  assertEquals(hot.numClasses, 4, "C, even though class 3 never occurs");
+  assert.deepStrictEqual(hot.labels, new Int32Array([0, 2, 1, 0, 1]));
+  assert.deepStrictEqual(hot.numClasses, 4, "C, even though class 3 never occurs");
 });
 
 Deno.test("assemble: invalid labels", () => {
@@ -189,9 +192,11 @@ Deno.test("assemble: checkpoints sorted, layer order as first seen", () => {
       layer("fc1", 50),
     ],
   });
-  assertEquals(dump.checkpoints.map((c) => c.step), [0, 50, 100]);
-  for (const c of dump.checkpoints) assertEquals(c.layers.map((l) => l.name), ["fc2", "fc1"]);
-  assertEquals(dump.checkpoints[2].layers[0].values.data[0], 100);
+  assert.deepStrictEqual(dump.checkpoints.map((c) => c.step), [0, 50, 100]);
+  for (const c of dump.checkpoints) {
+    assert.deepStrictEqual(c.layers.map((l) => l.name), ["fc2", "fc1"]);
+  }
+  assert.deepStrictEqual(dump.checkpoints[2].layers[0].values.data[0], 100);
 });
 
 Deno.test("assemble: structural errors", () => {
@@ -235,9 +240,9 @@ Deno.test("assemble: structural errors", () => {
 });
 
 Deno.test("parseLayerKey", () => {
-  assertEquals(parseLayerKey("fc1"), { step: null, name: "fc1" });
-  assertEquals(parseLayerKey("100/fc1"), { step: 100, name: "fc1" });
-  assertEquals(parseLayerKey("0/enc/fc1"), { step: 0, name: "enc/fc1" });
-  assertEquals(parseLayerKey("enc/fc1"), { step: null, name: "enc/fc1" });
-  assertEquals(parseLayerKey("-1/fc1"), { step: null, name: "-1/fc1" });
+  assert.deepStrictEqual(parseLayerKey("fc1"), { step: null, name: "fc1" });
+  assert.deepStrictEqual(parseLayerKey("100/fc1"), { step: 100, name: "fc1" });
+  assert.deepStrictEqual(parseLayerKey("0/enc/fc1"), { step: 0, name: "enc/fc1" });
+  assert.deepStrictEqual(parseLayerKey("enc/fc1"), { step: null, name: "enc/fc1" });
+  assert.deepStrictEqual(parseLayerKey("-1/fc1"), { step: null, name: "-1/fc1" });
 });

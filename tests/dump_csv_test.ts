@@ -1,36 +1,44 @@
+import assert from "node:assert/strict";
 import { parseArrayFile, parseCsv } from "../lib/dump/mod.ts";
-import { assertEquals } from "./assert.ts";
 import { assertInputError, fixture } from "./fixtures_dump/helpers.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
 Deno.test("csv: plain matrix", () => {
   const a = parseCsv(enc("1,2,3\n4,5,6\n"), "a.csv");
-  assertEquals(a, { shape: [2, 3], dtype: "float64", data: new Float64Array([1, 2, 3, 4, 5, 6]) });
+  assert.deepStrictEqual(a, {
+    shape: [2, 3],
+    dtype: "float64",
+    data: new Float64Array([1, 2, 3, 4, 5, 6]),
+  });
 });
 
 Deno.test("csv: header row is detected and skipped", () => {
   const a = parseCsv(enc("f0,f1\n0.5,-1e-3\n.25,+2\n"), "h.csv");
-  assertEquals(a.shape, [2, 2]);
-  assertEquals(a.data, new Float64Array([0.5, -1e-3, 0.25, 2]));
+  assert.deepStrictEqual(a.shape, [2, 2]);
+  assert.deepStrictEqual(a.data, new Float64Array([0.5, -1e-3, 0.25, 2]));
   // pandas writes an empty first header cell for the index column.
-  assertEquals(parseCsv(",0,1\n0,1,2\n1,3,4\n", "p.csv").shape, [2, 3]);
+  assert.deepStrictEqual(parseCsv(",0,1\n0,1,2\n1,3,4\n", "p.csv").shape, [2, 3]);
   // A numeric first row is data.
-  assertEquals(parseCsv("0,1\n2,3\n", "n.csv").shape, [2, 2]);
+  assert.deepStrictEqual(parseCsv("0,1\n2,3\n", "n.csv").shape, [2, 2]);
 });
 
 Deno.test("csv: CRLF, BOM, quotes, spaces, blank lines, float32", () => {
   const a = parseCsv(enc('\ufeffa, b\r\n "1" , 2\r\n\r\n3,4\r\n  \r\n'), "w.csv", {
     dtype: "float32",
   });
-  assertEquals(a, { shape: [2, 2], dtype: "float32", data: new Float32Array([1, 2, 3, 4]) });
+  assert.deepStrictEqual(a, {
+    shape: [2, 2],
+    dtype: "float32",
+    data: new Float32Array([1, 2, 3, 4]),
+  });
   const single = parseCsv("label\n3\n1\n0\n", "y.csv");
-  assertEquals(single.shape, [3, 1]);
+  assert.deepStrictEqual(single.shape, [3, 1]);
 });
 
 Deno.test("csv: nan and inf spellings are numbers (validation rejects them later)", () => {
   const a = parseCsv("nan,inf,-inf,NaN,-Infinity\n", "s.csv");
-  assertEquals(a.data, new Float64Array([NaN, Infinity, -Infinity, NaN, -Infinity]));
+  assert.deepStrictEqual(a.data, new Float64Array([NaN, Infinity, -Infinity, NaN, -Infinity]));
 });
 
 Deno.test("csv: ragged rows name the file and row", () => {
@@ -86,10 +94,10 @@ Deno.test("csv: empty, header-only, unclosed quote, binary", () => {
 
 Deno.test("parseArrayFile: sniffs .npy vs CSV and names file and field", () => {
   const npy = parseArrayFile(fixture("i4.npy"), "layer.npy", "3/fc1");
-  assertEquals(npy.dtype, "int32");
-  assertEquals(npy.shape, [2, 3, 4]);
+  assert.deepStrictEqual(npy.dtype, "int32");
+  assert.deepStrictEqual(npy.shape, [2, 3, 4]);
   const csv = parseArrayFile(enc("1,2\n3,4\n"), "layer.csv", "fc1");
-  assertEquals(csv.shape, [2, 2]);
+  assert.deepStrictEqual(csv.shape, [2, 2]);
   assertInputError(
     () => parseArrayFile(enc("1,2\n3\n"), "layer.csv", "fc1"),
     "malformed-file",

@@ -1,5 +1,5 @@
+import assert from "node:assert/strict";
 import { jsonToNdArray, parseJsonDump } from "../lib/dump/mod.ts";
-import { assert, assertEquals } from "./assert.ts";
 import { assertInputError } from "./fixtures_dump/helpers.ts";
 
 const x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]], [[9, 10], [11, 12]], [[13, 14], [15, 16]]];
@@ -9,14 +9,14 @@ const fc2 = [[0.5], [1.5], [2.5], [3.5]];
 
 Deno.test("json: one checkpoint, nested samples flattened", () => {
   const dump = parseJsonDump({ x, y, layers: { fc1, fc2 }, estimator: { sigma: 5 } });
-  assertEquals([dump.x.rows, dump.x.cols], [4, 4]);
+  assert.deepStrictEqual([dump.x.rows, dump.x.cols], [4, 4]);
   assert(dump.x.data instanceof Float64Array);
-  assertEquals(dump.x.data, Float64Array.from({ length: 16 }, (_, i) => i + 1));
-  assertEquals(dump.labels, new Int32Array(y));
-  assertEquals(dump.numClasses, 3);
-  assertEquals(dump.checkpoints.length, 1);
-  assertEquals(dump.checkpoints[0].step, 0);
-  assertEquals(dump.checkpoints[0].layers.map((l) => [l.name, l.values.cols]), [
+  assert.deepStrictEqual(dump.x.data, Float64Array.from({ length: 16 }, (_, i) => i + 1));
+  assert.deepStrictEqual(dump.labels, new Int32Array(y));
+  assert.deepStrictEqual(dump.numClasses, 3);
+  assert.deepStrictEqual(dump.checkpoints.length, 1);
+  assert.deepStrictEqual(dump.checkpoints[0].step, 0);
+  assert.deepStrictEqual(dump.checkpoints[0].layers.map((l) => [l.name, l.values.cols]), [
     ["fc1", 3],
     ["fc2", 1],
   ]);
@@ -31,9 +31,9 @@ Deno.test("json: checkpoints sorted by step, one-hot y", () => {
       { step: 0, layers: { fc1, fc2 } },
     ],
   });
-  assertEquals(dump.checkpoints.map((c) => c.step), [0, 200]);
-  assertEquals(dump.labels, new Int32Array([0, 1, 3, 1]));
-  assertEquals(dump.numClasses, 4);
+  assert.deepStrictEqual(dump.checkpoints.map((c) => c.step), [0, 200]);
+  assert.deepStrictEqual(dump.labels, new Int32Array([0, 1, 3, 1]));
+  assert.deepStrictEqual(dump.numClasses, 4);
 });
 
 Deno.test("json: unknown keys, with extra allowed keys", () => {
@@ -120,11 +120,11 @@ Deno.test("json: null is NaN, reported as non-finite with its row", () => {
 });
 
 Deno.test("json: jsonToNdArray shapes", () => {
-  assertEquals(jsonToNdArray([1, 2, 3], "v"), {
+  assert.deepStrictEqual(jsonToNdArray([1, 2, 3], "v"), {
     shape: [3],
     dtype: "float64",
     data: new Float64Array([1, 2, 3]),
   });
-  assertEquals(jsonToNdArray([], "v").shape, [0]);
-  assertEquals(jsonToNdArray([[[]], [[]]], "v").shape, [2, 1, 0]);
+  assert.deepStrictEqual(jsonToNdArray([], "v").shape, [0]);
+  assert.deepStrictEqual(jsonToNdArray([[[]], [[]]], "v").shape, [2, 1, 0]);
 });

@@ -5,6 +5,7 @@
  * documentation claims; SNNL matches a value computed by hand; experiment jobs run through the
  * training engine and the API (submit, poll, report, figures, cancel, 404s).
  */
+import assert from "node:assert/strict";
 import { createApp } from "../routes/app.ts";
 import type { Deps } from "../routes/env.ts";
 import { loadSettings } from "../lib/settings.ts";
@@ -33,7 +34,6 @@ import { KvQueue } from "../workers/queue.ts";
 import { EmbeddedTrainingEngine } from "../workers/training_embedded.ts";
 import { DEFAULT_LIMITS } from "../workers/training_recorder.ts";
 import type { AnalysisJobs } from "../workers/analysis_jobs.ts";
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
 import { mnist } from "./train_helpers.ts";
 
 /** Canonical Fashion-MNIST files of the development workspace (tests do not download). */
@@ -59,9 +59,9 @@ Deno.test("experiment definitions resolve to valid training jobs at both scales"
       for (const r of runs) {
         assert(!keys.has(r.key), `duplicate run key ${r.key}`);
         keys.add(r.key);
-        assertEquals(r.experiment, name);
+        assert.deepStrictEqual(r.experiment, name);
         const job = resolveTrainingRequest(r.request);
-        assertEquals(job.seed, r.seed);
+        assert.deepStrictEqual(job.seed, r.seed);
         assert(job.methods.length >= 2, `${r.key}: fewer than two methods`);
         if (r.toy) checkJobAgainstInput(job, [3], 2); // uploads are checked once loaded
         if (scale === "full") {
@@ -73,16 +73,22 @@ Deno.test("experiment definitions resolve to valid training jobs at both scales"
   // The engine envelope counts every method of every run.
   const job = experimentJob({ names: ["toy"], scale: "cpu", backend: "auto", command: "t" });
   assert(isExperimentJob(job));
-  assertEquals(job.methods.length, 9);
+  assert.deepStrictEqual(job.methods.length, 9);
   assert(job.methods[0].label.startsWith("toy/xor-shortcut/seed0 · "));
 });
 
 Deno.test("suites refuse fewer than three seeds outside micro and unknown names", () => {
-  assertThrows(() => EXPERIMENTS.toy.runs("cpu", { seeds: [0] }), InputError, "at least 3 seeds");
-  assertEquals(EXPERIMENTS.toy.runs("micro", { seeds: [0] }).length, 1);
-  assertThrows(() => selectExperiments(["toy", "nope"]), InputError, 'unknown experiment "nope"');
-  assertEquals(selectExperiments(["entanglement", "toy"]), ["toy", "entanglement"]);
-  assertEquals(selectExperiments([]).length, EXPERIMENT_NAMES.length);
+  assert.throws(
+    () => EXPERIMENTS.toy.runs("cpu", { seeds: [0] }),
+    (e: unknown) => e instanceof InputError && e.message.includes("at least 3 seeds"),
+  );
+  assert.deepStrictEqual(EXPERIMENTS.toy.runs("micro", { seeds: [0] }).length, 1);
+  assert.throws(
+    () => selectExperiments(["toy", "nope"]),
+    (e: unknown) => e instanceof InputError && e.message.includes('unknown experiment "nope"'),
+  );
+  assert.deepStrictEqual(selectExperiments(["entanglement", "toy"]), ["toy", "entanglement"]);
+  assert.deepStrictEqual(selectExperiments([]).length, EXPERIMENT_NAMES.length);
 });
 
 Deno.test({
@@ -96,13 +102,17 @@ Deno.test({
       datasetDirs: { "fashion-mnist": FASHION_DIR },
       command: "test",
     });
-    assertEquals(suite.names, [...EXPERIMENT_NAMES]);
-    assertEquals(suite.failures, []);
+    assert.deepStrictEqual(suite.names, [...EXPERIMENT_NAMES]);
+    assert.deepStrictEqual(suite.failures, []);
     assert(suite.wall_seconds > 0 && suite.backend.name !== "none");
     const fashion = suite.datasets.find((d) => d.name === "fashion-mnist")!;
     assert(fashion.md5_verified && fashion.source.includes(FASHION_DIR));
     for (const e of suite.experiments) {
-      assertEquals(e.runs.length, suiteRuns([e.name], "micro", { seeds: [0] }).length, e.name);
+      assert.deepStrictEqual(
+        e.runs.length,
+        suiteRuns([e.name], "micro", { seeds: [0] }).length,
+        e.name,
+      );
       assert(e.wall_seconds >= 0 && e.settings.description.length > 0, e.name);
       assert(Object.keys(e.summary).length > 0, `${e.name}: empty summary`);
       for (const r of e.runs) {
@@ -111,16 +121,19 @@ Deno.test({
     }
     const toy = suite.experiments.find((e) => e.name === "toy")!.runs[0];
     const last = toy.probes!.filter((p) => p.method === "e2e").at(-1)!;
-    assertEquals(last.layers.map((l) => l.name), ["fc1", "fc2", "fc3", "logits"]);
+    assert.deepStrictEqual(last.layers.map((l) => l.name), ["fc1", "fc2", "fc3", "logits"]);
     assert(last.layers.every((l) => Number.isFinite(l.nhsic_u_norm) && Number.isFinite(l.nhsic_e)));
     const ent = suite.experiments.find((e) => e.name === "entanglement")!.runs[0];
     const probes = ent.probes!;
     // One probe per tracking point and method.
-    assertEquals(probes.length, ent.result.methods.reduce((n, m) => n + m.curves.length, 0));
+    assert.deepStrictEqual(
+      probes.length,
+      ent.result.methods.reduce((n, m) => n + m.curves.length, 0),
+    );
     assert(probes.every((p) => p.layers.every((l) => l.snnl! >= 0) && p.input_snnl! > 0));
     // Results are plain JSON.
     const back = JSON.parse(JSON.stringify(suite)) as SuiteResult;
-    assertEquals(back.experiments.length, EXPERIMENT_NAMES.length);
+    assert.deepStrictEqual(back.experiments.length, EXPERIMENT_NAMES.length);
   },
 });
 
@@ -140,11 +153,11 @@ Deno.test("the probed loop returns exactly what runTrainingOn returns", async ()
   const plain = await runTrainingOn(job, ds, {});
   const steps: string[] = [];
   const probed = await runTrainingProbed(job, ds, {}, (net, step, m) => {
-    assertEquals(net.trackedNames, ["fc1", "fc2", "logits"]);
+    assert.deepStrictEqual(net.trackedNames, ["fc1", "fc2", "logits"]);
     steps.push(`${m.label}@${step}`);
   });
-  assertEquals(strip(probed), strip(plain));
-  assertEquals(
+  assert.deepStrictEqual(strip(probed), strip(plain));
+  assert.deepStrictEqual(
     steps.filter((s) => s.startsWith("e2e@")),
     plain.methods[0].curves.map((c) => `e2e@${c.step}`),
   );
@@ -152,16 +165,16 @@ Deno.test("the probed loop returns exactly what runTrainingOn returns", async ()
 
 Deno.test("toy data: XOR label, shortcut right about 80% of the time, deterministic", () => {
   const ds = toyDataset({ train: 4000, test: 10, seed: 5 });
-  assertEquals(ds.shape, [3]);
+  assert.deepStrictEqual(ds.shape, [3]);
   let agree = 0;
   for (let i = 0; i < ds.train.n; i++) {
     const [e, u, v] = ds.train.x.subarray(i * 3, i * 3 + 3);
-    assertEquals(ds.train.y[i], u * v > 0 ? 1 : 0);
+    assert.deepStrictEqual(ds.train.y[i], u * v > 0 ? 1 : 0);
     if ((e > 0 ? 1 : 0) === ds.train.y[i]) agree++;
   }
   // The shortcut's sign is flipped w.p. 0.2 and blurred by N(0, 0.3): ~0.8 * 0.9996 + ~0.0004.
-  assertAlmostEquals(agree / ds.train.n, 1 - TOY_SHORTCUT_FLIP, 0.03);
-  assertEquals(toyDataset({ train: 4000, test: 10, seed: 5 }).train.x, ds.train.x);
+  assert.ok(Math.abs((agree / ds.train.n) - (1 - TOY_SHORTCUT_FLIP)) <= 0.03);
+  assert.deepStrictEqual(toyDataset({ train: 4000, test: 10, seed: 5 }).train.x, ds.train.x);
 });
 
 Deno.test("SNNL matches a hand-computed value", () => {
@@ -169,29 +182,28 @@ Deno.test("SNNL matches a hand-computed value", () => {
   const x = new Float64Array([0, 1, 3, 4]);
   const labels = [0, 0, 1, 1];
   const dist = squaredDistances(x, 4, 1);
-  assertEquals(Array.from(dist), [0, 1, 9, 16, 1, 0, 4, 9, 9, 4, 0, 1, 16, 9, 1, 0]);
+  assert.deepStrictEqual(Array.from(dist), [0, 1, 9, 16, 1, 0, 4, 9, 9, 4, 0, 1, 16, 9, 1, 0]);
   // Point 0: its class-mate is at squared distance 1, the others at 9 and 16, so its ratio is
   // e^-1 / (e^-1 + e^-9 + e^-16); point 1: e^-1 / (e^-1 + e^-4 + e^-9); 2 and 3 mirror 1 and 0.
   const r0 = Math.exp(-1) / (Math.exp(-1) + Math.exp(-9) + Math.exp(-16));
   const r1 = Math.exp(-1) / (Math.exp(-1) + Math.exp(-4) + Math.exp(-9));
   const expected = -(2 * Math.log(r0) + 2 * Math.log(r1)) / 4;
-  assertAlmostEquals(expected, 0.0246213, 1e-6); // the number itself, for the record
-  assertAlmostEquals(snnlFromDistances(dist, labels, 4, 1, 0), expected, 1e-12);
+  assert.ok(Math.abs(expected - 0.0246213) <= 1e-6); // the number itself, for the record
+  assert.ok(Math.abs((snnlFromDistances(dist, labels, 4, 1, 0)) - expected) <= 1e-12);
   // The reference implementation's constant inside the log.
   const withEps = -(2 * Math.log(1e-5 + r0) + 2 * Math.log(1e-5 + r1)) / 4;
-  assertAlmostEquals(snnlFromDistances(dist, labels, 4, 1), withEps, 1e-12);
+  assert.ok(Math.abs((snnlFromDistances(dist, labels, 4, 1)) - withEps) <= 1e-12);
   // Temperatures far below the distances do not underflow: the nearest neighbour decides.
-  assertAlmostEquals(snnlFromDistances(dist, labels, 4, 1e-3, 0), 0, 1e-12);
+  assert.ok(Math.abs((snnlFromDistances(dist, labels, 4, 1e-3, 0)) - 0) <= 1e-12);
   // The minimum over the grid is at most the value at any grid temperature, and entangled
   // labels score higher than separated ones.
   const med = medianOffDiagonal(dist, 4);
-  assertEquals(med, (4 + 9) / 2);
+  assert.deepStrictEqual(med, (4 + 9) / 2);
   const best = snnl(x, 4, 1, labels);
   assert(best.curve.every((v) => v >= best.snnl));
-  assertAlmostEquals(
-    best.snnl,
-    snnlFromDistances(dist, labels, 4, best.temperature_factor * med),
-    1e-12,
+  assert.ok(
+    Math.abs(best.snnl - (snnlFromDistances(dist, labels, 4, best.temperature_factor * med))) <=
+      1e-12,
   );
   assert(snnl(x, 4, 1, [0, 1, 0, 1]).snnl > best.snnl + 0.5);
 });
@@ -242,23 +254,25 @@ Deno.test("experiments run as training-engine jobs through the API", async () =>
         body: JSON.stringify(body),
       });
     const cat = await (await request("/v1/experiments")).json();
-    assertEquals(cat.experiments.map((e: { name: string }) => e.name), [...EXPERIMENT_NAMES]);
-    assertEquals(cat.claims.length, 6);
+    assert.deepStrictEqual(cat.experiments.map((e: { name: string }) => e.name), [
+      ...EXPERIMENT_NAMES,
+    ]);
+    assert.deepStrictEqual(cat.claims.length, 6);
     assert(cat.experiments[0].scales.cpu.seeds.length >= 3);
 
     const bad = await post({ names: ["toy", "nope"] });
-    assertEquals(bad.status, 422);
+    assert.deepStrictEqual(bad.status, 422);
     await bad.body?.cancel();
     const both = await post({ name: "toy", names: ["toy"] });
-    assertEquals(both.status, 422);
+    assert.deepStrictEqual(both.status, 422);
     await both.body?.cancel();
 
     const res = await post({ name: "toy", scale: "micro" });
-    assertEquals(res.status, 202);
+    assert.deepStrictEqual(res.status, 202);
     const created = await res.json();
-    assertEquals(res.headers.get("location"), `/v1/experiments/${created.id}`);
-    assertEquals(created.request, { names: ["toy"], scale: "micro", backend: "auto" });
-    assertEquals(created.runs, 3);
+    assert.deepStrictEqual(res.headers.get("location"), `/v1/experiments/${created.id}`);
+    assert.deepStrictEqual(created.request, { names: ["toy"], scale: "micro", backend: "auto" });
+    assert.deepStrictEqual(created.runs, 3);
     const early = await request(`/v1/experiments/${created.id}/report.md`);
     assert(early.status === 409 || early.status === 200);
     await early.body?.cancel();
@@ -268,25 +282,25 @@ Deno.test("experiments run as training-engine jobs through the API", async () =>
       await new Promise((r) => setTimeout(r, 100));
       rec = await (await request(`/v1/experiments/${created.id}`)).json();
     }
-    assertEquals(rec.status, "done", JSON.stringify(rec.error));
-    assertEquals(rec.result.kind, "infoplane-experiment-suite");
-    assertEquals(rec.verdicts.length, 6);
+    assert.deepStrictEqual(rec.status, "done", JSON.stringify(rec.error));
+    assert.deepStrictEqual(rec.result.kind, "infoplane-experiment-suite");
+    assert.deepStrictEqual(rec.verdicts.length, 6);
     const v2 = rec.verdicts.find((v: { number: number }) => v.number === 2);
     assert(v2.parts.find((p: { id: string }) => p.id === "2b").holds !== null);
-    assertEquals(
+    assert.deepStrictEqual(
       rec.verdicts.find((v: { number: number }) => v.number === 1).verdict,
       "not tested",
     );
-    assertEquals(rec.progress.methods_done, rec.progress.methods_total);
+    assert.deepStrictEqual(rec.progress.methods_done, rec.progress.methods_total);
 
     const md = await request(`/v1/experiments/${created.id}/report.md`);
-    assertEquals(md.status, 200);
+    assert.deepStrictEqual(md.status, 200);
     const text = await md.text();
     assert(text.includes("## Claim 6") && text.includes("not tested"));
     const fig = text.match(/\]\(figures\/([a-z0-9-]+)\.png\)/)![1];
     const png = await request(`/v1/experiments/${created.id}/figures/${fig}.png`);
-    assertEquals(png.headers.get("content-type"), "image/png");
-    assertEquals(
+    assert.deepStrictEqual(png.headers.get("content-type"), "image/png");
+    assert.deepStrictEqual(
       new Uint8Array(await png.arrayBuffer()).slice(1, 4),
       new TextEncoder().encode("PNG"),
     );
@@ -301,11 +315,11 @@ Deno.test("experiments run as training-engine jobs through the API", async () =>
       ] as const
     ) {
       const r = await request(path);
-      assertEquals(r.status, status, path);
+      assert.deepStrictEqual(r.status, status, path);
       await r.body?.cancel();
     }
     const again = await request(`/v1/experiments/${created.id}`, { method: "DELETE" });
-    assertEquals(again.status, 409);
+    assert.deepStrictEqual(again.status, 409);
     await again.body?.cancel();
     // The routes are in the OpenAPI document.
     const doc = await (await request("/openapi.json")).json();
@@ -323,14 +337,14 @@ Deno.test("the engine runner hands training jobs to lib/train and runs single ex
     backend: "wasm",
   });
   const plain = await runTraining(train, { dataDir });
-  assertEquals(plain.methods.length, 2);
+  assert.deepStrictEqual(plain.methods.length, 2);
   const spec = EXPERIMENTS.toy.runs("micro", { seeds: [1] })[0];
   const events: string[] = [];
   const rec = await runTraining({ kind: "experiment-run", run: spec }, {
     dataDir,
     onEvent: (e) => e.type === "method_done" && events.push(e.method),
   }) as unknown as RunRecord;
-  assertEquals(rec.key, spec.key);
-  assertEquals(events, rec.result.methods.map((m) => `${spec.key} · ${m.method.label}`));
+  assert.deepStrictEqual(rec.key, spec.key);
+  assert.deepStrictEqual(events, rec.result.methods.map((m) => `${spec.key} · ${m.method.label}`));
   await Deno.remove(dataDir, { recursive: true });
 });

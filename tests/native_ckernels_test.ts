@@ -1,13 +1,4 @@
-/**
- * The C kernels (lib/native/c/kernels.c) against their TypeScript twins: every kernel that uses
- * them runs twice on the native backend, with the library and without, and must give the same
- * bits (they move data or add/compare in the same order, and make the same sgemm calls), except
- * the filter gradients, whose per-chunk products the C kernels sum in another order (within
- * float32 rounding). Ignored where the library is not built (no C compiler): `deno task test`
- * builds it first.
- */
-
-import { assert, assertEquals, AssertionError } from "./assert.ts";
+import assert from "node:assert/strict";
 import { assertClose, noNative, on, rand, randInt, type Result, tf } from "./native_util.ts";
 import { loadCKernels, type NativeBackend } from "../lib/native/mod.ts";
 import { reluGrad } from "../lib/train/ops/relu_grad.ts";
@@ -33,13 +24,13 @@ async function withCk(use: boolean, fn: () => tf.Tensor | tf.Tensor[]): Promise<
 
 /** Same shapes and the same values, compared with Object.is (so -0 differs from +0). */
 function assertSameBits(a: Result[], b: Result[], what: string): void {
-  assertEquals(a.length, b.length, `${what}: outputs`);
+  assert.deepStrictEqual(a.length, b.length, `${what}: outputs`);
   for (let k = 0; k < a.length; k++) {
-    assertEquals(a[k].shape, b[k].shape, `${what}[${k}]: shape`);
+    assert.deepStrictEqual(a[k].shape, b[k].shape, `${what}[${k}]: shape`);
     const x = a[k].values, y = b[k].values;
     for (let i = 0; i < y.length; i++) {
       if (!Object.is(x[i], y[i])) {
-        throw new AssertionError(`${what}[${k}]: element ${i} is ${x[i]} with C, ${y[i]} without`);
+        assert.fail(`${what}[${k}]: element ${i} is ${x[i]} with C, ${y[i]} without`);
       }
     }
   }

@@ -1,10 +1,4 @@
-/**
- * The fused softmax cross-entropy of the native backend (lib/native/kernels/softmax_ce.ts)
- * against the tf-op composition it replaces: the same loss bits on native and on cpu, and the
- * same gradients within float32 rounding, for one-hot and soft labels.
- */
-
-import { assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import { assertClose, noNative, on, rand, tf } from "./native_util.ts";
 import { crossEntropy } from "../lib/train/losses/cross_entropy.ts";
 import { SOFTMAX_CE } from "../lib/native/mod.ts";
@@ -37,7 +31,7 @@ test("crossEntropy is one kernel on native", async () => {
   await tf.setBackend("native");
   const x = tf.tensor2d(logits, [n, c]), y = tf.tensor2d(hard, [n, c]);
   const info = await tf.profile(() => crossEntropy(x, y));
-  assertEquals(info.kernelNames, [SOFTMAX_CE]);
+  assert.deepStrictEqual(info.kernelNames, [SOFTMAX_CE]);
   tf.dispose([x, y, info.result as tf.Tensor]);
 });
 
@@ -46,8 +40,8 @@ for (const [what, labels] of [["one-hot", hard], ["soft", soft]] as const) {
     const [fusedLoss, ...fusedGrads] = await on("native", lossAndGrads(crossEntropy, labels));
     const [nativeLoss, ...nativeGrads] = await on("native", lossAndGrads(composed, labels));
     const [cpuLoss] = await on("cpu", lossAndGrads(composed, labels));
-    assertEquals(fusedLoss.values, nativeLoss.values, "fused vs composed on native");
-    assertEquals(fusedLoss.values, cpuLoss.values, "fused vs composed on cpu");
+    assert.deepStrictEqual(fusedLoss.values, nativeLoss.values, "fused vs composed on native");
+    assert.deepStrictEqual(fusedLoss.values, cpuLoss.values, "fused vs composed on cpu");
     assertClose(fusedGrads, nativeGrads, 1e-6, `${what} gradients`);
   });
 }

@@ -1,10 +1,4 @@
-/**
- * The "native" tfjs backend computes what the "cpu" backend computes: every overridden kernel
- * on random inputs of awkward shapes, and gradients through tf.grads. Ignored when OpenBLAS or
- * FFI permission is missing.
- */
-
-import { assert, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import { native, noNative, on, rand, randInt, sameOnBoth, tf } from "./native_util.ts";
 import { NATIVE_BACKEND, NATIVE_KERNELS, NATIVE_PRIORITY } from "../lib/native/mod.ts";
 
@@ -82,7 +76,7 @@ t("matMul: batched with broadcasting", async () => {
         tf.tile(T(b, [1, 3, 5, 6]), [2, 1, 1, 1]),
       ),
   );
-  assertEquals(nat.shape, [2, 3, 4, 6]);
+  assert.deepStrictEqual(nat.shape, [2, 3, 4, 6]);
   assert(nat.values.every((v, i) => Math.abs(v - ref.values[i]) < 1e-5), "2x1 by 1x3 broadcast");
 });
 
@@ -315,7 +309,7 @@ t("unary ops, Step/Relu with NaN, Cast to float32", async () => {
     "native",
     () => tf.mul(tf.cast(tf.tensor([1, -2, 3, 0], [2, 2], "int32"), "float32"), 0.5),
   );
-  assertEquals(nat.values, [0.5, -1, 1.5, 0]);
+  assert.deepStrictEqual(nat.values, [0.5, -1, 1.5, 0]);
   ints.dispose();
   await sameOnBoth("cast bool", () => tf.add(tf.cast(tf.greater(T(x, [257]), 0), "float32"), 1), 0);
 });

@@ -1,10 +1,4 @@
-/**
- * Training on the "native" backend: FusedAdam against tf.train.adam, buffer recycling and
- * in-place updates never changing values someone can still see, no leaks, and registration
- * failing soft without FFI.
- */
-
-import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import { noNative, rand, randInt, tf } from "./native_util.ts";
 import {
   FusedAdam,
@@ -56,8 +50,10 @@ function mlpLosses(makeOpt: () => tf.Optimizer, steps: number, seed = 1): number
 }
 
 function assertSameLosses(a: number[], b: number[], rel: number, what: string): void {
-  assertEquals(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assertAlmostEquals(a[i], b[i], rel, `${what} step ${i}`, true);
+  assert.deepStrictEqual(a.length, b.length);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(Math.abs((a[i]) - (b[i])) <= rel * Math.abs(b[i]), `${what} step ${i}`);
+  }
 }
 
 t("a few Adam steps of an MLP: same losses on native and cpu", async () => {
@@ -136,7 +132,9 @@ t("FusedAdam weight decay matches torch's formula", async () => {
         }
       }
       const got = p.dataSync();
-      for (let i = 0; i < 4; i++) assertAlmostEquals(got[i], ref[i], 1e-6, `${backend} p[${i}]`);
+      for (let i = 0; i < 4; i++) {
+        assert.ok(Math.abs((got[i]) - (ref[i])) <= 1e-6, `${backend} p[${i}]`);
+      }
       p.dispose();
     });
   }
@@ -155,20 +153,20 @@ t(
       const escaped = w.dataSync(); // the storage itself: must not change under the reader
       step();
       step();
-      assertEquals(Array.from(snapshot.dataSync()), Array.from(read), "clone changed");
-      assertEquals(Array.from(escaped), Array.from(read), "array from dataSync changed");
+      assert.deepStrictEqual(Array.from(snapshot.dataSync()), Array.from(read), "clone changed");
+      assert.deepStrictEqual(Array.from(escaped), Array.from(read), "array from dataSync changed");
       assert(w.dataSync()[0] < read[0], "w moved against the gradient");
       const weights = await opt.getWeights();
-      assertEquals(weights.length, 3);
-      assertEquals(weights[1].tensor.shape, [8, 8]);
+      assert.deepStrictEqual(weights.length, 3);
+      assert.deepStrictEqual(weights[1].tensor.shape, [8, 8]);
       const other = new FusedAdamOptimizer({ learningRate: 0.1 });
       await other.setWeights(weights);
-      assertEquals(other.iterations, opt.iterations);
+      assert.deepStrictEqual(other.iterations, opt.iterations);
       const w2 = tf.variable(w.clone(), true, `${w.name}-copy`);
       // same state: one more step from identical weights gives identical results
       opt.applyGradients({ [w.name]: tf.onesLike(w) });
       const moments = (await other.getWeights()).slice(1);
-      assertEquals(moments.map((m) => m.name), weights.slice(1).map((m) => m.name));
+      assert.deepStrictEqual(moments.map((m) => m.name), weights.slice(1).map((m) => m.name));
       tf.dispose([
         w,
         w2,
@@ -193,8 +191,12 @@ t("recycled buffers never show through live tensors or read arrays", async () =>
     a.dispose();
     r.dispose();
     for (let i = 0; i < 4; i++) tf.tidy(() => tf.mul(tf.neg(x), 3)); // churn the pool
-    assertEquals(Array.from(view.dataSync()), viewBefore, "slice view of a disposed tensor");
-    assertEquals(Array.from(read), readBefore, "array returned by dataSync");
+    assert.deepStrictEqual(
+      Array.from(view.dataSync()),
+      viewBefore,
+      "slice view of a disposed tensor",
+    );
+    assert.deepStrictEqual(Array.from(read), readBefore, "array returned by dataSync");
     assert(backend.poolStats().recycled > 0, "the pool is used");
     tf.dispose([x, view]);
   });
@@ -205,8 +207,8 @@ t("a training loop leaks nothing and stays on native kernels", async () => {
     nativeFallbacks(true);
     const before = tf.memory().numTensors;
     mlpLosses(() => new FusedAdamOptimizer({ learningRate: 0.01 }), 5);
-    assertEquals(tf.memory().numTensors, before);
-    assertEquals(nativeFallbacks(), {}, "kernels handed to cpu");
+    assert.deepStrictEqual(tf.memory().numTensors, before);
+    assert.deepStrictEqual(nativeFallbacks(), {}, "kernels handed to cpu");
   });
 });
 
@@ -228,7 +230,9 @@ t("AdamMoments (WebAssembly SIMD) matches a float64 reference", () => {
   }
   m.gradient("w", n).set(g);
   const d = m.step("w", p);
-  for (let i = 0; i < n; i++) assertAlmostEquals(d[i], ref[i], 1e-6 * Math.abs(ref[i]) + 1e-12);
+  for (let i = 0; i < n; i++) {
+    assert.ok(Math.abs((d[i]) - (ref[i])) <= 1e-6 * Math.abs(ref[i]) + 1e-12);
+  }
 });
 
 const canRun = Deno.permissions.querySync({ name: "run" }).state === "granted";
@@ -255,7 +259,7 @@ Deno.test({
     const text = new TextDecoder().decode(out.stdout).trim();
     assert(out.success, new TextDecoder().decode(out.stderr));
     const r = JSON.parse(text.split("\n").pop()!);
-    assertEquals(r.ok, false);
+    assert.deepStrictEqual(r.ok, false);
     assert(/FFI/.test(r.reason), r.reason);
   },
 });

@@ -1,8 +1,8 @@
 /** Helpers shared by the native-backend tests: random tensors, per-backend runs, comparison. */
 
+import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { assertEquals, AssertionError } from "./assert.ts";
 import { mulberry32 } from "../lib/random.ts";
 import { registerNativeBackend } from "../lib/native/mod.ts";
 import { registerTrainingGradients } from "../lib/train/autodiff/mod.ts";
@@ -60,7 +60,7 @@ export async function on(
       values: Array.from(t.dataSync() as ArrayLike<number>),
     }));
     tf.dispose(outs);
-    assertEquals(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+    assert.deepStrictEqual(tf.memory().numTensors, before, `${backend}: tensors leaked`);
     return res;
   } finally {
     await tf.setBackend(prev);
@@ -72,11 +72,11 @@ export async function on(
  * |b| with atol = tol * max|b| (NaN must meet NaN).
  */
 export function assertClose(actual: Result[], expected: Result[], tol = 1e-5, what = ""): void {
-  assertEquals(actual.length, expected.length, `${what}: output count`);
+  assert.deepStrictEqual(actual.length, expected.length, `${what}: output count`);
   for (let k = 0; k < actual.length; k++) {
     const a = actual[k], e = expected[k];
-    assertEquals(a.shape, e.shape, `${what}[${k}]: shape`);
-    assertEquals(a.dtype, e.dtype, `${what}[${k}]: dtype`);
+    assert.deepStrictEqual(a.shape, e.shape, `${what}[${k}]: shape`);
+    assert.deepStrictEqual(a.dtype, e.dtype, `${what}[${k}]: dtype`);
     let scale = 0;
     for (const v of e.values) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
     const atol = tol * Math.max(scale, 1e-30);
@@ -89,7 +89,7 @@ export function assertClose(actual: Result[], expected: Result[], tol = 1e-5, wh
       ) {
         continue;
       }
-      throw new AssertionError(
+      assert.fail(
         `${what}[${k}]: element ${i} of ${e.values.length} is ${x}, expected ${y} (tol ${tol}, ` +
           `scale ${scale})`,
       );

@@ -5,10 +5,10 @@
  * restarts it from the beginning and finishes it. With attempts = 1 the same kill fails the job
  * with a reason instead. Skipped (ignore) when redis-server is not installed.
  */
+import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import type { TrainingJob } from "../lib/train/types.ts";
 import { RedisTrainingStore } from "../workers/training_store_redis.ts";
-import { assert, assertEquals } from "./assert.ts";
 import { assertProblem, call, type Env, freePort } from "./api_helpers.ts";
 import {
   FAKE_RUNNER,
@@ -156,20 +156,20 @@ Deno.test({
   fn: async () => {
     await withCluster({}, async ({ api, workers }) => {
       const h = await call(api, "/v1/health");
-      assertEquals(h.body.trainings, { engine: "redis" });
+      assert.deepStrictEqual(h.body.trainings, { engine: "redis" });
 
       // A short job end to end first: events, result and CSV served by the API from Redis.
       const quick = await postTraining(api, tinyRequest());
-      assertEquals(quick.status, 202, quick.text);
+      assert.deepStrictEqual(quick.status, 202, quick.text);
       const quickLog = await readEvents(api, quick.body.id);
-      assertEquals(quickLog.events[quickLog.events.length - 1].data.status, "done");
+      assert.deepStrictEqual(quickLog.events[quickLog.events.length - 1].data.status, "done");
       const quickDone = await waitTraining(api, quick.body.id);
-      assertEquals(quickDone.body.result.methods.length, 2);
+      assert.deepStrictEqual(quickDone.body.result.methods.length, 2);
       const csv = await call(api, `/v1/trainings/${quick.body.id}.csv`);
-      assertEquals(csv.text.trim().split(/\r?\n/).length, 1 + 2 * 3 * 3);
+      assert.deepStrictEqual(csv.text.trim().split(/\r?\n/).length, 1 + 2 * 3 * 3);
 
       const r = await postTraining(api, MEDIUM);
-      assertEquals(r.status, 202, r.text);
+      assert.deepStrictEqual(r.status, 202, r.text);
       const id: string = r.body.id;
       const running = await waitTraining(api, id, (b) => b.progress?.step >= 20);
       const owner = running.body.worker as string;
@@ -181,8 +181,8 @@ Deno.test({
 
       const done = await waitTraining(api, id, undefined, { timeoutMs: 30_000 });
       const took = ((performance.now() - t0) / 1000).toFixed(1);
-      assertEquals(done.body.status, "done", JSON.stringify(done.body.error));
-      assertEquals(done.body.attempts, 2);
+      assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
+      assert.deepStrictEqual(done.body.attempts, 2);
       assert(done.body.worker !== owner, `restarted elsewhere (${done.body.worker})`);
       console.log(`job finished ${took} s after its worker was killed, on ${done.body.worker}`);
       const log = await readEvents(api, id);
@@ -191,19 +191,23 @@ Deno.test({
         messages.some((m) => m.includes("restarted from the beginning")),
         messages.join(" | "),
       );
-      assertEquals(log.events.filter((e) => e.event === "started").length, 2, "two starts");
-      assertEquals(done.body.result.methods[0].curves.length, 3);
+      assert.deepStrictEqual(
+        log.events.filter((e) => e.event === "started").length,
+        2,
+        "two starts",
+      );
+      assert.deepStrictEqual(done.body.result.methods[0].curves.length, 3);
 
       // Cancel across processes: the API writes Redis, the remaining worker stops.
       const c = await postTraining(api, MEDIUM);
       await waitTraining(api, c.body.id, (b) => b.progress?.step >= 5);
       const del = await call(api, `/v1/trainings/${c.body.id}`, { method: "DELETE" });
-      assertEquals(del.body.status, "cancelled");
+      assert.deepStrictEqual(del.body.status, "cancelled");
       const afterCancel = await waitTraining(api, c.body.id);
       const step = afterCancel.body.progress.step;
       await new Promise((ok) => setTimeout(ok, 500));
       const later = await call(api, `/v1/trainings/${c.body.id}`);
-      assertEquals(later.body.status, "cancelled");
+      assert.deepStrictEqual(later.body.status, "cancelled");
       assert(
         later.body.progress.step - step <= 5,
         `stopped: ${step} -> ${later.body.progress.step}`,
@@ -223,10 +227,10 @@ Deno.test({
       const gRunning = await waitTraining(api, g.body.id, (b) => b.progress?.step >= 10);
       const leaving = workers.find((w) => gRunning.body.worker.endsWith(`:${w.child.pid}`))!;
       const st = await stop(leaving, "SIGTERM", 10_000);
-      assertEquals(st.code, 0, `graceful exit:\n${leaving.seen()}`);
+      assert.deepStrictEqual(st.code, 0, `graceful exit:\n${leaving.seen()}`);
       const gDone = await waitTraining(api, g.body.id, undefined, { timeoutMs: 30_000 });
-      assertEquals(gDone.body.status, "done", JSON.stringify(gDone.body.error));
-      assertEquals(gDone.body.attempts, 1, "a shutdown is not an attempt");
+      assert.deepStrictEqual(gDone.body.status, "done", JSON.stringify(gDone.body.error));
+      assert.deepStrictEqual(gDone.body.attempts, 1, "a shutdown is not an attempt");
       workers = [workers.find((w) => w !== leaving)!, await addWorker("w3")];
 
       const r = await postTraining(api, MEDIUM);
@@ -235,7 +239,7 @@ Deno.test({
       victim.child.kill("SIGKILL");
       await victim.child.status;
       const done = await waitTraining(api, r.body.id, undefined, { timeoutMs: 30_000 });
-      assertEquals(done.body.status, "failed");
+      assert.deepStrictEqual(done.body.status, "failed");
       assert(/interrupted|stalled/.test(done.body.error.message), done.body.error.message);
       console.log(`failed with: ${done.body.error.message}`);
     });
@@ -256,9 +260,9 @@ Deno.test({
       const bytes = new Uint8Array([1, 2, 3, 250]);
       await store.putUpload("u", bytes);
       const path = await store.uploadPath("u", dir);
-      assertEquals(await Deno.readFile(path!), bytes);
+      assert.deepStrictEqual(await Deno.readFile(path!), bytes);
       await store.deleteUpload("u", dir);
-      assertEquals(await store.uploadPath("u", `${dir}/other`), null);
+      assert.deepStrictEqual(await store.uploadPath("u", `${dir}/other`), null);
     } finally {
       await redis.quit();
       await stop(server, "SIGTERM");

@@ -1,5 +1,5 @@
 // Summaries on constructed tables: uniform vs differentiated layers, IB vs not, static profile.
-import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import { populationStd, summarise, type SummaryInput } from "../lib/summary.ts";
 
 /** Builds a table from per-layer series of normalised values (reference 10 and 5). */
@@ -20,9 +20,9 @@ Deno.test("uniform layers score zero differentiation", () => {
     0.6,
   ]]));
   assert(s.dynamics);
-  assertAlmostEquals(s.layers[0].compression!, 0.1, 1e-12);
-  assertAlmostEquals(s.layers[1].compression!, 0.1, 1e-12);
-  assertAlmostEquals(s.differentiation!.score, 0, 1e-12);
+  assert.ok(Math.abs((s.layers[0].compression!) - 0.1) <= 1e-12);
+  assert.ok(Math.abs((s.layers[1].compression!) - 0.1) <= 1e-12);
+  assert.ok(Math.abs((s.differentiation!.score) - 0) <= 1e-12);
 });
 
 Deno.test("differentiated layers: middle compresses, last keeps labels", () => {
@@ -32,42 +32,46 @@ Deno.test("differentiated layers: middle compresses, last keeps labels", () => {
     [[0.2, 0.3, 0.3, 0.3], [0.2, 0.6, 0.62, 0.6], [0.1, 0.8, 0.95, 0.96]],
   ));
   const comps = s.layers.map((l) => l.compression!);
-  assertAlmostEquals(comps[0], 0.07, 1e-12);
-  assertAlmostEquals(comps[1], 0.4, 1e-12);
-  assertAlmostEquals(comps[2], 0.15, 1e-12);
-  assertAlmostEquals(s.differentiation!.score, populationStd(comps), 1e-15);
+  assert.ok(Math.abs((comps[0]) - 0.07) <= 1e-12);
+  assert.ok(Math.abs((comps[1]) - 0.4) <= 1e-12);
+  assert.ok(Math.abs((comps[2]) - 0.15) <= 1e-12);
+  assert.ok(Math.abs((s.differentiation!.score) - (populationStd(comps))) <= 1e-15);
   // Population std of [0.07, 0.4, 0.15] by hand.
   const mean = (0.07 + 0.4 + 0.15) / 3;
   const sd = Math.sqrt(((0.07 - mean) ** 2 + (0.4 - mean) ** 2 + (0.15 - mean) ** 2) / 3);
-  assertAlmostEquals(s.differentiation!.score, sd, 1e-12);
-  assertEquals(s.layers[1].peak_step, 100);
+  assert.ok(Math.abs((s.differentiation!.score) - sd) <= 1e-12);
+  assert.deepStrictEqual(s.layers[1].peak_step, 100);
   // Last layer: compression 0.15 >= 0.05, retention 0.96/0.96 = 1, peak at 100 < 300.
-  assertEquals(s.last_layer.follows_ib, true);
-  assertAlmostEquals(s.layers[2].label_retention!, 1, 1e-12);
-  assertAlmostEquals(s.layers[2].fitting!, 0.86, 1e-12);
+  assert.deepStrictEqual(s.last_layer.follows_ib, true);
+  assert.ok(Math.abs((s.layers[2].label_retention!) - 1) <= 1e-12);
+  assert.ok(Math.abs((s.layers[2].fitting!) - 0.86) <= 1e-12);
   // First layer compresses 0.07 but lost labels? 0.3/0.3 = 1 -> follows IB too.
-  assertEquals(s.layers[0].follows_ib, true);
+  assert.deepStrictEqual(s.layers[0].follows_ib, true);
 });
 
 Deno.test("no IB when the peak is the last checkpoint, or labels are lost", () => {
   const rising = summarise(table([0, 1, 2], [[0.2, 0.4, 0.6]], [[0.1, 0.5, 0.9]]));
-  assertEquals(rising.last_layer.follows_ib, false);
-  assertAlmostEquals(rising.last_layer.compression!, 0, 1e-12);
-  assertEquals(rising.last_layer.peak_step, 2);
+  assert.deepStrictEqual(rising.last_layer.follows_ib, false);
+  assert.ok(Math.abs((rising.last_layer.compression!) - 0) <= 1e-12);
+  assert.deepStrictEqual(rising.last_layer.peak_step, 2);
   const lost = summarise(table([0, 1, 2], [[0.2, 0.9, 0.5]], [[0.1, 0.9, 0.7]]));
-  assertAlmostEquals(lost.last_layer.compression!, 0.4, 1e-12);
-  assertAlmostEquals(lost.last_layer.label_retention!, 0.7 / 0.9, 1e-12);
-  assertEquals(lost.last_layer.follows_ib, false);
+  assert.ok(Math.abs((lost.last_layer.compression!) - 0.4) <= 1e-12);
+  assert.ok(Math.abs((lost.last_layer.label_retention!) - (0.7 / 0.9)) <= 1e-12);
+  assert.deepStrictEqual(lost.last_layer.follows_ib, false);
   // Compression just under the threshold does not count.
   const small = summarise(table([0, 1, 2], [[0.2, 0.9, 0.86]], [[0.1, 0.9, 0.9]]));
-  assertEquals(small.last_layer.follows_ib, false);
+  assert.deepStrictEqual(small.last_layer.follows_ib, false);
 });
 
 Deno.test("one checkpoint gives the static profile and says so", () => {
   const s = summarise(table([7], [[0.8], [0.5]], [[0.2], [0.6]]));
-  assertEquals(s.dynamics, false);
+  assert.deepStrictEqual(s.dynamics, false);
   assert(s.note !== null && s.note.includes("no dynamics"));
-  assertEquals(s.differentiation, null);
-  assertEquals(s.last_layer.follows_ib, null);
-  assertEquals(s.depth_profile, [{ name: "l1", x: 0.8, y: 0.2 }, { name: "l2", x: 0.5, y: 0.6 }]);
+  assert.deepStrictEqual(s.differentiation, null);
+  assert.deepStrictEqual(s.last_layer.follows_ib, null);
+  assert.deepStrictEqual(s.depth_profile, [{ name: "l1", x: 0.8, y: 0.2 }, {
+    name: "l2",
+    x: 0.5,
+    y: 0.6,
+  }]);
 });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadMnist } from "../lib/data/mnist.ts";
@@ -5,8 +6,6 @@ import { dumpEntries, mulberry32, TINY_MLP_LAYERS, trainTinyMlp } from "../lib/d
 import { encodeNpz } from "../lib/dump/npz_write.ts";
 import { parseNpz } from "../lib/dump/npz.ts";
 import { DEMO_CHECKPOINTS, formatResult } from "../scripts/demo.ts";
-import { assert, assertEquals, assertThrows } from "./assert.ts";
-
 const WIDTHS: Record<string, number> = { fc1: 128, fc2: 64, fc3: 32, logits: 10 };
 
 Deno.test("mulberry32 is deterministic and uniform-ish in [0, 1)", () => {
@@ -15,7 +14,7 @@ Deno.test("mulberry32 is deterministic and uniform-ish in [0, 1)", () => {
   let sum = 0;
   for (let i = 0; i < 10000; i++) {
     const v = a();
-    assertEquals(v, b());
+    assert.deepStrictEqual(v, b());
     assert(v >= 0 && v < 1);
     sum += v;
   }
@@ -41,8 +40,8 @@ Deno.test("trainTinyMlp: 600 steps on MNIST reduce the loss and reach > 90% prob
         `step ${c.step}: loss ${c.trainLoss.toFixed(3)} acc ${c.probeAccuracy.toFixed(3)}`
       ).join(", "),
   );
-  assertEquals(r.checkpoints.map((c) => c.step), [0, 50, 150, 300, 600]);
-  assertEquals(seen, [0, 50, 150, 300, 600]);
+  assert.deepStrictEqual(r.checkpoints.map((c) => c.step), [0, 50, 150, 300, 600]);
+  assert.deepStrictEqual(seen, [0, 50, 150, 300, 600]);
   const [c0, c50, , , c600] = r.checkpoints;
   assert(c0.trainLoss > 2, `initial loss ${c0.trainLoss}`);
   assert(c50.trainLoss < c0.trainLoss && c600.trainLoss < c50.trainLoss, "train loss falls");
@@ -52,16 +51,16 @@ Deno.test("trainTinyMlp: 600 steps on MNIST reduce the loss and reach > 90% prob
   assert(c600.probeAccuracy > 0.9, `accuracy after 600 steps ${c600.probeAccuracy}`);
 
   for (const cp of r.checkpoints) {
-    assertEquals(cp.layers.map((l) => l.name), [...TINY_MLP_LAYERS]);
+    assert.deepStrictEqual(cp.layers.map((l) => l.name), [...TINY_MLP_LAYERS]);
     for (const l of cp.layers) {
-      assertEquals(l.width, WIDTHS[l.name]);
-      assertEquals(l.values.length, 512 * l.width);
+      assert.deepStrictEqual(l.width, WIDTHS[l.name]);
+      assert.deepStrictEqual(l.values.length, 512 * l.width);
       let negative = false;
       for (const v of l.values) {
         assert(Number.isFinite(v));
         if (v < 0) negative = true;
       }
-      assertEquals(negative, l.name === "logits", `${l.name}: only logits go negative`);
+      assert.deepStrictEqual(negative, l.name === "logits", `${l.name}: only logits go negative`);
     }
   }
 });
@@ -72,15 +71,14 @@ Deno.test("trainTinyMlp is deterministic for a seed and validates its inputs", a
   const run = (seed: number) =>
     trainTinyMlp({ ...train, steps: 40, checkpointsAt: [40], probe, seed }).checkpoints[0];
   const a = run(7);
-  assertEquals(a.layers[3].values, run(7).layers[3].values);
+  assert.deepStrictEqual(a.layers[3].values, run(7).layers[3].values);
   assert(a.layers[3].values[0] !== run(8).layers[3].values[0]);
 
-  assertThrows(
+  assert.throws(
     () => trainTinyMlp({ ...train, steps: 10, checkpointsAt: [11], probe, seed: 1 }),
-    RangeError,
-    "checkpoint step 11",
+    (e: unknown) => e instanceof RangeError && e.message.includes("checkpoint step 11"),
   );
-  assertThrows(
+  assert.throws(
     () => trainTinyMlp({ ...train, n: 5, steps: 10, checkpointsAt: [], probe, seed: 1 }),
     RangeError,
   );
@@ -110,13 +108,13 @@ Deno.test("dumpEntries + encodeNpz give the dump layout the service reads", asyn
   const arrays = parseNpz(encodeNpz(dumpEntries(probe, r), { compress: true }));
   const keys = ["x", "y"];
   for (const step of [0, 20]) for (const l of TINY_MLP_LAYERS) keys.push(`${step}/${l}`);
-  assertEquals([...arrays.keys()], keys);
-  assertEquals(arrays.get("x")!.shape, [100, 784]);
-  assertEquals(arrays.get("x")!.data, probe.images);
-  assertEquals(arrays.get("y")!.dtype, "int32");
-  assertEquals(arrays.get("y")!.data, probe.labels);
-  assertEquals(arrays.get("20/fc2")!.shape, [100, 64]);
-  assertEquals(arrays.get("20/logits")!.data, r.checkpoints[1].layers[3].values);
+  assert.deepStrictEqual([...arrays.keys()], keys);
+  assert.deepStrictEqual(arrays.get("x")!.shape, [100, 784]);
+  assert.deepStrictEqual(arrays.get("x")!.data, probe.images);
+  assert.deepStrictEqual(arrays.get("y")!.dtype, "int32");
+  assert.deepStrictEqual(arrays.get("y")!.data, probe.labels);
+  assert.deepStrictEqual(arrays.get("20/fc2")!.shape, [100, 64]);
+  assert.deepStrictEqual(arrays.get("20/logits")!.data, r.checkpoints[1].layers[3].values);
 });
 
 Deno.test("scripts/demo.ts --dump-only trains and writes the dump without a service", async () => {
@@ -131,20 +129,20 @@ Deno.test("scripts/demo.ts --dump-only trains and writes the dump without a serv
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(stdout);
-    assertEquals(code, 0, new TextDecoder().decode(stderr));
+    assert.deepStrictEqual(code, 0, new TextDecoder().decode(stderr));
     assert(text.includes("checkpoints at steps 0, 50, 60") || text.includes("0, 50, 60"), text);
     assert(text.includes("--dump-only"), text);
     const arrays = parseNpz(await Deno.readFile(out));
-    assertEquals(arrays.size, 2 + 3 * 4);
-    assertEquals(arrays.get("x")!.shape, [512, 784]);
-    assertEquals(arrays.get("60/fc3")!.shape, [512, 32]);
+    assert.deepStrictEqual(arrays.size, 2 + 3 * 4);
+    assert.deepStrictEqual(arrays.get("x")!.shape, [512, 784]);
+    assert.deepStrictEqual(arrays.get("60/fc3")!.shape, [512, 32]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("demo checkpoints and result formatting", () => {
-  assertEquals([...DEMO_CHECKPOINTS], [0, 50, 150, 300, 600]);
+  assert.deepStrictEqual([...DEMO_CHECKPOINTS], [0, 50, 150, 300, 600]);
   const text = formatResult({
     id: "abc",
     status: "done",

@@ -1,9 +1,9 @@
+import assert from "node:assert/strict";
 import { tf } from "../lib/train/tf.ts";
 import { AdaptiveAvgPool, headPoolTarget } from "../lib/train/layers/adaptive_avg_pool.ts";
 import { BatchNorm } from "../lib/train/layers/batch_norm.ts";
 import { ParamStore } from "../lib/train/layers/layer.ts";
 import { registerNativeBackend } from "../lib/native/mod.ts";
-import { assert, assertEquals } from "./assert.ts";
 import { gradientError } from "./train_helpers.ts";
 
 type Case = [string, number[], (v: tf.Tensor) => tf.Tensor];
@@ -131,7 +131,7 @@ for (const backend of ["wasm", "cpu", ...native]) {
         failed.push(`${name}: error ${err} (scale ${scale})`);
       }
     }
-    assertEquals(failed, []);
+    assert.deepStrictEqual(failed, []);
     // cases() made a few constants per call; nothing else may stay behind.
     assert(
       tf.memory().numTensors - before < 60,
@@ -157,10 +157,14 @@ Deno.test("autodiff: batchNorm and adaptive pooling layers (wasm)", async () => 
   }
   // PyTorch's adaptive windows: rows {0,1,2}, {2,3,4}, {4,5,6} of 7 -> 3.
   const x = tf.tensor4d(Array.from({ length: 7 }, (_, i) => i), [1, 7, 1, 1]);
-  assertEquals(Array.from(new AdaptiveAvgPool([7, 1, 1], 3, 1).apply(x).dataSync()), [1, 3, 5]);
-  assertEquals(headPoolTarget(28, 28, 16), { oh: 7, ow: 7 });
-  assertEquals(headPoolTarget(7, 7, 64), { oh: 4, ow: 4 });
-  assertEquals(headPoolTarget(3, 3, 4096), { oh: 1, ow: 1 });
+  assert.deepStrictEqual(Array.from(new AdaptiveAvgPool([7, 1, 1], 3, 1).apply(x).dataSync()), [
+    1,
+    3,
+    5,
+  ]);
+  assert.deepStrictEqual(headPoolTarget(28, 28, 16), { oh: 7, ow: 7 });
+  assert.deepStrictEqual(headPoolTarget(7, 7, 64), { oh: 4, ow: 4 });
+  assert.deepStrictEqual(headPoolTarget(3, 3, 4096), { oh: 1, ow: 1 });
   store.dispose();
   tf.dispose(x);
 });

@@ -1,10 +1,10 @@
+import assert from "node:assert/strict";
 import { tf } from "../lib/train/tf.ts";
 import { probeBackend, selectBackend } from "../lib/train/backend.ts";
 import { batchTensors } from "../lib/train/data.ts";
 import { crossEntropy } from "../lib/train/losses/cross_entropy.ts";
 import { checkModelAgainstInput } from "../lib/train/model_def.ts";
 import { Network } from "../lib/train/network.ts";
-import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { mnist } from "./train_helpers.ts";
 
 /** Runs `fn` with INFOPLANE_BACKEND set to `value`, restoring it afterwards. */
@@ -21,12 +21,12 @@ async function withEnv<T>(value: string, fn: () => Promise<T>): Promise<T> {
 
 Deno.test("selectBackend: wasm and cpu by name, auto prefers wasm over cpu", async () => {
   const wasm = await selectBackend("wasm");
-  assertEquals(wasm.name, "wasm");
+  assert.deepStrictEqual(wasm.name, "wasm");
   assert(wasm.device.startsWith("WebAssembly"), wasm.device);
-  assertEquals(tf.getBackend(), "wasm");
+  assert.deepStrictEqual(tf.getBackend(), "wasm");
   const cpu = await selectBackend("cpu");
-  assertEquals(cpu, { name: "cpu", device: "JavaScript (tfjs-backend-cpu)" });
-  assertEquals(tf.getBackend(), "cpu");
+  assert.deepStrictEqual(cpu, { name: "cpu", device: "JavaScript (tfjs-backend-cpu)" });
+  assert.deepStrictEqual(tf.getBackend(), "cpu");
   const auto = await selectBackend("auto");
   assert(auto.name !== "cpu", `auto chose ${auto.name}`);
   const tfn = await probeBackend("tensorflow");
@@ -37,21 +37,23 @@ Deno.test("selectBackend: wasm and cpu by name, auto prefers wasm over cpu", asy
 });
 
 Deno.test("INFOPLANE_BACKEND forces a backend and fails loudly when it is unavailable", async () => {
-  assertEquals((await withEnv("cpu", () => selectBackend("wasm"))).name, "cpu");
-  assertEquals((await withEnv(" WASM ", () => selectBackend("cpu"))).name, "wasm");
-  await assertRejects(
+  assert.deepStrictEqual((await withEnv("cpu", () => selectBackend("wasm"))).name, "cpu");
+  assert.deepStrictEqual((await withEnv(" WASM ", () => selectBackend("cpu"))).name, "wasm");
+  await assert.rejects(
     () => withEnv("tpu", () => selectBackend("auto")),
-    Error,
-    "INFOPLANE_BACKEND",
+    (e: unknown) => e instanceof Error && e.message.includes("INFOPLANE_BACKEND"),
   );
   const tfn = await probeBackend("tensorflow");
   if (!tfn.available) {
-    await assertRejects(
+    await assert.rejects(
       () => withEnv("tensorflow", () => selectBackend("wasm")),
-      Error,
-      "INFOPLANE_BACKEND=tensorflow is not available",
+      (e: unknown) =>
+        e instanceof Error && e.message.includes("INFOPLANE_BACKEND=tensorflow is not available"),
     );
-    await assertRejects(() => selectBackend("tensorflow"), Error, 'backend "tensorflow"');
+    await assert.rejects(
+      () => selectBackend("tensorflow"),
+      (e: unknown) => e instanceof Error && e.message.includes('backend "tensorflow"'),
+    );
   }
   await selectBackend("wasm");
 });

@@ -1,10 +1,9 @@
+import assert from "node:assert/strict";
 import { tf } from "../lib/train/tf.ts";
 import { InputError } from "../lib/errors.ts";
 import { checkModelAgainstInput, resolveModelSpec } from "../lib/train/model_def.ts";
 import { Network } from "../lib/train/network.ts";
 import { resolveTrainingRequest, TrainingRequestSchema } from "../lib/train/request.ts";
-import { assert, assertEquals, assertThrows } from "./assert.ts";
-
 const PRESET_SHAPES: Record<string, Record<string, number[][]>> = {
   "mnist": {
     "mlp": [[256], [256], [256], [256], [10]],
@@ -36,9 +35,9 @@ Deno.test("presets build and run a forward pass on their input shapes", async ()
         }
         return [...outputs, logits].map((t) => t.shape.slice(1));
       });
-      assertEquals(shapes, expected, `${preset} on ${ds}`);
-      assertEquals(net.trackedNames.length, expected.length);
-      assertEquals(tf.memory().numTensors, before, `${preset}: forward leaks tensors`);
+      assert.deepStrictEqual(shapes, expected, `${preset} on ${ds}`);
+      assert.deepStrictEqual(net.trackedNames.length, expected.length);
+      assert.deepStrictEqual(tf.memory().numTensors, before, `${preset}: forward leaks tensors`);
       net.dispose();
     }
   }
@@ -48,13 +47,13 @@ Deno.test("preset options: depth, width, activation", () => {
   const mlp = checkModelAgainstInput({ preset: "mlp", depth: 2, width: 64, activation: "tanh" }, [
     784,
   ], 10);
-  assertEquals(mlp.blocks.map((b) => b.name), ["fc1", "fc2"]);
-  assertEquals(mlp.blocks.map((b) => b.outShape), [[64], [64]]);
-  assertEquals(mlp.params, 784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10);
+  assert.deepStrictEqual(mlp.blocks.map((b) => b.name), ["fc1", "fc2"]);
+  assert.deepStrictEqual(mlp.blocks.map((b) => b.outShape), [[64], [64]]);
+  assert.deepStrictEqual(mlp.params, 784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10);
   const full = checkModelAgainstInput({ preset: "vgg-small", width: 1 }, [32, 32, 3], 10);
-  assertEquals(full.blocks.map((b) => b.outShape[2]), [64, 128, 256, 256]);
+  assert.deepStrictEqual(full.blocks.map((b) => b.outShape[2]), [64, 128, 256, 256]);
   const deep = checkModelAgainstInput({ preset: "resnet-small", depth: 2 }, [32, 32, 3], 10);
-  assertEquals(deep.blocks.map((b) => b.name), [
+  assert.deepStrictEqual(deep.blocks.map((b) => b.name), [
     "stem",
     "res1_1",
     "res1_2",
@@ -162,27 +161,30 @@ Deno.test("invalid definitions give InputError invalid-model naming the layer", 
     ],
   ];
   for (const [model, shape, field, text] of cases) {
-    const e = assertThrows(() => checkModelAgainstInput(model, shape, 10), InputError, text);
-    assertEquals(e.problem, "invalid-model");
-    assertEquals(e.field, field, JSON.stringify(model));
-    assertEquals(e.status, 422);
-    assert(e.message.startsWith(field), e.message);
+    assert.throws(() => checkModelAgainstInput(model, shape, 10), (e: unknown) => {
+      assert.ok(e instanceof InputError && e.message.includes(text), String(e));
+      assert.deepStrictEqual(e.problem, "invalid-model");
+      assert.deepStrictEqual(e.field, field, JSON.stringify(model));
+      assert.deepStrictEqual(e.status, 422);
+      assert.ok(e.message.startsWith(field), e.message);
+      return true;
+    });
   }
 });
 
 Deno.test("resolveTrainingRequest fills defaults and expands presets", () => {
   const job = resolveTrainingRequest({ dataset: { name: "mnist" } });
-  assertEquals(job.optimizer, { lr: 5e-4, weight_decay: 0, epochs: 1, batch_size: 128 });
-  assertEquals(job.seed, 0);
-  assertEquals(job.backend, "auto");
-  assertEquals(job.tracking.probe_size, 1024);
-  assertEquals(job.tracking.probe_batch, 128);
-  assertEquals(job.tracking.first_epoch_points, 4);
-  assertEquals(job.tracking.estimator.batch_size, 128);
-  assertEquals(job.tracking.estimator.sigma, 5);
-  assertEquals(job.methods.map((m) => m.label), ["e2e", "layerwise(cross_entropy)"]);
-  assertEquals(job.model, resolveModelSpec({ preset: "mlp" }));
-  assertEquals((job.model as { blocks: unknown[] }).blocks.length, 4);
+  assert.deepStrictEqual(job.optimizer, { lr: 5e-4, weight_decay: 0, epochs: 1, batch_size: 128 });
+  assert.deepStrictEqual(job.seed, 0);
+  assert.deepStrictEqual(job.backend, "auto");
+  assert.deepStrictEqual(job.tracking.probe_size, 1024);
+  assert.deepStrictEqual(job.tracking.probe_batch, 128);
+  assert.deepStrictEqual(job.tracking.first_epoch_points, 4);
+  assert.deepStrictEqual(job.tracking.estimator.batch_size, 128);
+  assert.deepStrictEqual(job.tracking.estimator.sigma, 5);
+  assert.deepStrictEqual(job.methods.map((m) => m.label), ["e2e", "layerwise(cross_entropy)"]);
+  assert.deepStrictEqual(job.model, resolveModelSpec({ preset: "mlp" }));
+  assert.deepStrictEqual((job.model as { blocks: unknown[] }).blocks.length, 4);
   assert(TrainingRequestSchema.safeParse({ dataset: { name: "mnist" } }).success);
 
   const j2 = resolveTrainingRequest({
@@ -197,14 +199,14 @@ Deno.test("resolveTrainingRequest fills defaults and expands presets", () => {
     tracking: { probe_size: 256, estimator: { kernel: "linear" } },
     seed: 4,
   });
-  assertEquals(j2.methods.map((m) => m.label), [
+  assert.deepStrictEqual(j2.methods.map((m) => m.label), [
     "layerwise(cross_entropy, head=conv)",
     "layerwise(similarity, nhsic=0.5 local)",
     "seq-sc",
   ]);
-  assertEquals(j2.methods[2].head, "linear");
-  assertEquals(j2.tracking.estimator.kernel, "linear");
-  assertEquals(j2.optimizer.batch_size, 128);
+  assert.deepStrictEqual(j2.methods[2].head, "linear");
+  assert.deepStrictEqual(j2.tracking.estimator.kernel, "linear");
+  assert.deepStrictEqual(j2.optimizer.batch_size, 128);
 });
 
 Deno.test("resolveTrainingRequest rejects bad requests with the field at fault", () => {
@@ -266,8 +268,15 @@ Deno.test("resolveTrainingRequest rejects bad requests with the field at fault",
     ],
   ];
   for (const [raw, problem, field] of cases) {
-    const e = assertThrows(() => resolveTrainingRequest(raw), InputError);
-    assertEquals([e.problem, e.field], [problem, field], JSON.stringify(raw) + ": " + e.message);
+    assert.throws(() => resolveTrainingRequest(raw), (e: unknown) => {
+      assert.ok(e instanceof InputError, String(e));
+      assert.deepStrictEqual(
+        [e.problem, e.field],
+        [problem, field],
+        `${JSON.stringify(raw)}: ${e}`,
+      );
+      return true;
+    });
   }
   // Uploads are checked when loaded: the same model passes resolution.
   resolveTrainingRequest({

@@ -10,6 +10,7 @@
  * nHSIC regulariser, whose float64 inverse of a badly conditioned kernel matrix amplifies them;
  * nHSIC of the tracked layers to ~1e-7 (~7e-5 with the regulariser). The tests allow 1e-3.
  */
+import assert from "node:assert/strict";
 import { tf } from "../lib/train/tf.ts";
 import { loadOpenBlas } from "../lib/linalg/openblas.ts";
 import { analysisThreads, trainingThreads } from "../lib/linalg/threads.ts";
@@ -27,7 +28,6 @@ import {
 } from "../lib/train/request.ts";
 import { runTrainingOn } from "../lib/train/run.ts";
 import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
-import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { mnist } from "./train_helpers.ts";
 
 const registration = registerNativeBackend();
@@ -86,15 +86,15 @@ function job(preset: "mlp" | "lenet5", methods: unknown[], extra = {}): Training
 
 t("selectBackend: by name, forced by INFOPLANE_BACKEND, and auto prefers it to wasm", async () => {
   await keepingThreads(async () => {
-    assertEquals(BACKEND_ORDER, ["tensorflow", "webgpu", "native", "wasm", "cpu"]);
+    assert.deepStrictEqual(BACKEND_ORDER, ["tensorflow", "webgpu", "native", "wasm", "cpu"]);
     const chosen = await selectBackend("native");
-    assertEquals(chosen.name, "native");
+    assert.deepStrictEqual(chosen.name, "native");
     assert(
       /^tfjs native \(openblas \S+ \(\w+, \d+ threads?\), (no )?C kernels\)$/.test(chosen.device),
       chosen.device,
     );
-    assertEquals(tf.getBackend(), "native");
-    assertEquals(
+    assert.deepStrictEqual(tf.getBackend(), "native");
+    assert.deepStrictEqual(
       (await withEnv({ INFOPLANE_BACKEND: "native" }, () => selectBackend("wasm"))).name,
       "native",
     );
@@ -109,15 +109,15 @@ t(
   async () => {
     await keepingThreads(async () => {
       await withEnv({ OPENBLAS_NUM_THREADS: undefined }, () => {
-        assertEquals(trainingThreads(1), 1);
-        assertEquals(trainingThreads(2), 1);
-        assertEquals(trainingThreads(16), null);
-        assertEquals(analysisThreads(2, 16), 8);
-        assertEquals(analysisThreads(4, 2), 1);
+        assert.deepStrictEqual(trainingThreads(1), 1);
+        assert.deepStrictEqual(trainingThreads(2), 1);
+        assert.deepStrictEqual(trainingThreads(16), null);
+        assert.deepStrictEqual(analysisThreads(2, 16), 8);
+        assert.deepStrictEqual(analysisThreads(4, 2), 1);
       });
       await withEnv({ OPENBLAS_NUM_THREADS: "2" }, () => {
-        assertEquals(trainingThreads(2), null);
-        assertEquals(analysisThreads(1, 2), null);
+        assert.deepStrictEqual(trainingThreads(2), null);
+        assert.deepStrictEqual(analysisThreads(1, 2), null);
       });
       const ob = loadOpenBlas()!;
       await withEnv({ OPENBLAS_NUM_THREADS: undefined }, async () => {
@@ -125,7 +125,7 @@ t(
         ob.setThreads(2); // e.g. an analysis task started meanwhile
         applyNativeThreads(); // what the training loop does before every step
         const want = trainingThreads();
-        assertEquals(ob.threads(), want ?? 2);
+        assert.deepStrictEqual(ob.threads(), want ?? 2);
       });
       await selectBackend("wasm");
     });
@@ -163,38 +163,38 @@ Deno.test({
 
 /** The largest relative difference between two results' curves and nHSIC values. */
 function compare(a: TrainingResult, b: TrainingResult): void {
-  assertEquals(a.methods.length, b.methods.length);
+  assert.deepStrictEqual(a.methods.length, b.methods.length);
   a.methods.forEach((ma, i) => {
     const mb = b.methods[i], label = ma.method.label;
-    assertEquals(ma.curves.map((c) => c.step), mb.curves.map((c) => c.step));
+    assert.deepStrictEqual(ma.curves.map((c) => c.step), mb.curves.map((c) => c.step));
     ma.curves.forEach((ca, j) => {
       const cb = mb.curves[j];
-      assertAlmostEquals(
-        cb.train_loss,
-        ca.train_loss,
-        REL,
+      assert.ok(
+        Math.abs(cb.train_loss - ca.train_loss) <= REL * Math.abs(ca.train_loss),
         `${label} train_loss @${ca.step}`,
-        true,
       );
       if (ca.objective !== undefined) {
-        assertAlmostEquals(
-          cb.objective!,
-          ca.objective,
-          REL,
+        assert.ok(
+          Math.abs((cb.objective!) - ca.objective) <= REL * Math.abs(ca.objective),
           `${label} objective @${ca.step}`,
-          true,
         );
       }
       // a prediction may flip where two logits tie to float32 rounding
-      assertAlmostEquals(cb.test_accuracy, ca.test_accuracy, 2 / 128, `${label} accuracy`);
+      assert.ok(Math.abs(cb.test_accuracy - ca.test_accuracy) <= 2 / 128, `${label} accuracy`);
     });
     ma.analysis.checkpoints.forEach((cpa, j) => {
       cpa.layers.forEach((la, k) => {
         const lb = mb.analysis.checkpoints[j].layers[k];
-        assertEquals(lb.name, la.name);
+        assert.deepStrictEqual(lb.name, la.name);
         const where = `${label} ${la.name} @${cpa.step}`;
-        assertAlmostEquals(lb.nhsic_x, la.nhsic_x, REL, `${where} nhsic_x`, true);
-        assertAlmostEquals(lb.nhsic_y, la.nhsic_y, REL, `${where} nhsic_y`, true);
+        assert.ok(
+          Math.abs(lb.nhsic_x - la.nhsic_x) <= REL * Math.abs(la.nhsic_x),
+          `${where} nhsic_x`,
+        );
+        assert.ok(
+          Math.abs(lb.nhsic_y - la.nhsic_y) <= REL * Math.abs(la.nhsic_y),
+          `${where} nhsic_y`,
+        );
       });
     });
   });
@@ -210,8 +210,8 @@ for (const preset of ["mlp", "lenet5"] as const) {
       const wasm = await runTrainingOn(j, ds, {}, await selectBackend("wasm"));
       const before = tf.memory().numTensors;
       const native = await runTrainingOn(j, ds, {}, await selectBackend("native"));
-      assertEquals(tf.memory().numTensors, before, "tensors left on native");
-      assertEquals(native.backend.name, "native");
+      assert.deepStrictEqual(tf.memory().numTensors, before, "tensors left on native");
+      assert.deepStrictEqual(native.backend.name, "native");
       assert(native.backend.device.startsWith("tfjs native (openblas"), native.backend.device);
       compare(wasm, native);
       await selectBackend("wasm");
@@ -228,7 +228,7 @@ t("FusedAdam (native's optimizer) gives the losses of lib/train's Adam within 1e
     const plan = checkJobAgainstInput(j, ds.shape, ds.numClasses);
     await selectBackend("native");
     const opts = { lr: 2e-3, weightDecay: 0.01 };
-    assertEquals(createOptimizer(opts).constructor.name, "FusedAdam");
+    assert.deepStrictEqual(createOptimizer(opts).constructor.name, "FusedAdam");
     const run = async (fused: boolean) => {
       const net = new Network(plan, 3);
       const runner = new E2E(net, fused ? createOptimizer(opts) : new Adam(opts));
@@ -246,7 +246,9 @@ t("FusedAdam (native's optimizer) gives the losses of lib/train's Adam within 1e
     };
     const ref = await run(false), got = await run(true);
     assert(ref[5] < ref[0], `the loss should fall: ${ref}`);
-    got.forEach((l, i) => assertAlmostEquals(l, ref[i], 1e-5, `step ${i}`, true));
+    got.forEach((l, i) =>
+      assert.ok(Math.abs(l - (ref[i])) <= (1e-5) * Math.abs(ref[i]), `step ${i}`)
+    );
     await selectBackend("wasm");
   });
 });
@@ -268,7 +270,11 @@ t("training steps of an MLP and LeNet-5 (e2e, layer-wise) stay on native kernels
         for (let s = 0; s < 2; s++) {
           await runner.step(0, { x, onehot, labels: b.labels, xData: b.x }, ctx);
         }
-        assertEquals(nativeFallbacks(true), {}, `${preset} ${name}: kernels handed to cpu`);
+        assert.deepStrictEqual(
+          nativeFallbacks(true),
+          {},
+          `${preset} ${name}: kernels handed to cpu`,
+        );
         tf.dispose([x, onehot]);
         runner.dispose();
         net.dispose();
@@ -279,12 +285,12 @@ t("training steps of an MLP and LeNet-5 (e2e, layer-wise) stay on native kernels
 });
 
 Deno.test("train on native: requests may ask for backend native; unknown names are rejected", () => {
-  assertEquals(job("mlp", [{ name: "e2e" }], { backend: "native" }).backend, "native");
+  assert.deepStrictEqual(job("mlp", [{ name: "e2e" }], { backend: "native" }).backend, "native");
   let field: unknown;
   try {
     job("mlp", [{ name: "e2e" }], { backend: "tpu" });
   } catch (e) {
     field = (e as { field?: unknown }).field;
   }
-  assertEquals(field, "backend");
+  assert.deepStrictEqual(field, "backend");
 });

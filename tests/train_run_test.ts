@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { tf } from "../lib/train/tf.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";
 import { trainMethod } from "../lib/train/loop.ts";
@@ -5,7 +6,6 @@ import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/reque
 import { runTraining, runTrainingOn } from "../lib/train/run.ts";
 import { checkpointSteps } from "../lib/train/tracking.ts";
 import type { TrainingEvent, TrainingJob } from "../lib/train/types.ts";
-import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { mnist } from "./train_helpers.ts";
 
 const BACKEND = { name: "wasm" as const, device: "test" };
@@ -23,10 +23,10 @@ function smallJob(extra: Record<string, unknown> = {}): TrainingJob {
 }
 
 Deno.test("checkpointSteps: step 0, points inside the first epoch, every epoch end", () => {
-  assertEquals(checkpointSteps(8, 2, 3), [0, 2, 4, 6, 8, 16]);
-  assertEquals(checkpointSteps(10, 1, 4), [0, 2, 4, 6, 8, 10]);
-  assertEquals(checkpointSteps(2, 3, 4), [0, 1, 2, 4, 6]);
-  assertEquals(checkpointSteps(5, 1, 0), [0, 5]);
+  assert.deepStrictEqual(checkpointSteps(8, 2, 3), [0, 2, 4, 6, 8, 16]);
+  assert.deepStrictEqual(checkpointSteps(10, 1, 4), [0, 2, 4, 6, 8, 10]);
+  assert.deepStrictEqual(checkpointSteps(2, 3, 4), [0, 1, 2, 4, 6]);
+  assert.deepStrictEqual(checkpointSteps(5, 1, 0), [0, 5]);
 });
 
 Deno.test("tracking: checkpoints at the expected steps with finite nHSIC, events in order", async () => {
@@ -36,44 +36,53 @@ Deno.test("tracking: checkpoints at the expected steps with finite nHSIC, events
   const events: TrainingEvent[] = [];
   const res = await runTrainingOn(job, ds, { onEvent: (e) => events.push(e) }, BACKEND);
   const expected = [0, 2, 4, 6, 8, 16];
-  assertEquals(res.methods.map((m) => m.method.label), ["e2e", "layerwise(cross_entropy)"]);
+  assert.deepStrictEqual(res.methods.map((m) => m.method.label), [
+    "e2e",
+    "layerwise(cross_entropy)",
+  ]);
   for (const m of res.methods) {
-    assertEquals(m.curves.map((c) => c.step), expected);
-    assertEquals(m.curves.map((c) => c.epoch), expected.map((s) => s / 8));
-    assertEquals(m.analysis.checkpoints.map((c) => c.step), expected);
-    assertEquals(m.analysis.m, 64);
-    assertEquals(m.analysis.estimator.batch_size, 32);
-    assertEquals(m.analysis.estimator.batches, 2);
+    assert.deepStrictEqual(m.curves.map((c) => c.step), expected);
+    assert.deepStrictEqual(m.curves.map((c) => c.epoch), expected.map((s) => s / 8));
+    assert.deepStrictEqual(m.analysis.checkpoints.map((c) => c.step), expected);
+    assert.deepStrictEqual(m.analysis.m, 64);
+    assert.deepStrictEqual(m.analysis.estimator.batch_size, 32);
+    assert.deepStrictEqual(m.analysis.estimator.batches, 2);
     for (const cp of m.analysis.checkpoints) {
-      assertEquals(cp.layers.map((l) => l.name), ["fc1", "fc2", "logits"]);
+      assert.deepStrictEqual(cp.layers.map((l) => l.name), ["fc1", "fc2", "logits"]);
       for (const l of cp.layers) {
         assert(Number.isFinite(l.nhsic_x) && l.nhsic_x > 0, `${m.method.label} ${l.name} nhsic_x`);
         assert(Number.isFinite(l.nhsic_y) && l.nhsic_y > 0, `${m.method.label} ${l.name} nhsic_y`);
       }
     }
-    assertEquals(m.analysis.summary.checkpoints, expected.length);
+    assert.deepStrictEqual(m.analysis.summary.checkpoints, expected.length);
     assert(m.curves[0].objective === undefined && m.curves[1].objective !== undefined);
-    assertEquals(m.final_test_accuracy, m.curves.at(-1)!.test_accuracy);
+    assert.deepStrictEqual(m.final_test_accuracy, m.curves.at(-1)!.test_accuracy);
   }
   // Both methods start from the same weights and see the same first batch.
-  assertEquals(res.methods[0].curves[0], res.methods[1].curves[0]);
-  assertEquals(res.methods[0].analysis.checkpoints[0], res.methods[1].analysis.checkpoints[0]);
+  assert.deepStrictEqual(res.methods[0].curves[0], res.methods[1].curves[0]);
+  assert.deepStrictEqual(
+    res.methods[0].analysis.checkpoints[0],
+    res.methods[1].analysis.checkpoints[0],
+  );
   // E2E learns: accuracy after 2 epochs of 400 samples well above chance.
   assert(res.methods[0].final_test_accuracy > 0.3, `e2e ${res.methods[0].final_test_accuracy}`);
 
   const kinds = events.map((e) => e.type);
-  assertEquals(kinds.filter((k) => k === "started").length, 2);
-  assertEquals(kinds.filter((k) => k === "checkpoint").length, 12);
-  assertEquals(kinds.filter((k) => k === "method_done").length, 2);
+  assert.deepStrictEqual(kinds.filter((k) => k === "started").length, 2);
+  assert.deepStrictEqual(kinds.filter((k) => k === "checkpoint").length, 12);
+  assert.deepStrictEqual(kinds.filter((k) => k === "method_done").length, 2);
   // Step events every 20 steps and at the last: only step 16 here.
-  assertEquals(events.filter((e) => e.type === "step").map((e) => (e as { step: number }).step), [
-    16,
-    16,
-  ]);
-  assertEquals(kinds[0], "started");
-  assertEquals(kinds.at(-1), "method_done");
-  assertEquals(res.backend, BACKEND);
-  assertEquals(res.dataset, {
+  assert.deepStrictEqual(
+    events.filter((e) => e.type === "step").map((e) => (e as { step: number }).step),
+    [
+      16,
+      16,
+    ],
+  );
+  assert.deepStrictEqual(kinds[0], "started");
+  assert.deepStrictEqual(kinds.at(-1), "method_done");
+  assert.deepStrictEqual(res.backend, BACKEND);
+  assert.deepStrictEqual(res.dataset, {
     name: "mnist",
     train: 400,
     test: 100,
@@ -91,7 +100,7 @@ Deno.test("determinism: the same seed gives identical results, another seed does
   const a = await runTrainingOn(smallJob({ seed: 3 }), ds, {}, BACKEND);
   const b = await runTrainingOn(smallJob({ seed: 3 }), ds, {}, BACKEND);
   const c = await runTrainingOn(smallJob({ seed: 4 }), ds, {}, BACKEND);
-  assertEquals(strip(a), strip(b));
+  assert.deepStrictEqual(strip(a), strip(b));
   assert(
     JSON.stringify(strip(a)) !== JSON.stringify(strip(c)),
     "seed 4 gives the same numbers as seed 3",
@@ -130,9 +139,13 @@ Deno.test("training frees its tensors: the count does not grow across steps", as
     const per = counts.length / stages;
     for (let s = 0; s < stages; s++) {
       const stage = counts.slice(s * per + 1, (s + 1) * per);
-      assertEquals(new Set(stage).size, 1, `${JSON.stringify(method)}: counts ${counts}`);
+      assert.deepStrictEqual(new Set(stage).size, 1, `${JSON.stringify(method)}: counts ${counts}`);
     }
-    assertEquals(tf.memory().numTensors, before, `${JSON.stringify(method)}: left tensors`);
+    assert.deepStrictEqual(
+      tf.memory().numTensors,
+      before,
+      `${JSON.stringify(method)}: left tensors`,
+    );
   }
 });
 
@@ -143,7 +156,7 @@ Deno.test("an aborted job stops within one step with an AbortError", async () =>
   const ctrl = new AbortController();
   let steps = 0, stepsAtAbort = -1;
   const job = smallJob({ optimizer: { batch_size: 20, epochs: 5 } });
-  const err = await assertRejects(() =>
+  await assert.rejects(() =>
     runTrainingOn(job, ds, {
       signal: ctrl.signal,
       onEvent: (e) => {
@@ -153,16 +166,14 @@ Deno.test("an aborted job stops within one step with an AbortError", async () =>
         }
         if (e.type === "checkpoint") steps = e.step;
       },
-    }, BACKEND)
-  );
-  assertEquals(err.name, "AbortError");
-  assertEquals(steps, stepsAtAbort, "no checkpoint after the abort");
-  assertEquals(tf.memory().numTensors, before, "tensors left after the abort");
+    }, BACKEND), { name: "AbortError" });
+  assert.deepStrictEqual(steps, stepsAtAbort, "no checkpoint after the abort");
+  assert.deepStrictEqual(tf.memory().numTensors, before, "tensors left after the abort");
   // Already aborted: nothing starts.
-  const e2 = await assertRejects(() =>
-    runTraining(job, { dataDir: Deno.makeTempDirSync(), signal: AbortSignal.abort() })
+  await assert.rejects(
+    () => runTraining(job, { dataDir: Deno.makeTempDirSync(), signal: AbortSignal.abort() }),
+    { name: "AbortError" },
   );
-  assertEquals(e2.name, "AbortError");
 });
 
 Deno.test("runTraining loads the dataset and checks the model against it", async () => {
@@ -173,9 +184,9 @@ Deno.test("runTraining loads the dataset and checks the model against it", async
     tracking: { probe_size: 32, first_epoch_points: 0 },
   });
   const res = await runTraining(job, { dataDir });
-  assertEquals(res.dataset.train, 100);
-  assertEquals(res.methods[0].curves.map((c) => c.step), [0, 2]);
-  assertEquals(res.backend.name, "wasm");
+  assert.deepStrictEqual(res.dataset.train, 100);
+  assert.deepStrictEqual(res.methods[0].curves.map((c) => c.step), [0, 2]);
+  assert.deepStrictEqual(res.backend.name, "wasm");
 });
 
 Deno.test("linear probes: one accuracy per tracked layer at every checkpoint", async () => {
@@ -188,7 +199,7 @@ Deno.test("linear probes: one accuracy per tracked layer at every checkpoint", a
   const res = await runTrainingOn(job, ds, {}, BACKEND);
   for (const c of res.methods[0].curves) {
     const p = c.probe_accuracy!;
-    assertEquals(Object.keys(p), ["fc1", "fc2", "logits"]);
+    assert.deepStrictEqual(Object.keys(p), ["fc1", "fc2", "logits"]);
     assert(Object.values(p).every((a) => a >= 0 && a <= 1), JSON.stringify(p));
   }
   // After an epoch the last layers separate the classes better than chance on held-out probes.

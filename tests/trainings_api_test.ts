@@ -1,9 +1,4 @@
-/**
- * Training jobs through the HTTP API on the embedded engine (Deno KV queue + one Web Worker per
- * job), with the stand-in runner: lifecycle, server-sent events, CSV, cancel, failures, uploads,
- * owner scoping and errors.
- */
-import { assert, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import {
   assertProblem,
   bearer,
@@ -24,74 +19,77 @@ import {
 Deno.test("trainings api: POST -> 202, events stream live and replay, GET done, CSV", async () => {
   await withTrainingService({}, async (svc) => {
     const r = await postTraining(svc, tinyRequest());
-    assertEquals(r.status, 202, r.text);
+    assert.deepStrictEqual(r.status, 202, r.text);
     const id: string = r.body.id;
-    assertEquals(r.headers.get("location"), `/v1/trainings/${id}`);
+    assert.deepStrictEqual(r.headers.get("location"), `/v1/trainings/${id}`);
     assert(["queued", "running"].includes(r.body.status), r.body.status);
-    assertEquals(r.body.links.events, `/v1/trainings/${id}/events`);
-    assertEquals(r.body.job.optimizer.epochs, 2);
+    assert.deepStrictEqual(r.body.links.events, `/v1/trainings/${id}/events`);
+    assert.deepStrictEqual(r.body.job.optimizer.epochs, 2);
 
     // Subscribed right away: sees the job live, to its end.
     const live = await readEvents(svc, id);
-    assertEquals(live.status, 200);
+    assert.deepStrictEqual(live.status, 200);
     assert(live.contentType.startsWith("text/event-stream"), live.contentType);
     const types = live.events.map((e) => e.event);
-    assertEquals(types[types.length - 1], "end");
-    assertEquals(live.events[live.events.length - 1].data.status, "done");
+    assert.deepStrictEqual(types[types.length - 1], "end");
+    assert.deepStrictEqual(live.events[live.events.length - 1].data.status, "done");
     for (const t of ["started", "step", "checkpoint", "method_done"]) {
       assert(types.includes(t), `event ${t} in ${types.join(",")}`);
     }
-    assertEquals(types.filter((t) => t === "started").length, 2, "one per method");
-    assertEquals(types.filter((t) => t === "method_done").length, 2);
+    assert.deepStrictEqual(types.filter((t) => t === "started").length, 2, "one per method");
+    assert.deepStrictEqual(types.filter((t) => t === "method_done").length, 2);
     // 2 methods x (step 0 + 2 epochs) checkpoints, each with the layers.
     const cps = live.events.filter((e) => e.event === "checkpoint");
-    assertEquals(cps.length, 6);
-    assertEquals(cps[0].data.layers.length, 3);
+    assert.deepStrictEqual(cps.length, 6);
+    assert.deepStrictEqual(cps[0].data.layers.length, 3);
     const ids = live.events.filter((e) => e.event !== "end").map((e) => Number(e.id));
-    assertEquals(ids, ids.map((_, i) => i), "ids are log positions");
-    for (const e of live.events) assertEquals(e.data.type ?? "end", e.event);
+    assert.deepStrictEqual(ids, ids.map((_, i) => i), "ids are log positions");
+    for (const e of live.events) assert.deepStrictEqual(e.data.type ?? "end", e.event);
 
     const done = await waitTraining(svc, id);
-    assertEquals(done.body.status, "done", JSON.stringify(done.body.error));
-    assertEquals(done.body.attempts, 1);
-    assertEquals(done.body.progress.methods_done, 2);
-    assertEquals(done.body.progress.epoch, 2);
+    assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
+    assert.deepStrictEqual(done.body.attempts, 1);
+    assert.deepStrictEqual(done.body.progress.methods_done, 2);
+    assert.deepStrictEqual(done.body.progress.epoch, 2);
     const result = done.body.result;
-    assertEquals(result.methods.length, 2);
-    assertEquals(result.methods.map((m: { method: { label: string } }) => m.method.label), [
-      "e2e",
-      "layerwise(cross_entropy)",
-    ]);
-    assertEquals(result.methods[0].analysis.checkpoints.length, 3);
+    assert.deepStrictEqual(result.methods.length, 2);
+    assert.deepStrictEqual(
+      result.methods.map((m: { method: { label: string } }) => m.method.label),
+      [
+        "e2e",
+        "layerwise(cross_entropy)",
+      ],
+    );
+    assert.deepStrictEqual(result.methods[0].analysis.checkpoints.length, 3);
     assert(typeof result.methods[0].analysis.summary.dynamics === "boolean", "a summary");
-    assertEquals(result.methods[1].curves.length, 3);
+    assert.deepStrictEqual(result.methods[1].curves.length, 3);
 
     // A late subscriber gets the whole history, then the end.
     const late = await readEvents(svc, id);
-    assertEquals(late.events.map((e) => e.event), types);
+    assert.deepStrictEqual(late.events.map((e) => e.event), types);
     // Resuming after an id replays only what follows it.
     const resumed = await readEvents(svc, id, { headers: { "last-event-id": "4" } });
-    assertEquals(resumed.events[0].id, "5");
+    assert.deepStrictEqual(resumed.events[0].id, "5");
 
     const csv = await call(svc, `/v1/trainings/${id}.csv`);
-    assertEquals(csv.status, 200, csv.text);
+    assert.deepStrictEqual(csv.status, 200, csv.text);
     assert(csv.headers.get("content-type")!.startsWith("text/csv"));
     const lines = csv.text.trim().split(/\r?\n/);
-    assertEquals(
+    assert.deepStrictEqual(
       lines[0],
       "method,step,epoch,layer,nhsic_x,nhsic_y,nhsic_x_norm,nhsic_y_norm,test_accuracy",
     );
-    assertEquals(lines.length, 1 + 2 * 3 * 3, "methods x checkpoints x layers");
+    assert.deepStrictEqual(lines.length, 1 + 2 * 3 * 3, "methods x checkpoints x layers");
     const row = lines[lines.length - 1].split(",");
-    assertEquals(row[0], "layerwise(cross_entropy)");
-    assertEquals(row[2], "2");
-    assertEquals(row[3], "out");
+    assert.deepStrictEqual(row[0], "layerwise(cross_entropy)");
+    assert.deepStrictEqual(row[2], "2");
+    assert.deepStrictEqual(row[3], "out");
     assert(Number(row[8]) > 0.5, `test accuracy ${row[8]}`);
 
     // Finished: DELETE is a conflict.
     assertProblem(await call(svc, `/v1/trainings/${id}`, { method: "DELETE" }), 409, "id");
     const h = await call(svc, "/v1/health");
-    assertEquals(h.body.trainings, { engine: "embedded", running: 0, queued: 0 });
+    assert.deepStrictEqual(h.body.trainings, { engine: "embedded", running: 0, queued: 0 });
   });
 });
 
@@ -104,46 +102,49 @@ Deno.test("trainings api: DELETE cancels a running job within a step; queued one
     });
     const a = await postTraining(svc, long);
     const b = await postTraining(svc, long); // waits: concurrency 1
-    assertEquals(a.status, 202);
+    assert.deepStrictEqual(a.status, 202);
     const running = await waitTraining(svc, a.body.id, (x) => x.progress?.step > 5);
-    assertEquals(running.body.status, "running");
-    assertEquals(running.body.worker, "embedded");
+    assert.deepStrictEqual(running.body.status, "running");
+    assert.deepStrictEqual(running.body.worker, "embedded");
     const queued = await call(svc, `/v1/trainings/${b.body.id}`);
-    assertEquals(queued.body.status, "queued");
+    assert.deepStrictEqual(queued.body.status, "queued");
 
     // Someone is watching when the cancel comes.
     const watching = readEvents(svc, a.body.id);
     const t0 = performance.now();
     const del = await call(svc, `/v1/trainings/${a.body.id}`, { method: "DELETE" });
-    assertEquals(del.status, 200, del.text);
-    assertEquals(del.body.status, "cancelled");
+    assert.deepStrictEqual(del.status, 200, del.text);
+    assert.deepStrictEqual(del.body.status, "cancelled");
     const seen = await watching;
-    assertEquals(seen.events[seen.events.length - 1].event, "end");
-    assertEquals(seen.events[seen.events.length - 1].data.status, "cancelled");
+    assert.deepStrictEqual(seen.events[seen.events.length - 1].event, "end");
+    assert.deepStrictEqual(seen.events[seen.events.length - 1].data.status, "cancelled");
 
     // The worker stopped: its slot is free (concurrency 1) and the queued job starts.
     await waitTraining(svc, b.body.id, (x) => x.status === "running", { timeoutMs: 2_000 });
     assert(performance.now() - t0 < 2_000, "the next job started late");
     const after = await call(svc, `/v1/trainings/${a.body.id}`);
-    assertEquals(after.body.status, "cancelled");
+    assert.deepStrictEqual(after.body.status, "cancelled");
     const steps = after.body.progress.step;
     await new Promise((ok) => setTimeout(ok, 100));
-    assertEquals((await call(svc, `/v1/trainings/${a.body.id}`)).body.progress.step, steps);
+    assert.deepStrictEqual(
+      (await call(svc, `/v1/trainings/${a.body.id}`)).body.progress.step,
+      steps,
+    );
     assertProblem(await call(svc, `/v1/trainings/${a.body.id}.csv`), 409, "id");
     assertProblem(await call(svc, `/v1/trainings/${a.body.id}`, { method: "DELETE" }), 409);
 
     // Cancel a queued one before it starts.
     const c = await postTraining(svc, tinyRequest());
     const delC = await call(svc, `/v1/trainings/${c.body.id}`, { method: "DELETE" });
-    assertEquals(delC.body.status, "cancelled");
-    assertEquals(
+    assert.deepStrictEqual(delC.body.status, "cancelled");
+    assert.deepStrictEqual(
       (await call(svc, `/v1/trainings/${b.body.id}`, { method: "DELETE" })).body.status,
       "cancelled",
     );
     await new Promise((ok) => setTimeout(ok, 300));
     const cAfter = await call(svc, `/v1/trainings/${c.body.id}`);
-    assertEquals(cAfter.body.status, "cancelled");
-    assertEquals(cAfter.body.attempts, 0, "never started");
+    assert.deepStrictEqual(cAfter.body.status, "cancelled");
+    assert.deepStrictEqual(cAfter.body.attempts, 0, "never started");
   });
 });
 
@@ -151,11 +152,11 @@ Deno.test("trainings api: a failing job is failed with its reason", async () => 
   await withTrainingService({}, async (svc) => {
     const r = await postTraining(svc, tinyRequest({ seed: 13 }));
     const done = await waitTraining(svc, r.body.id);
-    assertEquals(done.body.status, "failed");
+    assert.deepStrictEqual(done.body.status, "failed");
     assert(done.body.error.message.includes("fake failure"), JSON.stringify(done.body.error));
-    assertEquals(done.body.result, undefined);
+    assert.deepStrictEqual(done.body.result, undefined);
     const ev = await readEvents(svc, r.body.id);
-    assertEquals(ev.events[ev.events.length - 1].data.status, "failed");
+    assert.deepStrictEqual(ev.events[ev.events.length - 1].data.status, "failed");
     assertProblem(await call(svc, `/v1/trainings/${r.body.id}.csv`), 409);
   });
 });
@@ -186,7 +187,7 @@ Deno.test("trainings api: unknown ids 404, invalid bodies 422 naming the field",
       422,
       "methods[0].head",
     );
-    assertEquals(badMethod.title, "Invalid model or training settings");
+    assert.deepStrictEqual(badMethod.title, "Invalid model or training settings");
     assertProblem(
       await postTraining(svc, tinyRequest({ optimizer: { epochs: 0 } })),
       422,
@@ -237,14 +238,14 @@ Deno.test("trainings api: multipart upload of an .npz dataset", async () => {
     const req = tinyRequest({ dataset: undefined, methods: [{ name: "e2e" }] });
     delete req.dataset;
     const r = await postUpload(svc, req, npzDataset(64, 5, 3));
-    assertEquals(r.status, 202, r.text);
-    assertEquals(r.body.job.dataset.name, "upload");
-    assertEquals(r.body.job.dataset.path, "(uploaded)", "server paths are not shown");
+    assert.deepStrictEqual(r.status, 202, r.text);
+    assert.deepStrictEqual(r.body.job.dataset.name, "upload");
+    assert.deepStrictEqual(r.body.job.dataset.path, "(uploaded)", "server paths are not shown");
     const done = await waitTraining(svc, r.body.id);
-    assertEquals(done.body.status, "done", JSON.stringify(done.body.error));
+    assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
     // The upload is removed once the job finished.
     const left = [...Deno.readDirSync(`${svc.dataDir}/uploads`)];
-    assertEquals(left.length, 0, `uploads left: ${left.map((e) => e.name)}`);
+    assert.deepStrictEqual(left.length, 0, `uploads left: ${left.map((e) => e.name)}`);
 
     // Errors name the field at fault.
     assertProblem(await postUpload(svc, req, null), 422, "dataset");
@@ -274,7 +275,7 @@ Deno.test("trainings api: API keys scope jobs to their owner", async () => {
   await withTrainingService({ INFOPLANE_API_KEYS: "k1,k2" }, async (svc) => {
     assertProblem(await postTraining(svc, tinyRequest()), 401);
     const r = await postTraining(svc, tinyRequest(), bearer("k1"));
-    assertEquals(r.status, 202, r.text);
+    assert.deepStrictEqual(r.status, 202, r.text);
     const id = r.body.id;
     for (const path of [`/v1/trainings/${id}`, `/v1/trainings/${id}/events`]) {
       assertProblem(await call(svc, path, { headers: bearer("k2") }), 404);
@@ -285,9 +286,9 @@ Deno.test("trainings api: API keys scope jobs to their owner", async () => {
       404,
     );
     const done = await waitTraining(svc, id, undefined, { headers: bearer("k1") });
-    assertEquals(done.body.status, "done");
+    assert.deepStrictEqual(done.body.status, "done");
     const ev = await readEvents(svc, id, { headers: bearer("k1") });
-    assertEquals(ev.events[ev.events.length - 1].event, "end");
+    assert.deepStrictEqual(ev.events[ev.events.length - 1].event, "end");
   });
 });
 
@@ -300,7 +301,7 @@ Deno.test("trainings api: keep-alive comments while a job is quiet; OpenAPI docu
     );
     const log = await readEvents(svc, r.body.id);
     assert(log.comments.includes("keep-alive"), `comments: ${log.comments.join("|")}`);
-    assertEquals(log.events[log.events.length - 1].data.status, "done");
+    assert.deepStrictEqual(log.events[log.events.length - 1].data.status, "done");
     const doc = await call(svc, "/openapi.json");
     for (const p of ["/v1/trainings", "/v1/trainings/{id}", "/v1/trainings/{id}/events"]) {
       assert(doc.body.paths[p], `OpenAPI lacks ${p}`);

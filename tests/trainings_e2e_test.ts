@@ -1,8 +1,4 @@
-/**
- * End to end with the real training code (lib/train/run.ts) on the embedded engine: a tiny MLP
- * on 256 MNIST images, both methods, events over SSE, the result and its CSV through the API.
- */
-import { assert, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import { call } from "./api_helpers.ts";
 import {
   postTraining,
@@ -23,40 +19,40 @@ Deno.test("trainings e2e: real runTraining on a tiny MNIST job through the API",
       tracking: { probe_size: 128, first_epoch_points: 1 },
       seed: 3,
     });
-    assertEquals(r.status, 202, r.text);
+    assert.deepStrictEqual(r.status, 202, r.text);
     const id = r.body.id;
     const log = await readEvents(svc, id, { timeoutMs: 120_000 });
     const end = log.events[log.events.length - 1];
-    assertEquals(end.event, "end");
+    assert.deepStrictEqual(end.event, "end");
     const done = await waitTraining(svc, id, undefined, { timeoutMs: 5_000 });
-    assertEquals(done.body.status, "done", JSON.stringify(done.body.error));
+    assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
     const seconds = (performance.now() - t0) / 1000;
 
     const types = new Set(log.events.map((e) => e.event));
     for (const t of ["started", "checkpoint", "method_done"]) assert(types.has(t), `event ${t}`);
     const res = done.body.result;
-    assertEquals(res.methods.length, 2);
-    assertEquals(res.dataset.train, 256);
+    assert.deepStrictEqual(res.methods.length, 2);
+    assert.deepStrictEqual(res.dataset.train, 256);
     for (const m of res.methods) {
       const cps = m.analysis.checkpoints;
       assert(cps.length >= 2, `${m.method.label}: ${cps.length} checkpoints`);
-      assertEquals(cps[0].step, 0);
+      assert.deepStrictEqual(cps[0].step, 0);
       for (const l of cps[cps.length - 1].layers) {
         assert(Number.isFinite(l.nhsic_x) && Number.isFinite(l.nhsic_y), `${l.name} finite`);
       }
       const acc = m.final_test_accuracy;
       assert(acc >= 0 && acc <= 1, `${m.method.label}: accuracy ${acc}`);
-      assertEquals(m.curves.length, cps.length);
+      assert.deepStrictEqual(m.curves.length, cps.length);
     }
     const csv = await call(svc, `/v1/trainings/${id}.csv`);
-    assertEquals(csv.status, 200);
+    assert.deepStrictEqual(csv.status, 200);
     const rows = csv.text.trim().split(/\r?\n/).length - 1;
     const expected = res.methods.reduce(
       (s: number, m: { analysis: { checkpoints: Array<{ layers: unknown[] }> } }) =>
         s + m.analysis.checkpoints.reduce((t, c) => t + c.layers.length, 0),
       0,
     );
-    assertEquals(rows, expected);
+    assert.deepStrictEqual(rows, expected);
     console.log(
       `  real job: ${seconds.toFixed(1)} s end to end on ${res.backend.name} ` +
         `(${res.backend.device}); final test accuracy ` +
@@ -80,14 +76,14 @@ Deno.test("trainings e2e: DELETE stops a real running job within a step", async 
     await readEvents(svc, id, { stopWhen: (e) => e.event === "step", timeoutMs: 60_000 });
     const t0 = performance.now();
     const del = await call(svc, `/v1/trainings/${id}`, { method: "DELETE" });
-    assertEquals(del.body.status, "cancelled");
+    assert.deepStrictEqual(del.body.status, "cancelled");
     while ((await call(svc, "/v1/health")).body.trainings.running > 0) {
       assert(performance.now() - t0 < 5_000, "the job still runs 5 s after DELETE");
       await new Promise((ok) => setTimeout(ok, 20));
     }
     const ms = performance.now() - t0;
     const after = await call(svc, `/v1/trainings/${id}`);
-    assertEquals(after.body.status, "cancelled");
+    assert.deepStrictEqual(after.body.status, "cancelled");
     console.log(`  stopped ${ms.toFixed(0)} ms after DELETE, at step ${after.body.progress?.step}`);
   });
 });

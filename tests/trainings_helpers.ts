@@ -3,11 +3,11 @@
  * whose training runner is the fast stand-in tests/trainings_fake_runner.ts, an SSE reader,
  * subprocess management and polling.
  */
+import assert from "node:assert/strict";
 import { startService } from "../main.ts";
 import { loadSettings } from "../lib/settings.ts";
 import { loadTrainingConfig } from "../workers/training_config.ts";
 import { call, type Env, freePort, type Reply, type TestService } from "./api_helpers.ts";
-import { assert, assertEquals } from "./assert.ts";
 import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
 import type { TrainingStore } from "../workers/training_types.ts";
 
@@ -88,7 +88,7 @@ export async function waitTraining(
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   while (true) {
     const r = await call(base, `/v1/trainings/${id}`, { headers: opts.headers });
-    assertEquals(r.status, 200, `GET /v1/trainings/${id}: ${r.text}`);
+    assert.deepStrictEqual(r.status, 200, `GET /v1/trainings/${id}: ${r.text}`);
     if (done(r.body)) return r;
     assert(
       Date.now() < deadline,
@@ -283,14 +283,14 @@ export async function storeContract(store: TrainingStore, job: TrainingJob): Pro
   const a = crypto.randomUUID();
   await store.create({ id: a, owner: "o", job, max_attempts: 2 });
   const created = await store.get(a);
-  assertEquals(created?.status, "queued");
-  assertEquals(created?.job, job);
+  assert.deepStrictEqual(created?.status, "queued");
+  assert.deepStrictEqual(created?.job, job);
   let out = await store.update(a, { status: "running", attempts: 1 }, ["queued"]);
   assert(out.applied);
   out = await store.update(a, { status: "running" }, ["queued"]);
   assert(!out.applied, "running is not queued");
-  assertEquals(out.record?.attempts, 1);
-  assertEquals((await store.update("missing", { status: "done" })).record, null);
+  assert.deepStrictEqual(out.record?.attempts, 1);
+  assert.deepStrictEqual((await store.update("missing", { status: "done" })).record, null);
 
   // A big result (several KV chunks), read back equal.
   const result = {
@@ -298,11 +298,11 @@ export async function storeContract(store: TrainingStore, job: TrainingJob): Pro
     seconds: 1,
   } as unknown as TrainingResult;
   assert(await store.complete(a, result));
-  assertEquals(await store.result(a), result);
-  assertEquals((await store.get(a))?.status, "done");
+  assert.deepStrictEqual(await store.result(a), result);
+  assert.deepStrictEqual((await store.get(a))?.status, "done");
   // Finished: no second result, no status change.
   assert(!(await store.complete(a, { seconds: 2 } as unknown as TrainingResult)));
-  assertEquals(await store.result(a), result);
+  assert.deepStrictEqual(await store.result(a), result);
   assert(!(await store.update(a, { status: "cancelled" })).applied);
 
   // A cancelled job's late result is dropped.
@@ -310,21 +310,21 @@ export async function storeContract(store: TrainingStore, job: TrainingJob): Pro
   await store.create({ id: b, owner: "o", job, max_attempts: 2 });
   await store.update(b, { status: "cancelled" });
   assert(!(await store.complete(b, result)));
-  assertEquals(await store.result(b), null);
+  assert.deepStrictEqual(await store.result(b), null);
 
   // The event log: positions are contiguous and reads resume from one.
   const n = await store.appendEvents(b, [
     { type: "log", message: "one" },
     { type: "log", message: "two" },
   ]);
-  assertEquals(n, 2);
-  assertEquals(await store.appendEvents(b, [{ type: "log", message: "three" }]), 3);
-  assertEquals(
+  assert.deepStrictEqual(n, 2);
+  assert.deepStrictEqual(await store.appendEvents(b, [{ type: "log", message: "three" }]), 3);
+  assert.deepStrictEqual(
     (await store.events(b, 1)).map((e) => [e.seq, (e.event as { message: string }).message]),
     [
       [1, "two"],
       [2, "three"],
     ],
   );
-  assertEquals(await store.events(b, 3), []);
+  assert.deepStrictEqual(await store.events(b, 3), []);
 }

@@ -1,9 +1,4 @@
-/**
- * Restart safety of the embedded engine: the service runs as a subprocess on a data dir that
- * outlives it. A job running when the process is killed restarts from the beginning in the next
- * process; SIGTERM does not use up an attempt; after max attempts the job fails with a reason.
- */
-import { assert, assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import { call } from "./api_helpers.ts";
 import {
   FAKE_RUNNER,
@@ -32,7 +27,7 @@ Deno.test("trainings restart: kill -> restarted from the beginning; SIGTERM is f
   };
   const runningIn = async (url: string, id: string, attempts: number) => {
     const r = await waitTraining(url, id, (b) => b.status === "running" && b.progress?.step >= 5);
-    assertEquals(r.body.attempts, attempts);
+    assert.deepStrictEqual(r.body.attempts, attempts);
   };
   try {
     let p = await start();
@@ -43,7 +38,7 @@ Deno.test("trainings restart: kill -> restarted from the beginning; SIGTERM is f
       optimizer: { epochs: 2, batch_size: 64 },
     });
     const r = await postTraining(p.url, job);
-    assertEquals(r.status, 202, r.text);
+    assert.deepStrictEqual(r.status, 202, r.text);
     const id: string = r.body.id;
     const quick = await postTraining(p.url, tinyRequest({ methods: [{ name: "e2e" }] }));
     await runningIn(p.url, id, 1);
@@ -52,7 +47,7 @@ Deno.test("trainings restart: kill -> restarted from the beginning; SIGTERM is f
     p = await start();
     await runningIn(p.url, id, 2);
     const st = await stop(p, "SIGTERM", 10_000);
-    assertEquals(st.code, 0, "clean exit on SIGTERM");
+    assert.deepStrictEqual(st.code, 0, "clean exit on SIGTERM");
 
     p = await start();
     await runningIn(p.url, id, 2); // the SIGTERM'd run did not count
@@ -60,17 +55,17 @@ Deno.test("trainings restart: kill -> restarted from the beginning; SIGTERM is f
 
     p = await start();
     const failed = await waitTraining(p.url, id);
-    assertEquals(failed.body.status, "failed");
+    assert.deepStrictEqual(failed.body.status, "failed");
     assert(failed.body.error.message.includes("interrupted 2 times"), failed.body.error.message);
     const log = await readEvents(p.url, id);
     const messages = log.events.filter((e) => e.event === "log").map((e) => e.data.message);
     assert(messages.some((m) => m.includes("restarts from the beginning (attempt 2 of 2)")));
-    assertEquals(log.events[log.events.length - 1].data.status, "failed");
+    assert.deepStrictEqual(log.events[log.events.length - 1].data.status, "failed");
     // The job queued behind it ran once the slot was free.
     const q = await waitTraining(p.url, quick.body.id);
-    assertEquals(q.body.status, "done");
+    assert.deepStrictEqual(q.body.status, "done");
     const h = await call(p.url, "/v1/health");
-    assertEquals(h.body.trainings.running, 0);
+    assert.deepStrictEqual(h.body.trainings.running, 0);
   } finally {
     for (const p of procs) await stop(p, "SIGKILL");
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});

@@ -1,8 +1,4 @@
-/**
- * The training store (Deno KV, in memory) and the event recorder: compare-and-set status
- * changes, chunked results written whole, the event log's thinning and cap, and progress.
- */
-import { assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import type { TrainingEvent, TrainingJob } from "../lib/train/types.ts";
 import { EventRecorder } from "../workers/training_recorder.ts";
 import { KvTrainingStore } from "../workers/training_store_kv.ts";
@@ -64,18 +60,26 @@ Deno.test("training recorder: steps thinned, log capped, progress tracked", asyn
     rec.push({ type: "method_done", method: "e2e", test_accuracy: 0.75 });
     await rec.drain();
     const events = (await store.events("j", 0)).map((e) => e.event);
-    assertEquals(events.filter((e) => e.type === "step").length, 1, "one step per interval");
-    assertEquals(events.length, 2 * 20 + 1, "non-step events up to 2x the cap, then a note");
-    assertEquals(events[events.length - 1].type, "log");
+    assert.deepStrictEqual(
+      events.filter((e) => e.type === "step").length,
+      1,
+      "one step per interval",
+    );
+    assert.deepStrictEqual(
+      events.length,
+      2 * 20 + 1,
+      "non-step events up to 2x the cap, then a note",
+    );
+    assert.deepStrictEqual(events[events.length - 1].type, "log");
     const p = (await store.get("j"))!.progress!;
-    assertEquals(p.methods_done, 1);
-    assertEquals(p.methods_total, 2);
-    assertEquals(p.step, 99);
-    assertEquals(p.epochs, 3);
-    assertEquals(p.test_accuracy, 0.75);
+    assert.deepStrictEqual(p.methods_done, 1);
+    assert.deepStrictEqual(p.methods_total, 2);
+    assert.deepStrictEqual(p.step, 99);
+    assert.deepStrictEqual(p.epochs, 3);
+    assert.deepStrictEqual(p.test_accuracy, 0.75);
     // seq positions are contiguous and resumable.
     const tail = await store.events("j", 39);
-    assertEquals(tail.map((e) => e.seq), [39, 40]);
+    assert.deepStrictEqual(tail.map((e) => e.seq), [39, 40]);
   });
 });
 
@@ -93,6 +97,6 @@ Deno.test("training recorder: a progress write on a cancelled job reports it", a
     );
     rec.push({ type: "step", method: "e2e", epoch: 1, step: 1, loss: 1 });
     await rec.drain();
-    assertEquals(told, 1);
+    assert.deepStrictEqual(told, 1);
   });
 });

@@ -1,8 +1,6 @@
 /** Shared helpers for tests/dump_*_test.ts. */
-
+import assert from "node:assert/strict";
 import { InputError, type InputProblem } from "../../lib/errors.ts";
-import { AssertionError, assertThrows } from "../assert.ts";
-
 /** Directory of the small numpy fixtures (see make_fixtures.py). */
 export const FIXTURES = new URL("./", import.meta.url);
 
@@ -17,15 +15,14 @@ export function assertInputError(
   problem: InputProblem,
   includes?: string,
   field?: string,
-): InputError {
-  const e = assertThrows(fn, InputError, includes);
-  if (e.problem !== problem) {
-    throw new AssertionError(`expected problem "${problem}", got "${e.problem}": ${e.message}`);
-  }
-  if (field !== undefined && e.field !== field) {
-    throw new AssertionError(`expected field "${field}", got "${e.field}": ${e.message}`);
-  }
-  return e;
+): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof InputError, `expected an InputError, got ${e}`);
+    assert.equal(e.problem, problem, e.message);
+    if (includes !== undefined) assert.ok(e.message.includes(includes), e.message);
+    if (field !== undefined) assert.equal(e.field, field, e.message);
+    return true;
+  });
 }
 
 /** Sum of an array's values as float64. */
