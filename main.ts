@@ -1,79 +1,52 @@
 /**
  * infoplane service entry point. `deno task start` runs it on embedded defaults: Deno KV under
- * ./data, compute in Web Workers, port 8000. With INFOPLANE_REDIS_URL set, training jobs go to
- * BullMQ on Redis for `deno task worker` processes instead of running here.
+ * ./data, jobs in Web Workers of this process, port 8000. With INFOPLANE_REDIS_URL set, jobs go
+ * to BullMQ on Redis for `deno task worker` processes instead (small analyses still run here).
+ *
+ * @module
  */
 import { getLinalg } from "./lib/linalg/mod.ts";
+import type { Scale } from "./lib/experiments/types.ts";
 import { loadSettings, type Settings } from "./lib/settings.ts";
 import { createApp } from "./routes/app.ts";
-import { AnalysisJobs } from "./workers/analysis_jobs.ts";
-import { KvQueue } from "./workers/queue.ts";
-import { loadTrainingConfig, type TrainingConfig } from "./workers/training_config.ts";
-import { EmbeddedTrainingEngine } from "./workers/training_embedded.ts";
-import { DEFAULT_LIMITS } from "./workers/training_recorder.ts";
-import { RedisTrainingEngine } from "./workers/training_redis.ts";
-import { workerRunner } from "./workers/training_runner.ts";
-import type { TrainingEngine, TrainingRunner } from "./workers/training_types.ts";
+import { type JobService, openJobs } from "./workers/mod.ts";
 
 /** Version reported by /v1/health and the OpenAPI document. */
-export const VERSION = "0.1.0";
+export const VERSION = "0.2.0";
 
 /** A running service. */
 export interface Service {
   url: string;
   port: number;
+  /** The job layer (tests seed and inspect jobs through it). */
+  jobs: JobService;
   close(): Promise<void>;
 }
 
-/** Training options of {@link startService} (tests substitute a config and a runner). */
+/** Options of {@link startService} that tests set. */
 export interface ServiceOptions {
-  /** Default: read from the environment. */
-  training?: TrainingConfig;
-  /** Default: lib/train/run.ts (or INFOPLANE_TRAINING_RUNNER), one Web Worker per job. */
-  runner?: TrainingRunner;
+  /** Experiment scales callers may request (default cpu and full; tests add "micro"). */
+  experimentScales?: readonly Scale[];
 }
 
-/** Opens storage, starts the workers and the HTTP server. Port 0 picks a free port. */
+/**
+ * Opens storage, starts the job layer and the HTTP server.
+ *
+ * @param settings the settings (default: read from the environment); port 0 picks a free port
+ * @param options test hooks
+ * @returns the running service
+ */
 export async function startService(
   settings: Settings = loadSettings(),
   options: ServiceOptions = {},
 ): Promise<Service> {
-  const training = options.training ?? loadTrainingConfig();
   await Deno.mkdir(settings.dataDir, { recursive: true });
   const kv = await Deno.openKv(`${settings.dataDir}/infoplane.kv.sqlite`);
-  // One KV queue listener for the process, shared by the engines (Deno allows one per handle).
-  const queue = new KvQueue(kv);
-  const analyses = new AnalysisJobs(
-    kv,
-    settings.dataDir,
-    settings.workers,
-    settings.syncWorkLimit,
-    queue,
-  );
-  await analyses.start();
-  let trainings: TrainingEngine;
-  if (training.redisUrl) {
-    const engine = new RedisTrainingEngine(training, settings.dataDir);
-    await engine.start();
-    trainings = engine;
-  } else {
-    const engine = new EmbeddedTrainingEngine(kv, queue, {
-      dataDir: settings.dataDir,
-      concurrency: training.concurrency,
-      attempts: training.attempts,
-      limits: { ...DEFAULT_LIMITS, maxEvents: training.maxEvents },
-      runner: options.runner ??
-        workerRunner(training.runnerModule, { graceMs: training.cancelGraceMs }),
-    });
-    await engine.start();
-    trainings = engine;
-  }
-  queue.listen();
+  const jobs = await openJobs(settings, { kv, blobDir: `${settings.dataDir}/jobs` });
   const app = createApp({
     settings,
-    analyses,
-    trainings,
-    sseKeepAliveMs: training.keepAliveMs,
+    jobs: jobs.service,
+    experimentScales: options.experimentScales,
     linalgName: getLinalg().name,
     version: VERSION,
     startedAt: Date.now(),
@@ -83,10 +56,10 @@ export async function startService(
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    jobs: jobs.service,
     async close() {
-      // Trainings first: that also ends open event streams, which server.shutdown() awaits.
-      await trainings.close();
-      await analyses.close();
+      // Jobs first: that also ends open event streams, which server.shutdown() awaits.
+      await jobs.close();
       await server.shutdown();
       kv.close();
     },

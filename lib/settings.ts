@@ -1,10 +1,15 @@
-/** Service settings read from the environment once at start-up (documented in README). */
+/**
+ * Service settings, read from the environment once at start-up: the one place where every
+ * `INFOPLANE_*` variable is parsed (documented in README, "Configuration", and deploy/README.md).
+ *
+ * @module
+ */
 
-/** Everything the service can be configured with. */
+/** Everything the service and its job workers can be configured with. */
 export interface Settings {
-  /** PORT: where the HTTP server listens (default 8000). */
+  /** PORT: where the HTTP server listens (default 8000; 0 picks a free port). */
   port: number;
-  /** INFOPLANE_DATA_DIR: state (Deno KV file, queued dumps); default ./data. */
+  /** INFOPLANE_DATA_DIR: state (Deno KV file, job inputs, dataset caches); default ./data. */
   dataDir: string;
   /** INFOPLANE_MAX_BODY_MB: largest request body accepted (default 1024 MiB). */
   maxBodyBytes: number;
@@ -12,18 +17,56 @@ export interface Settings {
   maxDumpBytes: number;
   /** INFOPLANE_MAX_SAMPLES: largest m accepted for an analysis (default 16384). */
   maxSamples: number;
-  /** INFOPLANE_SYNC_LIMIT: work units (m^2 x matrices) above which an analysis runs async. */
+  /** INFOPLANE_SYNC_LIMIT: work units (m^2 x matrices) above which an analysis is queued. */
   syncWorkLimit: number;
-  /** INFOPLANE_WORKERS: Web Workers for compute (default: cores - 1, at least 1). */
+  /** INFOPLANE_WORKERS: Web Workers for analyses (default: cores - 1, at least 1). */
   workers: number;
   /** INFOPLANE_CORS_ORIGINS: comma-separated origins, or "*" (default "*"). */
   corsOrigins: string[];
   /** INFOPLANE_API_KEYS: comma-separated keys; empty disables authentication. */
   apiKeys: string[];
+  /** Job engine settings. */
+  jobs: JobSettings;
 }
 
-function num(env: (k: string) => string | undefined, key: string, fallback: number): number {
-  const raw = env(key);
+/** Settings of the job layer (workers/): queues, stores, retries, runners. */
+export interface JobSettings {
+  /** INFOPLANE_REDIS_URL: when set, jobs go through BullMQ on this Redis (fleet mode). */
+  redisUrl: string | null;
+  /** INFOPLANE_REDIS_PREFIX: prefix of every Redis key (default "infoplane"). */
+  redisPrefix: string;
+  /** INFOPLANE_TRAINING_CONCURRENCY: trainings and experiment suites run at once per process. */
+  trainingConcurrency: number;
+  /** INFOPLANE_JOB_ATTEMPTS (or INFOPLANE_TRAINING_ATTEMPTS): starts before an interrupted job fails. */
+  attempts: number;
+  /** INFOPLANE_JOB_LOCK_MS (or INFOPLANE_TRAINING_LOCK_MS): lease of a running job in Redis. */
+  lockMs: number;
+  /** INFOPLANE_JOB_STALLED_MS (or INFOPLANE_TRAINING_STALLED_MS): interval of the stalled-job check. */
+  stalledMs: number;
+  /** INFOPLANE_HEARTBEAT_MS: how often a running job's record shows a sign of life (default 2 s). */
+  heartbeatMs: number;
+  /** INFOPLANE_TRAINING_MAX_EVENTS: events logged per job before step events are dropped. */
+  maxEvents: number;
+  /** INFOPLANE_TRAINING_CANCEL_GRACE_MS: time a cancelled job gets before its worker is killed. */
+  cancelGraceMs: number;
+  /** INFOPLANE_SSE_KEEPALIVE_MS: interval of keep-alive comments on event streams. */
+  keepAliveMs: number;
+  /**
+   * INFOPLANE_REDIS_TRANSIENT_TTL_S: how long a finished job's transient Redis keys (event log,
+   * queue entry) are kept (default one day). Records and results are kept (see retention).
+   */
+  transientTtlS: number;
+  /**
+   * INFOPLANE_TRAINING_RUNNER: URL of a module exporting `runTraining` (default
+   * lib/train/run.ts). Meant for tests, which substitute a fast stand-in.
+   */
+  trainingModule: string;
+}
+
+type Env = (k: string) => string | undefined;
+
+function num(env: Env, key: string, fallback: number): number {
+  const raw = env(key)?.trim();
   if (raw === undefined || raw === "") return fallback;
   const v = Number(raw);
   if (!Number.isFinite(v) || v <= 0) {
@@ -32,17 +75,41 @@ function num(env: (k: string) => string | undefined, key: string, fallback: numb
   return v;
 }
 
+function int(env: Env, keys: string | string[], fallback: number, min = 1): number {
+  for (const key of typeof keys === "string" ? [keys] : keys) {
+    const raw = env(key)?.trim();
+    if (!raw) continue;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min) {
+      throw new Error(`${key} must be an integer >= ${min}, got "${raw}"`);
+    }
+    return v;
+  }
+  return fallback;
+}
+
 function list(raw: string | undefined): string[] {
   return (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Reads {@link Settings} from an environment lookup (Deno.env.get by default). */
-export function loadSettings(
-  env: (k: string) => string | undefined = (k) => Deno.env.get(k),
-): Settings {
+/** The default training module: lib/train/run.ts. */
+export const DEFAULT_TRAINING_MODULE = new URL("./train/run.ts", import.meta.url).href;
+
+/**
+ * Reads {@link Settings} from an environment lookup.
+ *
+ * @param env variable lookup (default `Deno.env.get`)
+ * @returns the settings, defaults filled in
+ * @throws {Error} naming the variable when a value does not parse
+ * @example
+ * ```ts
+ * const settings = loadSettings((k) => ({ PORT: "0" })[k]);
+ * ```
+ */
+export function loadSettings(env: Env = (k) => Deno.env.get(k)): Settings {
   const cores = navigator.hardwareConcurrency ?? 2;
   return {
-    port: env("PORT")?.trim() === "0" ? 0 : num(env, "PORT", 8000), // 0: any free port
+    port: env("PORT")?.trim() === "0" ? 0 : num(env, "PORT", 8000),
     dataDir: env("INFOPLANE_DATA_DIR") || "./data",
     maxBodyBytes: Math.round(num(env, "INFOPLANE_MAX_BODY_MB", 1024) * 1024 * 1024),
     maxDumpBytes: Math.round(num(env, "INFOPLANE_MAX_DUMP_MB", 4096) * 1024 * 1024),
@@ -53,5 +120,26 @@ export function loadSettings(
       ? ["*"]
       : list(env("INFOPLANE_CORS_ORIGINS")),
     apiKeys: list(env("INFOPLANE_API_KEYS")),
+    jobs: loadJobSettings(env),
+  };
+}
+
+function loadJobSettings(env: Env): JobSettings {
+  const runner = env("INFOPLANE_TRAINING_RUNNER")?.trim();
+  return {
+    redisUrl: env("INFOPLANE_REDIS_URL")?.trim() || null,
+    redisPrefix: env("INFOPLANE_REDIS_PREFIX")?.trim() || "infoplane",
+    trainingConcurrency: int(env, "INFOPLANE_TRAINING_CONCURRENCY", 1),
+    attempts: int(env, ["INFOPLANE_JOB_ATTEMPTS", "INFOPLANE_TRAINING_ATTEMPTS"], 2),
+    lockMs: int(env, ["INFOPLANE_JOB_LOCK_MS", "INFOPLANE_TRAINING_LOCK_MS"], 30_000, 100),
+    stalledMs: int(env, ["INFOPLANE_JOB_STALLED_MS", "INFOPLANE_TRAINING_STALLED_MS"], 30_000, 100),
+    heartbeatMs: int(env, "INFOPLANE_HEARTBEAT_MS", 2_000, 50),
+    maxEvents: int(env, "INFOPLANE_TRAINING_MAX_EVENTS", 5000, 10),
+    cancelGraceMs: int(env, "INFOPLANE_TRAINING_CANCEL_GRACE_MS", 10_000, 0),
+    keepAliveMs: int(env, "INFOPLANE_SSE_KEEPALIVE_MS", 15_000, 10),
+    transientTtlS: int(env, "INFOPLANE_REDIS_TRANSIENT_TTL_S", 86_400),
+    trainingModule: runner
+      ? new URL(runner, `file://${Deno.cwd()}/`).href
+      : DEFAULT_TRAINING_MODULE,
   };
 }

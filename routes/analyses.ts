@@ -1,35 +1,36 @@
-/** /v1/analyses: upload a dump, get nHSIC per layer and checkpoint with summaries. */
+/**
+ * /v1/analyses: upload a dump, get nHSIC per layer and checkpoint with summaries; read, follow,
+ * cancel and delete analyses.
+ *
+ * @module
+ */
 import { createRoute, type OpenAPIHono, type z } from "@hono/zod-openapi";
-import { stringify } from "csv-stringify/sync";
-import type { Context } from "hono";
-import {
-  assembleDump,
-  parseArrayFile,
-  parseJsonDump,
-  parseLayerKey,
-  parseNpzDump,
-} from "../lib/dump/mod.ts";
-import type { Dump, NdArray } from "../lib/dump/types.ts";
-import { InputError } from "../lib/errors.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
 import type { AnalysisOutput } from "../lib/analysis.ts";
-import type { AnalysisRecord } from "../workers/analysis_store.ts";
+import { analysisCsv } from "../lib/csv.ts";
+import { dumpFromForm, parseJsonDump } from "../lib/dump/mod.ts";
+import { InputError } from "../lib/errors.ts";
+import { analysisCost } from "../lib/nhsic/cost.ts";
+import { resolveEstimator } from "../lib/nhsic/config.ts";
+import type { JobRecordOf } from "../workers/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";
-import { problem } from "./problem.ts";
+import {
+  accepted,
+  IdParamSchema,
+  jobFields,
+  ownerOf,
+  parseField,
+  parseJsonField,
+  problemResponse,
+  streamJobEvents,
+} from "./http.ts";
 import {
   AnalysisSchema,
   AsyncQuerySchema,
   EstimatorSchema,
-  IdParamSchema,
   JsonDumpSchema,
+  LabelSchema,
   MultipartDumpSchema,
-  ProblemSchema,
 } from "./schemas.ts";
-
-const problemResponse = (description: string) => ({
-  content: { "application/problem+json": { schema: ProblemSchema } },
-  description,
-});
 
 const createAnalysis = createRoute({
   method: "post",
@@ -37,7 +38,8 @@ const createAnalysis = createRoute({
   summary: "Analyse an activation dump",
   description: "Computes nHSIC(X;T_l) and nHSIC(Y;T_l) for every layer and checkpoint, with " +
     "layer-differentiation and information-bottleneck summaries. Small dumps answer 200 with " +
-    "the result; large ones (or ?async=true) answer 202 with a Location to poll.",
+    "the result; large ones (or ?async=true) answer 202 with a Location to poll and a " +
+    "Retry-After.",
   request: {
     query: AsyncQuerySchema,
     body: {
@@ -74,186 +76,129 @@ const getAnalysis = createRoute({
     },
     401: problemResponse("Missing or unknown API key"),
     404: problemResponse("No such analysis (for this key)"),
+    409: problemResponse("CSV asked for an analysis that is not done"),
+  },
+});
+
+const analysisEvents = createRoute({
+  method: "get",
+  path: "/v1/analyses/{id}/events",
+  summary: "Progress of an analysis as server-sent events",
+  description: "`progress` events while it runs, then a final `end` event with its status.",
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      content: { "text/event-stream": { schema: { type: "string" } } },
+      description: "The event stream",
+    },
+    401: problemResponse("Missing or unknown API key"),
+    404: problemResponse("No such analysis (for this key)"),
+  },
+});
+
+const deleteAnalysis = createRoute({
+  method: "delete",
+  path: "/v1/analyses/{id}",
+  summary: "Delete an analysis",
+  description: "Stops it if it is queued or running, then removes its record, result and input.",
+  request: { params: IdParamSchema },
+  responses: {
+    204: { description: "Deleted" },
+    401: problemResponse("Missing or unknown API key"),
+    404: problemResponse("No such analysis (for this key)"),
   },
 });
 
 /** Registers the analysis routes. */
 export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
+  const { jobs, settings } = deps;
+
   app.openapi(createAnalysis, async (c) => {
-    const query = c.req.valid("query");
     const isJson = (c.req.header("content-type") ?? "").includes("json");
-    const { dump, estimator } = isJson
-      ? fromJson(c.req.valid("json") as z.infer<typeof JsonDumpSchema>)
-      : await fromForm(
-        c.req.valid("form") as Record<string, File | string>,
-        deps.settings.maxDumpBytes,
-      );
-    if (dump.x.rows > deps.settings.maxSamples) {
+    let dump, estimator, label;
+    if (isJson) {
+      const body = c.req.valid("json") as z.infer<typeof JsonDumpSchema>;
+      dump = parseJsonDump(body);
+      estimator = body.estimator;
+      label = body.label;
+    } else {
+      const form = await dumpFromForm(c.req.valid("form") as Record<string, File | string>, {
+        textFields: ["estimator", "label"],
+        maxBytes: settings.maxDumpBytes,
+      });
+      dump = form.dump;
+      if (form.text.estimator !== undefined) {
+        estimator = parseJsonField(form.text.estimator, EstimatorSchema, "estimator");
+      }
+      if (form.text.label !== undefined) label = parseField(form.text.label, LabelSchema, "label");
+    }
+    if (dump.x.rows > settings.maxSamples) {
       throw new InputError(
         "too-large",
         `the dump has ${dump.x.rows} samples; this service accepts at most ` +
-          `${deps.settings.maxSamples} (INFOPLANE_MAX_SAMPLES)`,
+          `${settings.maxSamples} (INFOPLANE_MAX_SAMPLES)`,
         "x",
       );
     }
     const config = resolveEstimator(estimator);
-    const { record, output } = await deps.analyses.submit(dump, config, c.get("owner"), {
-      async: query.async === "true",
-    });
-    c.header("Location", `/v1/analyses/${record.id}`);
-    return c.json(present(record, output), output ? 200 : 202);
+    const request = {
+      estimator: config,
+      m: dump.x.rows,
+      layers: dump.checkpoints[0].layers.length,
+      checkpoints: dump.checkpoints.length,
+    };
+    const queue = c.req.valid("query").async === "true" ||
+      analysisCost(dump, config) > settings.syncWorkLimit;
+    const { record, output } = await jobs.analyse(dump, request, ownerOf(c), { label, queue });
+    if (output) {
+      c.header("Location", `/v1/analyses/${record.id}`);
+      return c.json(present(record, output), 200);
+    }
+    accepted(c, record);
+    return c.json(present(record, null), 202);
   });
 
   app.openapi(getAnalysis, async (c) => {
     const raw = c.req.valid("param").id;
     const csv = raw.endsWith(".csv");
-    const id = csv ? raw.slice(0, -4) : raw;
-    const rec = await deps.analyses.store.get(id);
-    if (!rec || rec.owner !== c.get("owner")) {
-      return problem(c, 404, "not-found", `no analysis with id "${id}"`, { field: "id" });
-    }
-    const output = await deps.analyses.store.result(rec);
-    if (!csv) return c.json(present(rec, output), 200);
-    if (!output) {
-      return problem(c, 404, "not-found", `analysis "${id}" is ${rec.status}; no table yet`, {
-        field: "id",
+    const rec = await jobs.get(csv ? raw.slice(0, -4) : raw, ownerOf(c), "analysis");
+    if (csv) {
+      return c.body(analysisCsv(await jobs.finishedResult(rec)), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `inline; filename="analysis-${rec.id}.csv"`,
       });
     }
-    return csvResponse(c, id, output);
+    return c.json(present(rec, await jobs.result(rec)), 200);
+  });
+
+  app.openapi(analysisEvents, async (c) => {
+    const rec = await jobs.get(c.req.valid("param").id, ownerOf(c), "analysis");
+    return streamJobEvents(c, jobs, rec, settings.jobs.keepAliveMs);
+  });
+
+  app.openapi(deleteAnalysis, async (c) => {
+    await jobs.remove(c.req.valid("param").id, ownerOf(c), "analysis");
+    return c.body(null, 204);
   });
 }
 
 /** The API shape of an analysis: record fields, then the result once done. */
 function present(
-  rec: AnalysisRecord,
+  rec: JobRecordOf<"analysis">,
   output: AnalysisOutput | null,
 ): z.infer<typeof AnalysisSchema> {
+  const base = `/v1/analyses/${rec.id}`;
   return {
-    id: rec.id,
-    status: rec.status,
-    created_at: rec.created_at,
-    updated_at: rec.updated_at,
+    ...jobFields(rec),
     progress: rec.progress,
-    error: rec.error,
-    m: rec.m,
-    estimator: rec.estimator,
+    m: rec.request.m,
+    estimator: rec.request.estimator,
     ...(output ?? {}),
-    links: { self: `/v1/analyses/${rec.id}`, csv: `/v1/analyses/${rec.id}.csv` },
+    links: {
+      self: base,
+      csv: `${base}.csv`,
+      events: `${base}/events`,
+      charts: `${base}/charts`,
+    },
   };
-}
-
-function csvResponse(c: Context, id: string, out: AnalysisOutput): Response {
-  const rows: unknown[][] = [[
-    "step",
-    "layer_index",
-    "layer",
-    "nhsic_x",
-    "nhsic_y",
-    "nhsic_x_norm",
-    "nhsic_y_norm",
-    "cka_x",
-    "cka_y",
-  ]];
-  for (const cp of out.checkpoints) {
-    cp.layers.forEach((l, i) =>
-      rows.push([
-        cp.step,
-        i,
-        l.name,
-        l.nhsic_x,
-        l.nhsic_y,
-        l.nhsic_x_norm,
-        l.nhsic_y_norm,
-        l.cka_x,
-        l.cka_y,
-      ])
-    );
-  }
-  return c.body(stringify(rows), 200, {
-    "content-type": "text/csv; charset=utf-8",
-    "content-disposition": `inline; filename="analysis-${id}.csv"`,
-  });
-}
-
-type Estimator = z.infer<typeof EstimatorSchema>;
-
-function fromJson(body: z.infer<typeof JsonDumpSchema>): { dump: Dump; estimator?: Estimator } {
-  return { dump: parseJsonDump(body), estimator: body.estimator };
-}
-
-async function fromForm(
-  form: Record<string, File | string>,
-  maxBytes: number,
-): Promise<{ dump: Dump; estimator?: Estimator }> {
-  let estimator: Estimator | undefined;
-  const files = new Map<string, File>();
-  for (const [key, value] of Object.entries(form)) {
-    if (key === "estimator") {
-      if (typeof value !== "string") {
-        throw new InputError("invalid-estimator", "field estimator must be JSON text", key);
-      }
-      estimator = parseEstimatorText(value);
-    } else if (value instanceof File) {
-      files.set(key, value);
-    } else {
-      throw new InputError(
-        "missing-field",
-        `field "${key}" must be a file (unknown text fields are not accepted)`,
-        key,
-      );
-    }
-  }
-  const whole = files.get("dump");
-  if (whole) {
-    if (files.size > 1) {
-      throw new InputError(
-        "malformed-file",
-        "send either a `dump` archive or one file per array, not both",
-        "dump",
-      );
-    }
-    return {
-      dump: parseNpzDump(new Uint8Array(await whole.arrayBuffer()), whole.name, { maxBytes }),
-      estimator,
-    };
-  }
-  const arrays = new Map<string, NdArray>();
-  for (const [key, f] of files) {
-    arrays.set(key, parseArrayFile(new Uint8Array(await f.arrayBuffer()), f.name || key, key));
-  }
-  const need = (k: string) => {
-    const a = arrays.get(k);
-    if (!a) throw new InputError("missing-field", `multipart field "${k}" is missing`, k);
-    return a;
-  };
-  const dump = assembleDump({
-    x: need("x"),
-    y: need("y"),
-    layers: [...arrays].filter(([k]) => k !== "x" && k !== "y").map(([k, array]) => ({
-      ...parseLayerKey(k),
-      array,
-      source: files.get(k)!.name,
-    })),
-  });
-  return { dump, estimator };
-}
-
-function parseEstimatorText(text: string): Estimator {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new InputError("invalid-estimator", "field estimator is not valid JSON", "estimator");
-  }
-  const parsed = EstimatorSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = [
-      "estimator",
-      ...issue.path,
-      ...(issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : []),
-    ].map(String).join(".");
-    throw new InputError("invalid-estimator", `${path}: ${issue.message}`, path);
-  }
-  return parsed.data;
 }

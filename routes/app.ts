@@ -1,22 +1,29 @@
-/** Assembles the HTTP application: middleware, routes, problem+json errors. */
+/**
+ * Assembles the HTTP application: middleware (CORS, API keys, body limits), the routes of each
+ * feature, and the one error handler that renders every failure as problem+json.
+ *
+ * @module
+ */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { MiddlewareHandler } from "hono";
+import { InputError, NotFoundError } from "../lib/errors.ts";
 import { analysisRoutes } from "./analyses.ts";
+import { chartRoutes } from "./charts.ts";
 import { docsRoutes } from "./docs.ts";
 import type { AppEnv, Deps } from "./env.ts";
-import { healthRoutes } from "./health.ts";
-import { problem, problemFromError } from "./problem.ts";
-import { trainingRoutes } from "./trainings.ts";
-import { ChartNotReadyError, chartRoutes } from "./charts.ts";
 import { experimentRoutes } from "./experiments.ts";
-import { isExperimentJob } from "../lib/experiments/job.ts";
+import { healthRoutes } from "./health.ts";
+import { validationErrors } from "./http.ts";
+import { jobListRoutes } from "./jobs.ts";
+import { problemFromError, UnauthorizedError, ValidationError } from "./problem.ts";
+import { trainingRoutes } from "./trainings.ts";
 
 const PUBLIC_PATHS = new Set(["/v1/health", "/openapi.json", "/docs", "/"]);
 
 /** Owner id of an API key: a hash, so keys never reach storage. */
-async function ownerOf(key: string): Promise<string> {
+export async function keyOwner(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
   return Array.from(new Uint8Array(digest).slice(0, 12), (b) => b.toString(16).padStart(2, "0"))
     .join("");
@@ -34,73 +41,53 @@ function auth(keys: string[]): MiddlewareHandler<AppEnv> {
     const header = c.req.header("authorization") ?? "";
     const key = header.startsWith("Bearer ") ? header.slice(7).trim() : c.req.header("x-api-key");
     if (!key || !allowed.has(key)) {
-      c.header("WWW-Authenticate", 'Bearer realm="infoplane"');
-      return problem(c, 401, "unauthorized", key ? "unknown API key" : "an API key is required");
+      throw new UnauthorizedError(key ? "unknown API key" : "an API key is required");
     }
-    c.set("owner", await ownerOf(key));
+    c.set("owner", await keyOwner(key));
     await next();
   };
 }
 
-/** Builds the app around its dependencies (the job engine, settings). */
+/** Builds the app around its dependencies (the job layer, settings). */
 export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (result.success) return;
-      const errors = result.error.issues.map((i) => ({
-        field:
-          [...i.path, ...(i.code === "unrecognized_keys" ? i.keys.slice(0, 1) : [])].map(String)
-            .join(".") || "(body)",
-        message: i.message,
-      }));
-      const first = errors[0];
-      return problem(c, 422, "validation", `${first.field}: ${first.message}`, {
-        field: first.field,
-        errors,
-      });
+    defaultHook: (result) => {
+      if (!result.success) throw new ValidationError(validationErrors(result.error));
     },
   });
   const origins = deps.settings.corsOrigins;
   app.use(
     "*",
-    cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["Location"] }),
+    cors({
+      origin: origins.includes("*") ? "*" : origins,
+      exposeHeaders: ["Location", "Retry-After"],
+    }),
   );
   app.use("*", auth(deps.settings.apiKeys));
   const limit = bodyLimit({
     maxSize: deps.settings.maxBodyBytes,
-    onError: (c) =>
-      problem(
-        c,
-        413,
+    onError: () => {
+      throw new InputError(
         "too-large",
         `request body is over ${deps.settings.maxBodyBytes} bytes (INFOPLANE_MAX_BODY_MB)`,
-        { field: "(body)" },
-      ),
+        "(body)",
+      );
+    },
   });
   // Only POST carries bodies here; on a body-less DELETE the middleware would rebuild the
   // request, which makes Deno warn about request.signal semantics.
   app.use("/v1/*", (c, next) => c.req.method === "POST" ? limit(c, next) : next());
   app.onError(problemFromError);
-  app.notFound((c) => problem(c, 404, "not-found", `no route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => {
+    throw new NotFoundError(`no route for ${c.req.method} ${c.req.path}`, "(path)");
+  });
   app.get("/", (c) => c.redirect("/docs"));
   healthRoutes(app, deps);
+  jobListRoutes(app, deps);
   analysisRoutes(app, deps);
   trainingRoutes(app, deps);
-  experimentRoutes(app, deps, { scales: deps.experimentScales });
-  chartRoutes(app, {
-    loadAnalysis: async (id, owner) => {
-      const rec = await deps.analyses.store.get(id);
-      if (!rec || rec.owner !== owner) return null;
-      if (rec.status !== "done") throw new ChartNotReadyError(`analysis "${id}" is ${rec.status}`);
-      return await deps.analyses.store.result(rec);
-    },
-    loadTraining: async (id, owner) => {
-      const rec = await deps.trainings.store.get(id);
-      if (!rec || rec.owner !== owner || isExperimentJob(rec.job)) return null;
-      if (rec.status !== "done") throw new ChartNotReadyError(`training "${id}" is ${rec.status}`);
-      return await deps.trainings.store.result(id);
-    },
-  });
+  experimentRoutes(app, deps);
+  chartRoutes(app, deps);
   docsRoutes(app, deps);
   return app;
 }

@@ -11,6 +11,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { LRUCache } from "lru-cache";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import {
   buildChart,
@@ -26,39 +27,15 @@ import {
   renderPng,
   renderSvg,
 } from "../lib/charts/mod.ts";
+import { InputError, NotFoundError } from "../lib/errors.ts";
 import type { TrainingResult } from "../lib/train/types.ts";
-import type { AppEnv } from "./env.ts";
-import { problem } from "./problem.ts";
-import { ProblemSchema } from "./schemas.ts";
-
-/** What the chart routes need: loaders of finished results, scoped to the caller. */
-export interface ChartDeps {
-  /** The finished analysis `id` of `owner`, or null (unknown id, other owner, not done). */
-  loadAnalysis(id: string, owner: string): Promise<AnalysisOutput | null>;
-  /** The finished training `id` of `owner`, or null (unknown id, other owner, not done). */
-  loadTraining(id: string, owner: string): Promise<TrainingResult | null>;
-}
-
-/**
- * Thrown by a loader for a result that exists but is not finished (queued, running, failed):
- * the route answers 409 with this message instead of 404.
- */
-export class ChartNotReadyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ChartNotReadyError";
-  }
-}
+import type { AppEnv, Deps } from "./env.ts";
+import { ownerOf, problemResponse } from "./http.ts";
 
 /** Cache-Control of chart responses: finished results never change; they belong to a key. */
 export const CHART_CACHE_CONTROL = "private, max-age=3600";
 
 const DEFAULT_SCALE = 2;
-
-const problemResponse = (description: string) => ({
-  content: { "application/problem+json": { schema: ProblemSchema } },
-  description,
-});
 
 const ChartInfoSchema = z.object({
   name: z.enum(CHART_NAMES),
@@ -138,7 +115,7 @@ function chartRoute(kind: ChartSourceKind) {
 }
 
 /** Registers the chart routes on `app` (the OpenAPI document included). */
-export function chartRoutes(app: OpenAPIHono<AppEnv>, deps: ChartDeps): void {
+export function chartRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.openapi(listCharts, (c) =>
     c.json({
       charts: CHARTS.map((ch) => ({
@@ -154,7 +131,7 @@ export function chartRoutes(app: OpenAPIHono<AppEnv>, deps: ChartDeps): void {
       formats: CHART_FORMATS.map((f) => ({ name: f, media_type: CHART_MEDIA_TYPES[f] })),
     }, 200));
 
-  const cache = new RenderCache(64, 32 * 1024 * 1024);
+  const cache = renderCache(64, 32 * 1024 * 1024);
   for (const kind of ["analyses", "trainings"] as const) {
     // Documented with {chart}.{format}; routed as one segment, split here, so that unknown
     // charts and formats are 404s rather than validation errors.
@@ -166,7 +143,7 @@ export function chartRoutes(app: OpenAPIHono<AppEnv>, deps: ChartDeps): void {
 async function serveChart(
   c: Context<AppEnv>,
   kind: ChartSourceKind,
-  deps: ChartDeps,
+  deps: Deps,
   cache: RenderCache,
 ): Promise<Response> {
   const id = c.req.param("id") ?? "";
@@ -177,22 +154,16 @@ async function serveChart(
   const format = dot > 0 ? file.slice(dot + 1) : "";
   if (!isChartName(chart) || !CHARTS.find((ch) => ch.name === chart)!.sources.includes(kind)) {
     const offered = CHARTS.filter((ch) => ch.sources.includes(kind)).map((ch) => ch.name);
-    return problem(
-      c,
-      404,
-      "not-found",
+    throw new NotFoundError(
       `no chart "${chart}" for ${kind}; available: ${offered.join(", ")}`,
-      { field: "chart" },
+      "chart",
     );
   }
   if (!isChartFormat(format)) {
-    return problem(
-      c,
-      404,
-      "not-found",
+    throw new NotFoundError(
       `${format ? `no format "${format}"` : "missing format"}; use ${chart}.json, ` +
         `${chart}.svg or ${chart}.png`,
-      { field: "format" },
+      "format",
     );
   }
   let scale = DEFAULT_SCALE;
@@ -200,54 +171,50 @@ async function serveChart(
   if (rawScale !== undefined) {
     scale = Number(rawScale);
     if (format !== "png" || !(scale >= 1 && scale <= 4)) {
-      return problem(
-        c,
-        422,
-        "validation",
+      throw new InputError(
+        "invalid-request",
         format !== "png"
           ? "scale applies to png only"
           : `scale must be a number from 1 to 4, got "${rawScale}"`,
-        { field: "scale" },
+        "scale",
       );
     }
   }
 
-  const owner = c.get("owner");
-  let result: AnalysisOutput | TrainingResult | null;
-  try {
-    result = kind === "analyses"
-      ? await deps.loadAnalysis(id, owner)
-      : await deps.loadTraining(id, owner);
-  } catch (e) {
-    if (e instanceof ChartNotReadyError) {
-      return problem(c, 409, "conflict", e.message, { field: "id" });
-    }
-    throw e;
-  }
-  if (!result) {
-    return problem(c, 404, "not-found", `no finished ${noun} with id "${id}"`, { field: "id" });
-  }
-
-  const key = [kind, owner, id, chart, format, format === "png" ? scale : ""].join("\u0000");
+  const owner = ownerOf(c);
   const source = kind === "analyses"
-    ? { kind, result: result as AnalysisOutput }
-    : { kind, result: result as TrainingResult };
-  const entry = await cache.get(key, () => render(buildChart(chart, source), format, scale));
+    ? { kind, result: await finished(deps, id, owner, "analysis") }
+    : { kind, result: await finished(deps, id, owner, "training") };
+  const key = [kind, owner, id, chart, format, format === "png" ? scale : ""].join("\u0000");
+  const entry = await cache.fetch(key, {
+    context: () => render(buildChart(chart, source), format, scale),
+  });
   const headers: Record<string, string> = {
     "content-type": CHART_MEDIA_TYPES[format] + (format === "png" ? "" : "; charset=utf-8"),
     "cache-control": CHART_CACHE_CONTROL,
-    "etag": entry.etag,
+    "etag": entry!.etag,
     "content-disposition": `inline; filename="${safeName(`${noun}-${id}-${chart}`)}.${format}"`,
     "x-content-type-options": "nosniff",
   };
   if (format === "svg") {
     headers["content-security-policy"] = "default-src 'none'; style-src 'unsafe-inline'";
   }
-  if (matches(c.req.header("if-none-match"), entry.etag)) {
+  if (matches(c.req.header("if-none-match"), entry!.etag)) {
     const { "content-type": _t, "content-disposition": _d, ...rest } = headers;
     return c.body(null, 304, rest);
   }
-  return c.body(entry.body as Uint8Array<ArrayBuffer>, 200, headers);
+  return c.body(entry!.body as Uint8Array<ArrayBuffer>, 200, headers);
+}
+
+/** The result of a finished job of the caller (404 unknown, 409 not finished). */
+async function finished<K extends "analysis" | "training">(
+  deps: Deps,
+  id: string,
+  owner: string,
+  kind: K,
+): Promise<K extends "analysis" ? AnalysisOutput : TrainingResult>;
+async function finished(deps: Deps, id: string, owner: string, kind: "analysis" | "training") {
+  return await deps.jobs.finishedResult(await deps.jobs.get(id, owner, kind));
 }
 
 function matches(header: string | undefined, etag: string): boolean {
@@ -277,48 +244,21 @@ interface Rendered {
 }
 
 /**
- * Least-recently-used cache of renderings, bounded by entries and bytes. Concurrent requests for
- * the same key share one rendering; failures are not cached.
+ * Renderings of finished results (immutable), least recently used first out, bounded by entries
+ * and bytes; concurrent requests for the same chart share one rendering, failures are not kept.
  */
-class RenderCache {
-  #entries = new Map<string, Promise<Rendered>>();
-  #sizes = new Map<string, number>();
-  #bytes = 0;
+type RenderCache = LRUCache<string, Rendered, () => Promise<Uint8Array>>;
 
-  constructor(readonly maxEntries: number, readonly maxBytes: number) {}
-
-  get(key: string, make: () => Promise<Uint8Array>): Promise<Rendered> {
-    const hit = this.#entries.get(key);
-    if (hit) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit;
-    }
-    const p = make().then(async (body) => {
+function renderCache(maxEntries: number, maxBytes: number): RenderCache {
+  return new LRUCache<string, Rendered, () => Promise<Uint8Array>>({
+    max: maxEntries,
+    maxSize: maxBytes,
+    sizeCalculation: (r) => Math.max(1, r.body.byteLength),
+    fetchMethod: async (_key, _stale, { context: make }) => {
+      const body = await make();
       const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body as BufferSource));
       const hex = Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
       return { body, etag: `"${hex}"` };
-    });
-    this.#entries.set(key, p);
-    p.then((r) => {
-      if (this.#entries.get(key) !== p) return;
-      this.#sizes.set(key, r.body.byteLength);
-      this.#bytes += r.body.byteLength;
-      this.#evict();
-    }, () => {
-      if (this.#entries.get(key) === p) this.#entries.delete(key);
-    });
-    return p;
-  }
-
-  #evict(): void {
-    for (const key of this.#entries.keys()) {
-      if (this.#entries.size <= this.maxEntries && this.#bytes <= this.maxBytes) break;
-      const size = this.#sizes.get(key);
-      if (size === undefined) continue; // still rendering
-      this.#entries.delete(key);
-      this.#sizes.delete(key);
-      this.#bytes -= size;
-    }
-  }
+    },
+  });
 }

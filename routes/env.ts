@@ -1,8 +1,7 @@
 /** Types shared by the route modules. */
-import type { Settings } from "../lib/settings.ts";
-import type { AnalysisJobs } from "../workers/analysis_jobs.ts";
-import type { TrainingEngine } from "../workers/training_types.ts";
 import type { Scale } from "../lib/experiments/types.ts";
+import type { Settings } from "../lib/settings.ts";
+import type { JobService } from "../workers/mod.ts";
 
 /** Hono environment: per-request variables set by middleware. */
 export interface AppEnv {
@@ -15,10 +14,8 @@ export interface AppEnv {
 /** What the routes need from the rest of the service. */
 export interface Deps {
   settings: Settings;
-  analyses: AnalysisJobs;
-  trainings: TrainingEngine;
-  /** Interval of keep-alive comments on training event streams. */
-  sseKeepAliveMs: number;
+  /** The job layer: analyses, trainings, experiment suites. */
+  jobs: JobService;
   /** Experiment scales callers may request (default cpu and full; tests add "micro"). */
   experimentScales?: readonly Scale[];
   linalgName: string;

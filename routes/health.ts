@@ -1,4 +1,9 @@
-/** GET /v1/health: liveness without touching storage, so it answers while compute runs. */
+/**
+ * GET /v1/health: liveness and what the service runs on. It answers while compute runs (compute
+ * is in Web Workers), and says `degraded`, with reasons, when the job store does not answer.
+ *
+ * @module
+ */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv, Deps } from "./env.ts";
 import { HealthSchema } from "./schemas.ts";
@@ -8,19 +13,47 @@ const health = createRoute({
   path: "/v1/health",
   summary: "Service health",
   responses: {
-    200: { content: { "application/json": { schema: HealthSchema } }, description: "Healthy" },
+    200: { content: { "application/json": { schema: HealthSchema } }, description: "Up" },
   },
 });
 
 /** Registers the health route. */
 export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
-  app.openapi(health, (c) =>
-    c.json({
-      status: "ok" as const,
+  app.openapi(health, async (c) => {
+    const { jobs } = deps;
+    const reasons: string[] = [];
+    const storeProblem = await withTimeout(jobs.storeHealthy(), 1_000, "store: no answer in 1 s");
+    if (storeProblem) reasons.push(storeProblem);
+    const workers = await withTimeout(jobs.workers(), 1_000, null).catch(() => null);
+    const now = Date.now();
+    const load = jobs.load;
+    return c.json({
+      status: reasons.length ? "degraded" as const : "ok" as const,
+      reasons,
       version: deps.version,
       linalg: deps.linalgName,
-      workers: { size: deps.settings.workers, ...deps.analyses.load },
-      uptime_s: (Date.now() - deps.startedAt) / 1000,
-      trainings: { engine: deps.trainings.mode, ...(deps.trainings.load ?? {}) },
-    }, 200));
+      uptime_s: (now - deps.startedAt) / 1000,
+      workers: { size: deps.settings.workers, ...load.pool },
+      jobs: {
+        engine: jobs.mode,
+        store: jobs.store.name,
+        load: load.jobs,
+        fleet: workers?.map((w) => ({ ...w, age_s: (now - Date.parse(w.seen_at)) / 1000 })) ??
+          null,
+      },
+    }, 200);
+  });
+}
+
+/** `p`, or `fallback` when it takes longer than `ms`. */
+async function withTimeout<T, F>(p: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<F>((resolve) => timer = setTimeout(() => resolve(fallback), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

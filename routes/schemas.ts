@@ -1,5 +1,7 @@
 /** zod schemas of the HTTP API; the OpenAPI document is generated from these. */
 import { z } from "@hono/zod-openapi";
+import type { SuiteResult } from "../lib/experiments/types.ts";
+import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
 
 const centring = z.enum(["right", "both", "none"]);
 
@@ -25,6 +27,11 @@ export const EstimatorSchema = z.object({
   example: { kernel: "gaussian", sigma: 5, eps: 1e-5, batch_size: null },
 });
 
+/** A free-text label a job may carry (listing and search). */
+export const LabelSchema = z.string().max(200).openapi({
+  description: "Free text to find the job by (listing filter `label`), at most 200 characters.",
+});
+
 const nested = z.array(z.any()).openapi({ type: "array", items: {} });
 const layersMap = z.record(z.string(), nested).openapi({
   description: "Activations per layer: one nested array (m x ...) per layer name, in depth order.",
@@ -38,6 +45,7 @@ export const JsonDumpSchema = z.object({
   checkpoints: z.array(z.object({ step: z.number().int().min(0), layers: layersMap }).strict())
     .optional(),
   estimator: EstimatorSchema.optional(),
+  label: LabelSchema.optional(),
 }).strict().openapi("JsonDump");
 
 const file = z.custom<File>((v) => v instanceof File).openapi({ type: "string", format: "binary" });
@@ -49,7 +57,8 @@ export const MultipartDumpSchema = z.record(z.string(), z.union([file, z.string(
     description:
       "Either a field `dump` with an .npz archive (keys x, y, <layer> or <step>/<layer>), or " +
       "fields `x`, `y` and one field per layer (named <layer> or <step>/<layer>), each an .npy " +
-      "or CSV file. Optional field `estimator`: a JSON object (see Estimator).",
+      "or CSV file. Optional text fields: `estimator`, a JSON object (see Estimator); " +
+      "`label`, free text.",
   },
 );
 
@@ -57,10 +66,6 @@ export const AsyncQuerySchema = z.object({
   async: z.enum(["true", "false"]).optional().openapi({
     description: "Force a queued (202) analysis even when it is small.",
   }),
-});
-
-export const IdParamSchema = z.object({
-  id: z.string().min(1).openapi({ param: { name: "id", in: "path" } }),
 });
 
 const LayerResultSchema = z.object({
@@ -73,15 +78,50 @@ const LayerResultSchema = z.object({
   cka_y: z.number(),
 });
 
-/** An analysis as returned by the API (the result fields appear once status is "done"). */
-export const AnalysisSchema = z.object({
+const timing = {
+  fraction: z.number().openapi({ description: "Share of the work done, 0 to 1." }),
+  elapsed_s: z.number().openapi({ description: "Seconds since this attempt started." }),
+  eta_s: z.number().nullable().openapi({ description: "Estimated seconds left." }),
+};
+
+const ErrorSchema = z.object({
+  message: z.string(),
+  problem: z.string().optional(),
+  field: z.string().optional(),
+}).nullable();
+
+/** Fields every job has, whatever its kind. */
+const jobFields = {
   id: z.string(),
-  status: z.enum(["queued", "running", "done", "failed"]),
+  kind: z.enum(["analysis", "training", "experiment"]),
+  label: z.string().nullable(),
+  status: z.enum(["queued", "running", "done", "failed", "cancelled"]),
   created_at: z.string(),
   updated_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  attempts: z.number().int().openapi({
+    description: "Starts so far; a job whose worker died restarts from the beginning.",
+  }),
+  max_attempts: z.number().int(),
+  worker: z.string().nullable().openapi({
+    description: '"embedded", "api" (inline analyses) or the worker "host:pid".',
+  }),
+  heartbeat_at: z.string().nullable().openapi({
+    description: "Last sign of life of the worker running the job.",
+  }),
+  heartbeat_age_s: z.number().nullable().openapi({
+    description: "Seconds since that sign of life, while the job runs: a large value means " +
+      "its worker is gone; the job is taken over when a worker is back.",
+  }),
+  error: ErrorSchema,
+};
+
+/** An analysis as returned by the API (the result fields appear once status is "done"). */
+export const AnalysisSchema = z.object({
+  ...jobFields,
+  progress: z.object({ done: z.number(), total: z.number(), ...timing }).nullable(),
   m: z.number().int(),
-  progress: z.object({ done: z.number(), total: z.number() }).nullable(),
-  error: z.object({ message: z.string(), problem: z.string().optional() }).nullable(),
   estimator: z.record(z.string(), z.any()),
   num_classes: z.number().int().optional(),
   reference: z.object({ nhsic_x_x: z.number(), nhsic_y_y: z.number() }).optional(),
@@ -91,7 +131,7 @@ export const AnalysisSchema = z.object({
     description: "Layer differentiation and information-bottleneck measures (docs/metrics.md).",
   }),
   compute: z.object({ linalg: z.string(), seconds: z.number() }).optional(),
-  links: z.object({ self: z.string(), csv: z.string() }),
+  links: z.record(z.string(), z.string()),
 }).openapi("Analysis");
 
 export const ProblemSchema = z.object({
@@ -103,18 +143,25 @@ export const ProblemSchema = z.object({
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 }).openapi("Problem");
 
+const LoadSchema = z.object({ running: z.number().int(), waiting: z.number().int() });
+
 export const HealthSchema = z.object({
-  status: z.literal("ok"),
+  status: z.enum(["ok", "degraded"]),
+  reasons: z.array(z.string()).openapi({ description: "Why the service is degraded." }),
   version: z.string(),
   linalg: z.string(),
-  workers: z.object({ size: z.number(), running: z.number(), waiting: z.number() }),
   uptime_s: z.number(),
-  trainings: z.object({
+  workers: z.object({ size: z.number().int(), ...LoadSchema.shape }).openapi({
+    description: "This process's analysis Web Workers.",
+  }),
+  jobs: z.object({
     engine: z.enum(["embedded", "redis"]),
-    running: z.number().int().optional(),
-    queued: z.number().int().optional(),
-  }).optional().openapi({
-    description: "Training engine; counts only when jobs run in this process (embedded).",
+    store: z.string(),
+    load: z.record(z.string(), LoadSchema).nullable().openapi({
+      description: "Jobs running / waiting in this process per kind (embedded engine).",
+    }),
+    fleet: z.array(z.object({ name: z.string(), seen_at: z.string(), age_s: z.number() }))
+      .nullable().openapi({ description: "Fleet workers and how long ago each was seen." }),
   }),
 }).openapi("Health");
 
@@ -128,7 +175,8 @@ export const TrainingMultipartSchema = z.record(z.string(), z.union([file, z.str
   },
 );
 
-const TrainingProgressSchema = z.object({
+/** Progress of a training, or of a suite counted in method trainings. */
+export const TrainingProgressSchema = z.object({
   method: z.string().nullable(),
   methods_done: z.number().int(),
   methods_total: z.number().int(),
@@ -137,34 +185,66 @@ const TrainingProgressSchema = z.object({
   step: z.number(),
   loss: z.number().nullable(),
   test_accuracy: z.number().nullable(),
+  ...timing,
 }).openapi("TrainingProgress");
 
 /** A training job as returned by the API (`result` appears once status is "done"). */
 export const TrainingSchema = z.object({
-  id: z.string(),
-  status: z.enum(["queued", "running", "done", "failed", "cancelled"]),
-  created_at: z.string(),
-  updated_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  attempts: z.number().int().openapi({
-    description: "Starts so far; a job whose worker died restarts from the beginning.",
-  }),
-  max_attempts: z.number().int(),
-  worker: z.string().nullable().openapi({ description: '"embedded" or the worker "host:pid".' }),
-  heartbeat_at: z.string().nullable(),
+  ...jobFields,
   progress: TrainingProgressSchema.nullable(),
-  error: z.object({
-    message: z.string(),
-    problem: z.string().optional(),
-    field: z.string().optional(),
-  }).nullable(),
-  job: z.record(z.string(), z.any()).openapi({
+  job: z.custom<TrainingJob>().openapi({
+    type: "object",
     description: "The resolved job: model, dataset, methods, optimizer, tracking, seed, backend.",
   }),
-  result: z.record(z.string(), z.any()).optional().openapi({
+  result: z.custom<TrainingResult>().optional().openapi({
+    type: "object",
     description: "TrainingResult: backend, dataset, model, optimizer, tracking, seed, seconds, " +
       "and per method its curves and `analysis` (checkpoints with per-layer nHSIC, summary).",
   }),
-  links: z.object({ self: z.string(), events: z.string(), csv: z.string() }),
+  links: z.record(z.string(), z.string()),
 }).openapi("Training");
+
+/** An experiment suite as returned by the API. */
+export const ExperimentSchema = z.object({
+  ...jobFields,
+  request: z.object({ names: z.array(z.string()), scale: z.string(), backend: z.string() }),
+  runs: z.number().int().openapi({ description: "Training runs (configuration x seed)." }),
+  progress: TrainingProgressSchema.nullable().openapi({
+    description: "Method trainings done / total, the method running now (labelled " +
+      '"<run key> · <method>"), its epoch, step and accuracy.',
+  }),
+  verdicts: z.array(z.object({
+    number: z.number().int(),
+    title: z.string(),
+    verdict: z.string(),
+    parts: z.array(z.object({ id: z.string(), holds: z.boolean().nullable() })),
+  })).optional().openapi({ description: "Once done: the verdict on each of the paper's claims." }),
+  result: z.custom<SuiteResult>().optional().openapi({
+    type: "object",
+    description: "Once done: the suite's structured results (lib/experiments/types.ts " +
+      "SuiteResult: settings, seeds, per-run training results and probes, aggregates, wall time).",
+  }),
+  links: z.record(z.string(), z.string()),
+}).openapi("Experiment");
+
+/** One job in a listing. */
+export const JobSummarySchema = z.object({
+  id: z.string(),
+  kind: z.enum(["analysis", "training", "experiment"]),
+  label: z.string().nullable(),
+  status: z.enum(["queued", "running", "done", "failed", "cancelled"]),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+  summary: z.string().openapi({
+    description: 'One line: "m=512, 4 layers x 5 checkpoints", the model and methods, or the ' +
+      "experiments and scale.",
+  }),
+  progress: z.object(timing).nullable(),
+  links: z.record(z.string(), z.string()),
+}).openapi("JobSummary");
+
+/** A page of jobs. */
+export const JobListSchema = z.object({
+  items: z.array(JobSummarySchema),
+  next: z.string().nullable().openapi({ description: "URL of the next page; null on the last." }),
+}).openapi("JobList");

@@ -16,7 +16,6 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type RunExecutor, runSuite } from "../lib/experiments/runner.ts";
 import { EXPERIMENTS, selectExperiments, suiteRuns } from "../lib/experiments/suite.ts";
-import type { ExperimentRunJob } from "../lib/experiments/job.ts";
 import {
   PUBLIC_SCALES,
   type RunRecord,
@@ -24,8 +23,8 @@ import {
   type SuiteResult,
 } from "../lib/experiments/types.ts";
 import { writeReport } from "../lib/report/report.ts";
-import type { BackendName, TrainingEvent, TrainingJob } from "../lib/train/types.ts";
-import { workerRunner } from "../workers/training_runner.ts";
+import type { BackendName, TrainingEvent } from "../lib/train/types.ts";
+import { EXPERIMENT_MODULE, inWorker } from "../workers/mod.ts";
 
 const HELP = `Usage: deno task experiments [options]
 
@@ -55,18 +54,14 @@ function clock(s: number): string {
     : `${m}:${String(sec).padStart(2, "0")}`;
 }
 
-/** Runs each run in a Web Worker of its own through the training engine's worker runner. */
+/** Runs each run in a Web Worker of its own, as the job layer runs experiment jobs. */
 export function workerExecutor(): RunExecutor {
-  const runner = workerRunner(new URL("../lib/experiments/job.ts", import.meta.url));
-  return async (spec, ctx) => {
-    const job: ExperimentRunJob = { kind: "experiment-run", run: spec };
-    const out = await runner(job as unknown as TrainingJob, {
+  return (spec, ctx) =>
+    inWorker<RunRecord>(EXPERIMENT_MODULE, "runExperimentRun", spec, {
       dataDir: ctx.dataDir,
-      onEvent: ctx.onEvent,
-      signal: ctx.signal,
-    });
-    return out as unknown as RunRecord;
-  };
+      signal: ctx.signal ?? new AbortController().signal,
+      emit: (e) => ctx.onEvent?.(e),
+    }, 10_000);
 }
 
 /** `<dir>/results.json`, or its gzipped copy `results.json.gz` (as committed in docs/report). */

@@ -10,6 +10,7 @@ import { encodeNpy, encodeNpz } from "../lib/dump/npz_write.ts";
 import type { NdArray } from "../lib/dump/types.ts";
 import { loadSettings } from "../lib/settings.ts";
 import { mulberry32 } from "../lib/random.ts";
+import type { JobService } from "../workers/mod.ts";
 
 export { encodeNpy, encodeNpz };
 
@@ -18,6 +19,8 @@ export interface TestService {
   url: string;
   port: number;
   dataDir: string;
+  /** The service's job layer (to seed or inspect jobs). */
+  jobs: JobService;
 }
 
 /** Settings overrides, as environment variables (PORT and INFOPLANE_DATA_DIR are set here). */
@@ -36,7 +39,7 @@ export async function withService(
     const vars: Env = { PORT: "0", INFOPLANE_DATA_DIR: dataDir, INFOPLANE_WORKERS: "1", ...env };
     const service = await startService(loadSettings((k) => vars[k]));
     try {
-      await fn({ url: service.url, port: service.port, dataDir });
+      await fn({ url: service.url, port: service.port, dataDir, jobs: service.jobs });
     } finally {
       await service.close();
     }

@@ -5,7 +5,6 @@
  * app of their own (in-memory loaders, Deno.serve on port 0), not the whole service.
  */
 import assert from "node:assert/strict";
-import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import {
   accuracyCurves,
@@ -26,9 +25,10 @@ import {
 import { parseFace } from "../lib/charts/fonts.ts";
 import { sampleAnalysis, sampleTraining } from "../lib/charts/sample.ts";
 import type { TrainingResult } from "../lib/train/types.ts";
-import { ChartNotReadyError, chartRoutes } from "../routes/charts.ts";
-import type { AppEnv } from "../routes/env.ts";
-import { problem, problemFromError } from "../routes/problem.ts";
+import { keyOwner } from "../routes/app.ts";
+import { resolveTrainingRequest } from "../lib/train/request.ts";
+import { type JobKind, type JobRecord, type JobTypes, newRecord } from "../workers/mod.ts";
+import { withService } from "./api_helpers.ts";
 const LAYERS = ["conv1", "conv2", "fc"];
 const STEPS = [0, 50, 200, 600];
 const analysis: AnalysisOutput = sampleAnalysis({ layers: LAYERS, steps: STEPS });
@@ -233,32 +233,36 @@ Deno.test("PNG: signature and dimensions that follow the SVG and the scale", asy
 // ---------------------------------------------------------------------------------------------
 // Routes
 
+/** Path segments of the tests ("a1", "t1", "queued-1") and the real ids they stand for. */
+const ALIASES = new Map<string, string>();
+const KEYS: Record<string, string> = { alice: "alice-key", mallory: "mallory-key" };
 const NOT_READY = "queued-1";
 
-/** Serves chartRoutes on a small app of its own; `x-owner` picks the caller. */
+/**
+ * A real service whose job store holds a finished analysis "a1" and training "t1" of alice,
+ * and a queued analysis; `x-owner` picks the caller (its API key).
+ */
 async function withChartServer(fn: (base: string) => Promise<void>): Promise<void> {
-  const app = new OpenAPIHono<AppEnv>();
-  app.use("*", async (c, next) => {
-    c.set("owner", c.req.header("x-owner") ?? "alice");
-    await next();
+  await withService({ INFOPLANE_API_KEYS: Object.values(KEYS).join(",") }, async (svc) => {
+    const store = svc.jobs.store;
+    const owner = await keyOwner(KEYS.alice);
+    const seed = async <K extends JobKind>(
+      alias: string,
+      kind: K,
+      request: JobTypes[K]["request"],
+      result: unknown,
+    ) => {
+      const rec = newRecord(kind, request, owner, {}, 1) as JobRecord;
+      await store.create(rec);
+      if (result) await store.complete(rec.id, JSON.stringify(result), {});
+      ALIASES.set(alias, rec.id);
+    };
+    const request = { estimator: analysis.estimator, m: analysis.m, layers: 3, checkpoints: 3 };
+    await seed("a1", "analysis", request, analysis);
+    await seed(NOT_READY, "analysis", request, null);
+    await seed("t1", "training", resolveTrainingRequest({ dataset: { name: "mnist" } }), training);
+    await fn(svc.url);
   });
-  app.onError(problemFromError);
-  app.notFound((c) => problem(c, 404, "not-found", `no route for ${c.req.path}`));
-  chartRoutes(app, {
-    loadAnalysis: (id, owner) => {
-      if (id === NOT_READY) throw new ChartNotReadyError(`analysis "${id}" is queued`);
-      return Promise.resolve(id === "a1" && owner === "alice" ? analysis : null);
-    },
-    loadTraining: (id, owner) =>
-      Promise.resolve(id === "t1" && owner === "alice" ? training : null),
-  });
-  app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "charts", version: "0" } });
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
-  try {
-    await fn(`http://127.0.0.1:${server.addr.port}`);
-  } finally {
-    await server.shutdown();
-  }
 }
 
 interface Got {
@@ -270,7 +274,11 @@ interface Got {
 }
 
 async function get(base: string, path: string, headers: Record<string, string> = {}) {
-  const res = await fetch(base + path, { headers });
+  const real = path.split("/").map((seg) => ALIASES.get(seg) ?? seg).join("/");
+  const { "x-owner": who = "alice", ...rest } = headers;
+  const res = await fetch(base + real, {
+    headers: { ...rest, authorization: `Bearer ${KEYS[who]}` },
+  });
   const bytes = new Uint8Array(await res.arrayBuffer());
   const type = res.headers.get("content-type") ?? "";
   const json = type.includes("json") && bytes.length

@@ -6,20 +6,12 @@
  * training engine and the API (submit, poll, report, figures, cancel, 404s).
  */
 import assert from "node:assert/strict";
-import { createApp } from "../routes/app.ts";
-import type { Deps } from "../routes/env.ts";
-import { loadSettings } from "../lib/settings.ts";
-import { experimentJob, isExperimentJob, runTraining } from "../lib/experiments/job.ts";
+import { runExperimentRun, suiteSize } from "../lib/experiments/job.ts";
 import { runTrainingProbed } from "../lib/experiments/probed.ts";
 import { runSuite } from "../lib/experiments/runner.ts";
 import { EXPERIMENTS, selectExperiments, suiteRuns } from "../lib/experiments/suite.ts";
 import { TOY_SHORTCUT_FLIP, toyDataset } from "../lib/experiments/toy.ts";
-import {
-  EXPERIMENT_NAMES,
-  PUBLIC_SCALES,
-  type RunRecord,
-  type SuiteResult,
-} from "../lib/experiments/types.ts";
+import { EXPERIMENT_NAMES, PUBLIC_SCALES, type SuiteResult } from "../lib/experiments/types.ts";
 import {
   medianOffDiagonal,
   snnl,
@@ -29,12 +21,9 @@ import {
 import { InputError } from "../lib/errors.ts";
 import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
 import { runTrainingOn } from "../lib/train/run.ts";
-import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
-import { KvQueue } from "../workers/queue.ts";
-import { EmbeddedTrainingEngine } from "../workers/training_embedded.ts";
-import { DEFAULT_LIMITS } from "../workers/training_recorder.ts";
-import type { AnalysisJobs } from "../workers/analysis_jobs.ts";
+import type { TrainingResult } from "../lib/train/types.ts";
 import { mnist } from "./train_helpers.ts";
+import { withTrainingService } from "./trainings_helpers.ts";
 
 /** Canonical Fashion-MNIST files of the development workspace (tests do not download). */
 const FASHION_DIR = new URL("../../shared/data/fashion-mnist", import.meta.url).pathname;
@@ -70,11 +59,10 @@ Deno.test("experiment definitions resolve to valid training jobs at both scales"
       }
     }
   }
-  // The engine envelope counts every method of every run.
-  const job = experimentJob({ names: ["toy"], scale: "cpu", backend: "auto", command: "t" });
-  assert(isExperimentJob(job));
-  assert.deepStrictEqual(job.methods.length, 9);
-  assert(job.methods[0].label.startsWith("toy/xor-shortcut/seed0 · "));
+  // A suite job's progress counts every method of every run.
+  const size = suiteSize({ names: ["toy"], scale: "cpu", backend: "auto", command: "t" });
+  assert.deepStrictEqual(size.method_trainings, 9);
+  assert.deepStrictEqual(size.runs, 3);
 });
 
 Deno.test("suites refuse fewer than three seeds outside micro and unknown names", () => {
@@ -208,44 +196,16 @@ Deno.test("SNNL matches a hand-computed value", () => {
   assert(snnl(x, 4, 1, [0, 1, 0, 1]).snnl > best.snnl + 0.5);
 });
 
-/** An app with the experiment routes over an embedded engine whose runner is lib/experiments/job.ts. */
+/** A real service (real experiment runner, micro scale allowed); `request` calls it. */
 async function withExperimentApp(
   fn: (request: (path: string, init?: RequestInit) => Promise<Response>) => Promise<void>,
 ): Promise<void> {
-  const dataDir = await Deno.makeTempDir({ prefix: "infoplane-exp-api-" });
-  const kv = await Deno.openKv(`${dataDir}/kv.sqlite`);
-  const queue = new KvQueue(kv);
-  const engine = new EmbeddedTrainingEngine(kv, queue, {
-    dataDir,
-    concurrency: 1,
-    attempts: 1,
-    limits: DEFAULT_LIMITS,
-    runner: (job, opts) => runTraining(job as TrainingJob, opts),
+  await withTrainingService({ INFOPLANE_TRAINING_RUNNER: "" }, async (svc) => {
+    await fn((path, init) => fetch(svc.url + path, init));
   });
-  await engine.start();
-  queue.listen();
-  const settings = loadSettings((k) => ({ INFOPLANE_DATA_DIR: dataDir })[k]);
-  const deps: Deps = {
-    settings,
-    analyses: {} as AnalysisJobs,
-    trainings: engine,
-    sseKeepAliveMs: 1000,
-    linalgName: "test",
-    version: "test",
-    startedAt: Date.now(),
-    experimentScales: ["micro", "cpu", "full"],
-  };
-  const app = createApp(deps);
-  try {
-    await fn(async (path, init) => await app.request(path, init));
-  } finally {
-    await engine.close();
-    kv.close();
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  }
 }
 
-Deno.test("experiments run as training-engine jobs through the API", async () => {
+Deno.test("experiment suites run as jobs through the API", async () => {
   await withExperimentApp(async (request) => {
     const post = (body: unknown) =>
       request("/v1/experiments", {
@@ -318,32 +278,30 @@ Deno.test("experiments run as training-engine jobs through the API", async () =>
       assert.deepStrictEqual(r.status, status, path);
       await r.body?.cancel();
     }
-    const again = await request(`/v1/experiments/${created.id}`, { method: "DELETE" });
+    const again = await request(`/v1/experiments/${created.id}/cancel`, { method: "POST" });
     assert.deepStrictEqual(again.status, 409);
     await again.body?.cancel();
+    const events = await (await request(`/v1/experiments/${created.id}/events`)).text();
+    assert(events.includes("event: method_done") && events.includes("event: end"), events);
+    const gone = await request(`/v1/experiments/${created.id}`, { method: "DELETE" });
+    assert.deepStrictEqual(gone.status, 204);
+    const after = await request(`/v1/experiments/${created.id}`);
+    assert.deepStrictEqual(after.status, 404);
+    await after.body?.cancel();
     // The routes are in the OpenAPI document.
     const doc = await (await request("/openapi.json")).json();
     assert(doc.paths["/v1/experiments/{id}/report.{format}"] && doc.paths["/v1/experiments"]);
   });
 });
 
-Deno.test("the engine runner hands training jobs to lib/train and runs single experiment runs", async () => {
+Deno.test("one run of a suite runs on its own, as the CLI's Web Workers run it", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "infoplane-exp-runner-" });
-  const train = resolveTrainingRequest({
-    model: { preset: "mlp", depth: 1, width: 8 },
-    dataset: { name: "mnist", train_limit: 64, test_limit: 32 },
-    optimizer: { epochs: 1, batch_size: 32 },
-    tracking: { probe_size: 16, first_epoch_points: 0 },
-    backend: "wasm",
-  });
-  const plain = await runTraining(train, { dataDir });
-  assert.deepStrictEqual(plain.methods.length, 2);
   const spec = EXPERIMENTS.toy.runs("micro", { seeds: [1] })[0];
   const events: string[] = [];
-  const rec = await runTraining({ kind: "experiment-run", run: spec }, {
+  const rec = await runExperimentRun(spec, {
     dataDir,
     onEvent: (e) => e.type === "method_done" && events.push(e.method),
-  }) as unknown as RunRecord;
+  });
   assert.deepStrictEqual(rec.key, spec.key);
   assert.deepStrictEqual(events, rec.result.methods.map((m) => `${spec.key} · ${m.method.label}`));
   await Deno.remove(dataDir, { recursive: true });

@@ -86,14 +86,19 @@ Deno.test("trainings api: POST -> 202, events stream live and replay, GET done, 
     assert.deepStrictEqual(row[3], "out");
     assert(Number(row[8]) > 0.5, `test accuracy ${row[8]}`);
 
-    // Finished: DELETE is a conflict.
-    assertProblem(await call(svc, `/v1/trainings/${id}`, { method: "DELETE" }), 409, "id");
+    // Finished: cancelling is a conflict; deleting removes it.
+    assertProblem(await call(svc, `/v1/trainings/${id}/cancel`, { method: "POST" }), 409, "id");
     const h = await call(svc, "/v1/health");
-    assert.deepStrictEqual(h.body.trainings, { engine: "embedded", running: 0, queued: 0 });
+    assert.deepStrictEqual(h.body.jobs.engine, "embedded");
+    assert.deepStrictEqual(h.body.jobs.load.training, { running: 0, waiting: 0 });
+    const gone = await call(svc, `/v1/trainings/${id}`, { method: "DELETE" });
+    assert.deepStrictEqual(gone.status, 204);
+    assertProblem(await call(svc, `/v1/trainings/${id}`), 404, "id");
+    assertProblem(await call(svc, `/v1/trainings/${id}/events`), 404, "id");
   });
 });
 
-Deno.test("trainings api: DELETE cancels a running job within a step; queued ones never start", async () => {
+Deno.test("trainings api: cancel stops a running job within a step; queued ones never start", async () => {
   await withTrainingService({}, async (svc) => {
     // ~20 s of fake training: only a cancel ends it within the test.
     const long = tinyRequest({
@@ -112,7 +117,7 @@ Deno.test("trainings api: DELETE cancels a running job within a step; queued one
     // Someone is watching when the cancel comes.
     const watching = readEvents(svc, a.body.id);
     const t0 = performance.now();
-    const del = await call(svc, `/v1/trainings/${a.body.id}`, { method: "DELETE" });
+    const del = await call(svc, `/v1/trainings/${a.body.id}/cancel`, { method: "POST" });
     assert.deepStrictEqual(del.status, 200, del.text);
     assert.deepStrictEqual(del.body.status, "cancelled");
     const seen = await watching;
@@ -131,14 +136,14 @@ Deno.test("trainings api: DELETE cancels a running job within a step; queued one
       steps,
     );
     assertProblem(await call(svc, `/v1/trainings/${a.body.id}.csv`), 409, "id");
-    assertProblem(await call(svc, `/v1/trainings/${a.body.id}`, { method: "DELETE" }), 409);
+    assertProblem(await call(svc, `/v1/trainings/${a.body.id}/cancel`, { method: "POST" }), 409);
 
     // Cancel a queued one before it starts.
     const c = await postTraining(svc, tinyRequest());
-    const delC = await call(svc, `/v1/trainings/${c.body.id}`, { method: "DELETE" });
+    const delC = await call(svc, `/v1/trainings/${c.body.id}/cancel`, { method: "POST" });
     assert.deepStrictEqual(delC.body.status, "cancelled");
     assert.deepStrictEqual(
-      (await call(svc, `/v1/trainings/${b.body.id}`, { method: "DELETE" })).body.status,
+      (await call(svc, `/v1/trainings/${b.body.id}/cancel`, { method: "POST" })).body.status,
       "cancelled",
     );
     await new Promise((ok) => setTimeout(ok, 300));
@@ -244,7 +249,7 @@ Deno.test("trainings api: multipart upload of an .npz dataset", async () => {
     const done = await waitTraining(svc, r.body.id);
     assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
     // The upload is removed once the job finished.
-    const left = [...Deno.readDirSync(`${svc.dataDir}/uploads`)];
+    const left = [...Deno.readDirSync(`${svc.dataDir}/jobs`)];
     assert.deepStrictEqual(left.length, 0, `uploads left: ${left.map((e) => e.name)}`);
 
     // Errors name the field at fault.
@@ -307,5 +312,6 @@ Deno.test("trainings api: keep-alive comments while a job is quiet; OpenAPI docu
       assert(doc.body.paths[p], `OpenAPI lacks ${p}`);
     }
     assert(doc.body.paths["/v1/trainings/{id}"].delete, "DELETE documented");
+    assert(doc.body.paths["/v1/trainings/{id}/cancel"].post, "cancel documented");
   }, 400);
 });

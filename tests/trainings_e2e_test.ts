@@ -63,7 +63,7 @@ Deno.test("trainings e2e: real runTraining on a tiny MNIST job through the API",
   });
 });
 
-Deno.test("trainings e2e: DELETE stops a real running job within a step", async () => {
+Deno.test("trainings e2e: cancel stops a real running job within a step", async () => {
   await withTrainingService({ INFOPLANE_TRAINING_RUNNER: "" }, async (svc) => {
     const r = await postTraining(svc, {
       model: { preset: "mlp", depth: 2 },
@@ -75,15 +75,17 @@ Deno.test("trainings e2e: DELETE stops a real running job within a step", async 
     const id = r.body.id;
     await readEvents(svc, id, { stopWhen: (e) => e.event === "step", timeoutMs: 60_000 });
     const t0 = performance.now();
-    const del = await call(svc, `/v1/trainings/${id}`, { method: "DELETE" });
+    const del = await call(svc, `/v1/trainings/${id}/cancel`, { method: "POST" });
     assert.deepStrictEqual(del.body.status, "cancelled");
-    while ((await call(svc, "/v1/health")).body.trainings.running > 0) {
-      assert(performance.now() - t0 < 5_000, "the job still runs 5 s after DELETE");
+    while ((await call(svc, "/v1/health")).body.jobs.load.training.running > 0) {
+      assert(performance.now() - t0 < 5_000, "the job still runs 5 s after the cancel");
       await new Promise((ok) => setTimeout(ok, 20));
     }
     const ms = performance.now() - t0;
     const after = await call(svc, `/v1/trainings/${id}`);
     assert.deepStrictEqual(after.body.status, "cancelled");
-    console.log(`  stopped ${ms.toFixed(0)} ms after DELETE, at step ${after.body.progress?.step}`);
+    console.log(
+      `  stopped ${ms.toFixed(0)} ms after the cancel, at step ${after.body.progress?.step}`,
+    );
   });
 });

@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import { startService } from "../main.ts";
 import { loadSettings } from "../lib/settings.ts";
-import { loadTrainingConfig } from "../workers/training_config.ts";
 import { call, type Env, freePort, type Reply, type TestService } from "./api_helpers.ts";
-import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
-import type { TrainingStore } from "../workers/training_types.ts";
+import type { TrainingJob } from "../lib/train/types.ts";
+import { type JobRecord, type JobStore, newRecord } from "../workers/mod.ts";
 
 /** The repository root. */
 export const ROOT = new URL("..", import.meta.url);
@@ -39,9 +38,11 @@ export async function withTrainingService(
       ...env,
     };
     const get = (k: string) => vars[k];
-    const service = await startService(loadSettings(get), { training: loadTrainingConfig(get) });
+    const service = await startService(loadSettings(get), {
+      experimentScales: ["micro", "cpu", "full"],
+    });
     try {
-      await fn({ url: service.url, port: service.port, dataDir });
+      await fn({ url: service.url, port: service.port, dataDir, jobs: service.jobs });
     } finally {
       await service.close();
     }
@@ -116,8 +117,9 @@ export interface SseLog {
 }
 
 /**
- * Reads GET /v1/trainings/{id}/events to its end (or until `stopWhen` holds for an event),
- * parsing `event:`/`data:`/`id:` lines; `timeoutMs` bounds the whole read.
+ * Reads GET <kind path>/{id}/events to its end (or until `stopWhen` holds for an event),
+ * parsing `event:`/`data:`/`id:` lines; `timeoutMs` bounds the whole read. `progress` events
+ * are left out unless `progress` is set.
  */
 export async function readEvents(
   base: string | TestService,
@@ -126,9 +128,12 @@ export async function readEvents(
     headers?: Record<string, string>;
     stopWhen?: (e: Sse) => boolean;
     timeoutMs?: number;
+    kindPath?: string;
+    progress?: boolean;
   } = {},
 ): Promise<SseLog> {
-  const url = (typeof base === "string" ? base : base.url) + `/v1/trainings/${id}/events`;
+  const url = (typeof base === "string" ? base : base.url) +
+    `${opts.kindPath ?? "/v1/trainings"}/${id}/events`;
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), opts.timeoutMs ?? 30_000);
   const res = await fetch(url, { headers: opts.headers, signal: ctl.signal });
@@ -162,7 +167,7 @@ export async function readEvents(
               data: JSON.parse(cur.data),
               id: cur.id,
             };
-            log.events.push(e);
+            if (e.event !== "progress" || opts.progress) log.events.push(e);
             if (opts.stopWhen?.(e)) break outer;
           }
           cur = {};
@@ -276,55 +281,105 @@ export async function startApiProc(env: Env, name = "api"): Promise<Proc & { url
 }
 
 /**
- * What every TrainingStore must do (run against Deno KV and Redis): conditional status changes,
- * results written whole and once, late results of cancelled jobs dropped, an ordered event log.
+ * What every JobStore must do (run against Deno KV and Redis): conditional status changes,
+ * results written whole and once (a 1 MB one included), late results of cancelled jobs dropped,
+ * an ordered event log, blobs, listings newest first with filters and cursors, and removal.
  */
-export async function storeContract(store: TrainingStore, job: TrainingJob): Promise<void> {
-  const a = crypto.randomUUID();
-  await store.create({ id: a, owner: "o", job, max_attempts: 2 });
-  const created = await store.get(a);
+export async function storeContract(store: JobStore, job: TrainingJob): Promise<void> {
+  const make = (owner = "o", label: string | null = null) =>
+    newRecord("training", job, owner, { label }, 2) as JobRecord;
+  const a = make();
+  await store.create(a);
+  const created = await store.get(a.id);
   assert.deepStrictEqual(created?.status, "queued");
-  assert.deepStrictEqual(created?.job, job);
-  let out = await store.update(a, { status: "running", attempts: 1 }, ["queued"]);
+  assert.deepStrictEqual(created?.request, job);
+  let out = await store.update(a.id, { status: "running", attempts: 1 }, ["queued"]);
   assert(out.applied);
-  out = await store.update(a, { status: "running" }, ["queued"]);
+  out = await store.update(a.id, { status: "running" }, ["queued"]);
   assert(!out.applied, "running is not queued");
   assert.deepStrictEqual(out.record?.attempts, 1);
-  assert.deepStrictEqual((await store.update("missing", { status: "done" })).record, null);
+  assert.deepStrictEqual(
+    (await store.update(crypto.randomUUID(), { status: "done" })).record,
+    null,
+  );
 
-  // A big result (several KV chunks), read back equal.
-  const result = {
-    methods: [{ blob: "x".repeat(150_000) }],
-    seconds: 1,
-  } as unknown as TrainingResult;
-  assert(await store.complete(a, result));
-  assert.deepStrictEqual(await store.result(a), result);
-  assert.deepStrictEqual((await store.get(a))?.status, "done");
+  // A 1 MB result (many KV chunks over several commits), read back equal.
+  const result = JSON.stringify({ methods: [{ blob: "x".repeat(1_000_000) }], seconds: 1 });
+  assert(await store.complete(a.id, result, { finished_at: new Date().toISOString() }));
+  assert.deepStrictEqual(await store.result(a.id), result);
+  assert.deepStrictEqual((await store.get(a.id))?.status, "done");
   // Finished: no second result, no status change.
-  assert(!(await store.complete(a, { seconds: 2 } as unknown as TrainingResult)));
-  assert.deepStrictEqual(await store.result(a), result);
-  assert(!(await store.update(a, { status: "cancelled" })).applied);
+  assert(!(await store.complete(a.id, "{}", {})));
+  assert.deepStrictEqual(await store.result(a.id), result);
+  assert(!(await store.update(a.id, { status: "cancelled" })).applied);
 
   // A cancelled job's late result is dropped.
-  const b = crypto.randomUUID();
-  await store.create({ id: b, owner: "o", job, max_attempts: 2 });
-  await store.update(b, { status: "cancelled" });
-  assert(!(await store.complete(b, result)));
-  assert.deepStrictEqual(await store.result(b), null);
+  const b = make("o", "Sweep σ=5");
+  await store.create(b);
+  await store.update(b.id, { status: "cancelled" });
+  assert(!(await store.complete(b.id, result, {})));
+  assert.deepStrictEqual(await store.result(b.id), null);
 
   // The event log: positions are contiguous and reads resume from one.
-  const n = await store.appendEvents(b, [
+  const n = await store.appendEvents(b.id, [
     { type: "log", message: "one" },
     { type: "log", message: "two" },
   ]);
   assert.deepStrictEqual(n, 2);
-  assert.deepStrictEqual(await store.appendEvents(b, [{ type: "log", message: "three" }]), 3);
+  assert.deepStrictEqual(await store.appendEvents(b.id, [{ type: "log", message: "three" }]), 3);
   assert.deepStrictEqual(
-    (await store.events(b, 1)).map((e) => [e.seq, (e.event as { message: string }).message]),
+    (await store.events(b.id, 1)).map((e) => [e.seq, (e.event as { message: string }).message]),
     [
       [1, "two"],
       [2, "three"],
     ],
   );
-  assert.deepStrictEqual(await store.events(b, 3), []);
+  assert.deepStrictEqual(await store.events(b.id, 3), []);
+
+  // Blobs.
+  const bytes = new Uint8Array(200_000).map((_, i) => i % 251);
+  await store.putBlob(b.id, "input", bytes);
+  assert.deepStrictEqual(await store.getBlob(b.id, "input"), bytes);
+  await store.deleteBlobs(b.id);
+  assert.deepStrictEqual(await store.getBlob(b.id, "input"), null);
+
+  // A request too big for one KV value is kept whole.
+  const big = {
+    ...job,
+    model: { blocks: Array.from({ length: 64 }, () => ({ pad: "y".repeat(2000) })) },
+  };
+  const c = newRecord("training", big, "o", {}, 2) as JobRecord;
+  await store.create(c);
+  assert.deepStrictEqual((await store.get(c.id))?.request, big);
+
+  // Listings: newest first, per owner, filtered, paged.
+  const other = make("someone-else");
+  await store.create(other);
+  const all = await store.list({ owner: "o", limit: 10 });
+  assert.deepStrictEqual(all.items.map((r) => r.id), [c.id, b.id, a.id]);
+  assert.deepStrictEqual(all.cursor, null);
+  const page1 = await store.list({ owner: "o", limit: 2 });
+  assert.deepStrictEqual(page1.items.map((r) => r.id), [c.id, b.id]);
+  assert(page1.cursor);
+  const page2 = await store.list({ owner: "o", limit: 2, cursor: page1.cursor });
+  assert.deepStrictEqual(page2.items.map((r) => r.id), [a.id]);
+  assert.deepStrictEqual(
+    (await store.list({ owner: "o", limit: 10, status: "cancelled" })).items.map((r) => r.id),
+    [b.id],
+  );
+  assert.deepStrictEqual(
+    (await store.list({ owner: "o", limit: 10, label: "sweep σ" })).items.map((r) => r.id),
+    [b.id],
+  );
+  assert.deepStrictEqual((await store.list({ owner: "o", limit: 10, kind: "analysis" })).items, []);
+
+  // Removal takes everything.
+  assert(await store.remove(b.id));
+  assert.deepStrictEqual(await store.get(b.id), null);
+  assert.deepStrictEqual(await store.events(b.id, 0), []);
+  assert(!(await store.remove(b.id)));
+  assert.deepStrictEqual(
+    (await store.list({ owner: "o", limit: 10 })).items.map((r) => r.id),
+    [c.id, a.id],
+  );
 }

@@ -65,7 +65,7 @@ Deno.test("trainings restart: kill -> restarted from the beginning; SIGTERM is f
     const q = await waitTraining(p.url, quick.body.id);
     assert.deepStrictEqual(q.body.status, "done");
     const h = await call(p.url, "/v1/health");
-    assert.deepStrictEqual(h.body.trainings.running, 0);
+    assert.deepStrictEqual(h.body.jobs.load.training.running, 0);
   } finally {
     for (const p of procs) await stop(p, "SIGKILL");
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});

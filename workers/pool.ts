@@ -9,17 +9,17 @@ export type WorkerReply<T> =
   | { type: "done"; value: T }
   | { type: "error"; message: string; problem?: string; field?: string };
 
-/** What a worker receives: the task and the pool's shared cancel flag. */
+/** What a worker receives: the task and its cancel flag. */
 export interface TaskEnvelope<I> {
   input: I;
   /** Int32Array over a SharedArrayBuffer; non-zero means "stop at the next safe point". */
   cancel: Int32Array;
 }
 
-/** Thrown inside a worker task that stopped because the pool is shutting down. */
+/** Thrown inside a worker task that stopped because it was cancelled or the pool shuts down. */
 export class CancelledError extends Error {
   constructor() {
-    super("cancelled: the service is shutting down");
+    super("cancelled");
     this.name = "CancelledError";
   }
 }
@@ -76,6 +76,7 @@ export class TaskError extends Error {
 
 interface Pending<I, O> {
   input: I;
+  cancel: Int32Array;
   transfer: Transferable[];
   onProgress?: (done: number, total: number) => void;
   resolve: (v: O) => void;
@@ -88,7 +89,6 @@ export class WorkerPool<I, O> {
   #queue: Pending<I, O>[] = [];
   #busy = new Map<Worker, Pending<I, O>>();
   #closed = false;
-  #cancel = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(readonly url: URL, readonly size: number) {
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn());
@@ -104,20 +104,38 @@ export class WorkerPool<I, O> {
     return this.#queue.length;
   }
 
-  /** Schedules a task; resolves with its value or rejects with a {@link TaskError}. */
+  /**
+   * Schedules a task; resolves with its value or rejects with a {@link TaskError} (problem
+   * "cancelled" when `signal` aborted it: a waiting task never starts, a running one stops at
+   * its next safe point).
+   */
   run(
     input: I,
-    opts: { transfer?: Transferable[]; onProgress?: (done: number, total: number) => void } = {},
+    opts: {
+      transfer?: Transferable[];
+      onProgress?: (done: number, total: number) => void;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<O> {
     if (this.#closed) return Promise.reject(new Error("worker pool is closed"));
     return new Promise<O>((resolve, reject) => {
-      this.#queue.push({
+      const p: Pending<I, O> = {
         input,
+        cancel: new Int32Array(new SharedArrayBuffer(4)),
         transfer: opts.transfer ?? [],
         onProgress: opts.onProgress,
         resolve,
         reject,
-      });
+      };
+      opts.signal?.addEventListener("abort", () => {
+        Atomics.store(p.cancel, 0, 1);
+        const at = this.#queue.indexOf(p);
+        if (at >= 0) {
+          this.#queue.splice(at, 1);
+          reject(new TaskError("cancelled", "cancelled"));
+        }
+      }, { once: true });
+      this.#queue.push(p);
       this.#dispatch();
     });
   }
@@ -132,7 +150,7 @@ export class WorkerPool<I, O> {
     if (this.#closed) return;
     for (const p of this.#queue) p.reject(new TaskError("service shutting down", "cancelled"));
     this.#queue = [];
-    Atomics.store(this.#cancel, 0, 1);
+    for (const p of this.#busy.values()) Atomics.store(p.cancel, 0, 1);
     const deadline = Date.now() + graceMs;
     while (this.#busy.size > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
@@ -193,7 +211,7 @@ export class WorkerPool<I, O> {
       const w = this.#idle.pop()!;
       const p = this.#queue.shift()!;
       this.#busy.set(w, p);
-      w.postMessage({ input: p.input, cancel: this.#cancel } satisfies TaskEnvelope<I>, p.transfer);
+      w.postMessage({ input: p.input, cancel: p.cancel } satisfies TaskEnvelope<I>, p.transfer);
     }
   }
 }

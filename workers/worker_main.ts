@@ -1,27 +1,23 @@
 /**
- * A training worker process for the scale-out mode (`deno task worker`): takes jobs from BullMQ
- * on INFOPLANE_REDIS_URL and runs each in a Web Worker. Start as many as there are GPUs/hosts;
- * SIGTERM puts running jobs back in the queue for another worker.
+ * A fleet worker process (`deno task worker`): takes jobs of every kind (analyses, trainings,
+ * experiment suites) from BullMQ on INFOPLANE_REDIS_URL and runs them in Web Workers. Start as
+ * many as there are machines; SIGTERM puts running jobs back in the queue for another worker,
+ * and a worker that dies has its jobs taken over once their lease (INFOPLANE_JOB_LOCK_MS) runs
+ * out.
+ *
+ * @module
  */
 import { loadSettings } from "../lib/settings.ts";
-import { loadTrainingConfig } from "./training_config.ts";
-import { RedisTrainingWorker } from "./training_redis.ts";
-import { workerRunner } from "./training_runner.ts";
+import { startFleetWorker } from "./mod.ts";
 
 if (import.meta.main) {
-  const cfg = loadTrainingConfig();
-  if (!cfg.redisUrl) {
+  const settings = loadSettings();
+  if (!settings.jobs.redisUrl) {
     console.error("infoplane worker: set INFOPLANE_REDIS_URL (e.g. redis://127.0.0.1:6379)");
     Deno.exit(2);
   }
-  const dataDir = loadSettings().dataDir;
-  await Deno.mkdir(dataDir, { recursive: true });
-  const worker = new RedisTrainingWorker({
-    cfg,
-    runner: workerRunner(cfg.runnerModule, { graceMs: cfg.cancelGraceMs }),
-    dataDir,
-  });
-  await worker.start();
+  await Deno.mkdir(settings.dataDir, { recursive: true });
+  const worker = await startFleetWorker(settings);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

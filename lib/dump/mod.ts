@@ -40,7 +40,13 @@ export {
   parseNpy,
 } from "./npy.ts";
 export { formatBytes, type NpzOptions, parseNpz } from "./npz.ts";
-export { encodeNpy, encodeNpz, type EncodeNpzOptions } from "./npz_write.ts";
+export {
+  dumpBuffers,
+  encodeDump,
+  encodeNpy,
+  encodeNpz,
+  type EncodeNpzOptions,
+} from "./npz_write.ts";
 
 /** Options for {@linkcode parseNpzDump}. */
 export interface NpzDumpOptions {
@@ -119,3 +125,4 @@ export function parseArrayFile(bytes: Uint8Array, filename: string, field: strin
   }
   return parseCsv(bytes, `${filename} (${field})`, { field });
 }
+export { dumpFromForm, type FormDump } from "./form.ts";

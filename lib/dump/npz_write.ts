@@ -7,7 +7,7 @@
 
 import { type Zippable, zipSync } from "fflate";
 import { DTYPE_SIZE, HOST_LITTLE_ENDIAN } from "./npy.ts";
-import type { NdArray } from "./types.ts";
+import type { Dump, NdArray } from "./types.ts";
 
 /** Options for {@linkcode encodeNpz}. */
 export interface EncodeNpzOptions {
@@ -104,4 +104,41 @@ export function encodeNpz(
   // "<key>.npy" is never an integer-like property name, so object order stays insertion order.
   for (const [key, a] of pairs) files[`${key}.npy`] = [encodeNpy(a), { level, mtime }];
   return zipSync(files);
+}
+
+/**
+ * Encodes a dump back into the dump format (`x`, `y`, `<step>/<layer>`): how a queued analysis
+ * keeps its input.
+ *
+ * @param dump the dump
+ * @returns the .npz bytes (stored, not compressed: activations rarely compress)
+ */
+export function encodeDump(dump: Dump): Uint8Array {
+  const asNd = (data: Float32Array | Float64Array, shape: number[]): NdArray => ({
+    shape,
+    dtype: data instanceof Float64Array ? "float64" : "float32",
+    data,
+  });
+  const arrays: Record<string, NdArray> = {
+    x: asNd(dump.x.data, [dump.x.rows, dump.x.cols]),
+    y: { shape: [dump.labels.length], dtype: "int32", data: dump.labels },
+  };
+  for (const cp of dump.checkpoints) {
+    for (const l of cp.layers) {
+      arrays[`${cp.step}/${l.name}`] = asNd(l.values.data, [l.values.rows, l.values.cols]);
+    }
+  }
+  return encodeNpz(arrays);
+}
+
+/** The distinct ArrayBuffers behind a dump's arrays (to transfer them to a worker). */
+export function dumpBuffers(dump: Dump): ArrayBuffer[] {
+  const all = [
+    dump.x.data,
+    dump.labels,
+    ...dump.checkpoints.flatMap((c) => c.layers.map((l) => l.values.data)),
+  ];
+  return [...new Set(all.map((a) => a.buffer))].filter((b): b is ArrayBuffer =>
+    b instanceof ArrayBuffer
+  );
 }

@@ -1,34 +1,17 @@
 /**
- * Experiments as jobs of the training engine (workers/): an experiment suite is queued, run,
- * cancelled, persisted and streamed exactly like a training job, by the same engine (embedded
- * Deno KV or BullMQ/Redis); only the runner module differs. This module is that runner: its
- * {@link runTraining} runs experiment jobs and hands every other job to lib/train/run.ts, so a
- * service or worker whose runner module is this file runs both kinds.
- *
- * Wiring (workers/training_config.ts): set the default runner module (or
- * INFOPLANE_TRAINING_RUNNER) to this file.
- *
- * An {@link ExperimentJob} also carries the fields of a TrainingJob that the engine reads for
- * bookkeeping (`methods` for progress: one entry per method of every run; `optimizer.epochs`;
- * `dataset.name`), so that the engine handles it unchanged.
+ * Experiment suites as jobs: what a suite job asks for ({@link ExperimentJobSpec}), how big it is
+ * (for progress), and the entry points that job workers call: {@link runExperimentSuite} (a
+ * suite, for the job layer's `experiment` kind) and {@link runExperimentRun} (one run, for the
+ * CLI that spreads runs over Web Workers).
  *
  * @module
  */
-import { runTraining as trainJob } from "../train/run.ts";
-import { DEFAULT_ESTIMATOR } from "../nhsic/config.ts";
-import { resolveMethod } from "../train/request.ts";
-import type {
-  BackendName,
-  MethodSpec,
-  RunOptions,
-  TrainingJob,
-  TrainingResult,
-} from "../train/types.ts";
-import { executeRun, runMethodLabel, runSuite } from "./runner.ts";
+import type { BackendName, RunOptions } from "../train/types.ts";
+import { executeRun, runSuite } from "./runner.ts";
 import { type SuiteDataset, suiteRuns } from "./suite.ts";
 import type { ExperimentName, RunRecord, RunSpec, Scale, SuiteResult } from "./types.ts";
 
-/** What an experiment job asks for. */
+/** What an experiment suite job asks for. */
 export interface ExperimentJobSpec {
   /** Experiments to run, in suite order. */
   names: ExperimentName[];
@@ -41,72 +24,29 @@ export interface ExperimentJobSpec {
   command: string;
 }
 
-/** An experiment suite as a job of the training engine. */
-export interface ExperimentJob {
-  /** Tells experiment suites apart from training jobs in the engine's store. */
-  kind: "experiment";
-  /** What to run. */
-  experiment: ExperimentJobSpec;
-  /** Every method of every run, labelled "<run key> · <method>" (the engine counts them). */
-  methods: Array<MethodSpec & { label: string }>;
-  /** The most epochs of any run (progress display). */
-  optimizer: { lr: number; weight_decay: number; epochs: number; batch_size: number };
-  /** Placeholders of the TrainingJob fields the engine reads; the runs carry their own. */
-  dataset: { name: "experiment" };
-  model: null;
-  tracking: TrainingJob["tracking"];
-  seed: number;
-  backend: BackendName | "auto";
-}
-
-/** One run of a suite as a job (the CLI spreads runs over Web Workers this way). */
-export interface ExperimentRunJob {
-  /** Tells a single run apart from other jobs. */
-  kind: "experiment-run";
-  /** The run to train. */
-  run: RunSpec;
-}
-
-/** Whether a stored job is an experiment suite. */
-export function isExperimentJob(job: unknown): job is ExperimentJob {
-  return (job as { kind?: unknown } | null)?.kind === "experiment";
-}
-
-/** Whether a job is a single experiment run. */
-export function isExperimentRunJob(job: unknown): job is ExperimentRunJob {
-  return (job as { kind?: unknown } | null)?.kind === "experiment-run";
+/** How much a suite trains: what its progress counts towards. */
+export interface SuiteSize {
+  /** Training runs (configuration x seed). */
+  runs: number;
+  /** Method trainings over all runs. */
+  method_trainings: number;
+  /** The most epochs of any run. */
+  epochs: number;
 }
 
 /**
- * The engine job of an experiment suite.
+ * The size of a suite.
  *
- * @throws {InputError} for unknown names or too few seeds (from the suite definitions).
+ * @param spec the suite
+ * @returns its runs, method trainings and longest run in epochs
+ * @throws {InputError} for unknown names or too few seeds (from the suite definitions)
  */
-export function experimentJob(spec: ExperimentJobSpec): ExperimentJob {
+export function suiteSize(spec: ExperimentJobSpec): SuiteSize {
   const runs = suiteRuns(spec.names, spec.scale, { seeds: spec.seeds, backend: spec.backend });
-  const methods = runs.flatMap((r) =>
-    (r.request.methods ?? []).map((m, i) => {
-      const resolved = resolveMethod(m as MethodSpec, i);
-      return { ...resolved, label: runMethodLabel(r, resolved.label) };
-    })
-  );
-  const epochs = Math.max(1, ...runs.map((r) => r.request.optimizer?.epochs ?? 1));
   return {
-    kind: "experiment",
-    experiment: spec,
-    methods,
-    optimizer: { lr: 0, weight_decay: 0, epochs, batch_size: 0 },
-    dataset: { name: "experiment" },
-    model: null,
-    tracking: {
-      probe_size: 0,
-      probe_batch: 0,
-      first_epoch_points: 0,
-      linear_probe: false,
-      estimator: { ...DEFAULT_ESTIMATOR },
-    },
-    seed: 0,
-    backend: spec.backend,
+    runs: runs.length,
+    method_trainings: runs.reduce((n, r) => n + (r.request.methods?.length ?? 0), 0),
+    epochs: Math.max(1, ...runs.map((r) => r.request.optimizer?.epochs ?? 1)),
   };
 }
 
@@ -129,31 +69,36 @@ function envDirs(): Partial<Record<SuiteDataset, string>> {
 }
 
 /**
- * The engine's runner entry: experiment suites and single experiment runs are run here, every
- * other job by lib/train/run.ts. Results of experiment jobs are {@link SuiteResult}s (or
- * {@link RunRecord}s), stored by the engine like training results.
+ * Runs a suite (the job layer's `experiment` kind calls this in a Web Worker).
+ *
+ * @param spec what to run
+ * @param opts data dir, event sink, abort signal
+ * @returns the suite's structured results
  */
-export async function runTraining(
-  job: TrainingJob | ExperimentJob | ExperimentRunJob,
+export async function runExperimentSuite(
+  spec: ExperimentJobSpec,
   opts: RunOptions,
-): Promise<TrainingResult> {
-  if (isExperimentJob(job)) {
-    const suite: SuiteResult = await runSuite({
-      names: job.experiment.names,
-      scale: job.experiment.scale,
-      seeds: job.experiment.seeds,
-      backend: job.experiment.backend,
-      command: job.experiment.command,
-      dataDir: opts.dataDir,
-      datasetDirs: envDirs(),
-      onEvent: opts.onEvent,
-      signal: opts.signal,
-    });
-    return suite as unknown as TrainingResult;
-  }
-  if (isExperimentRunJob(job)) {
-    const rec: RunRecord = await executeRun(job.run, opts);
-    return rec as unknown as TrainingResult;
-  }
-  return await trainJob(job, opts);
+): Promise<SuiteResult> {
+  return await runSuite({
+    names: spec.names,
+    scale: spec.scale,
+    seeds: spec.seeds,
+    backend: spec.backend,
+    command: spec.command,
+    dataDir: opts.dataDir,
+    datasetDirs: envDirs(),
+    onEvent: opts.onEvent,
+    signal: opts.signal,
+  });
+}
+
+/**
+ * Runs one run of a suite (the CLI spreads runs over Web Workers through this).
+ *
+ * @param run the run
+ * @param opts data dir, event sink, abort signal
+ * @returns the run's record
+ */
+export async function runExperimentRun(run: RunSpec, opts: RunOptions): Promise<RunRecord> {
+  return await executeRun(run, opts);
 }

@@ -136,6 +136,8 @@ export async function trainMethod(run: MethodRun): Promise<MethodResult> {
       method: label,
       backend: run.backend.name,
       device: run.backend.device,
+      total_steps: totalSteps,
+      epochs: totalEpochs,
     });
 
     const record = async (

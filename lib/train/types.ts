@@ -83,7 +83,15 @@ export interface TrainingJob {
 
 /** Progress streamed while a job runs (server-sent events carry these as JSON). */
 export type TrainingEvent =
-  | { type: "started"; method: string; backend: string; device: string }
+  | {
+    type: "started";
+    method: string;
+    backend: string;
+    device: string;
+    /** Steps this method will take (all stages), and the epochs they make (stages x epochs). */
+    total_steps?: number;
+    epochs?: number;
+  }
   | {
     type: "step";
     method: string;

@@ -1,0 +1,322 @@
+/**
+ * The job layer: how a request becomes a job, runs and is stored (docs/jobs.md has the
+ * picture). One typed record for every kind (analysis, training, experiment), one store
+ * interface with two implementations (Deno KV, embedded; Redis, fleets), one queue interface
+ * (Deno KV's queue; BullMQ), a runner per kind, and Web Workers where the compute runs.
+ *
+ * - {@link openJobs}: the API process's side (embedded: it also runs the jobs).
+ * - {@link startFleetWorker}: a `deno task worker` process of a fleet.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { Redis } from "ioredis";
+import type { AnalysisOutput } from "../lib/analysis.ts";
+import { analysisThreads } from "../lib/linalg/threads.ts";
+import type { Settings } from "../lib/settings.ts";
+import type { AnalysisTask } from "./analysis_worker.ts";
+import { JobExecutor } from "./executor.ts";
+import { WorkerPool } from "./pool.ts";
+import { BullMqJobQueue } from "./queue_bullmq.ts";
+import { KvJobQueue } from "./queue_kv.ts";
+import { DEFAULT_LIMITS } from "./recorder.ts";
+import { createRunners } from "./runners.ts";
+import { JobService } from "./service.ts";
+import { KvJobStore } from "./store_kv.ts";
+import { RedisJobStore } from "./store_redis.ts";
+import { JOB_KINDS, type JobKind, type JobQueue, type JobStore } from "./types.ts";
+
+export { isJobId, JobService, KIND_NOUNS, newRecord } from "./service.ts";
+export type * from "./types.ts";
+export { FINISHED, JOB_KINDS, UNFINISHED } from "./types.ts";
+export { KvJobStore } from "./store_kv.ts";
+export { RedisJobStore } from "./store_redis.ts";
+export { DEFAULT_LIMITS, Recorder, type RecorderLimits } from "./recorder.ts";
+export { EXPERIMENT_MODULE, inWorker } from "./runners.ts";
+
+/** An open job layer: the service the routes use, and how to close it all. */
+export interface Jobs {
+  service: JobService;
+  /** Stops running jobs at their next step (they are resumed later), then releases everything. */
+  close(): Promise<void>;
+}
+
+/** What {@link openJobs} needs besides the settings. */
+export interface OpenJobsOptions {
+  /** The Deno KV handle of the embedded engine (the caller opens and closes it). */
+  kv: Deno.Kv;
+  /** Where the embedded engine keeps job blobs as files; null keeps them in KV. */
+  blobDir: string | null;
+  log?: (line: string) => void;
+}
+
+function analysisPool(settings: Settings): WorkerPool<AnalysisTask, AnalysisOutput> {
+  return new WorkerPool(new URL("./analysis_worker.ts", import.meta.url), settings.workers);
+}
+
+/** How many jobs of each kind one process runs at once. */
+function concurrency(settings: Settings, kind: JobKind): number {
+  return kind === "analysis" ? settings.workers : settings.jobs.trainingConcurrency;
+}
+
+function executorFor(
+  settings: Settings,
+  store: JobStore,
+  pool: WorkerPool<AnalysisTask, AnalysisOutput>,
+  name: string,
+  log?: (line: string) => void,
+): JobExecutor {
+  const j = settings.jobs;
+  return new JobExecutor({
+    store,
+    runners: createRunners({
+      pool,
+      analysisThreads: analysisThreads(settings.workers) ?? 0,
+      trainingModule: j.trainingModule,
+      cancelGraceMs: j.cancelGraceMs,
+    }),
+    dataDir: settings.dataDir,
+    name,
+    heartbeatMs: j.heartbeatMs,
+    limits: { ...DEFAULT_LIMITS, maxEvents: j.maxEvents },
+    transientTtlS: j.transientTtlS,
+    log,
+  });
+}
+
+/**
+ * Opens the job layer of an API process: embedded (Deno KV; jobs run in this process) unless
+ * INFOPLANE_REDIS_URL is set (then jobs are queued on BullMQ for worker processes, and only
+ * small analyses run here).
+ *
+ * @param settings the service settings
+ * @param opts the KV handle and blob directory of the embedded engine
+ * @returns the service and its closer
+ * @throws {Error} when Redis is configured but does not answer
+ */
+export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promise<Jobs> {
+  const j = settings.jobs;
+  const pool = analysisPool(settings);
+  const threads = analysisThreads(settings.workers) ?? 0;
+  if (j.redisUrl) {
+    const redis = storeConnection(j.redisUrl);
+    await reachable(redis, j.redisUrl);
+    const store = new RedisJobStore(redis, j.redisPrefix);
+    const queue = bullQueue(settings, `api:${hostname()}:${Deno.pid}`, opts.log);
+    const service = new JobService({
+      mode: "redis",
+      store,
+      queue,
+      pool,
+      analysisThreads: threads,
+      attempts: j.attempts,
+      announceCancel: async (id) => void await redis.publish(store.cancelChannel, id),
+      fleetWorkers: () => fleetWorkers(redis, j.redisPrefix),
+    });
+    return {
+      service,
+      async close() {
+        service.close();
+        await pool.shutdown();
+        await queue.close();
+        await redis.quit().catch(() => {});
+      },
+    };
+  }
+  const store = new KvJobStore(opts.kv, opts.blobDir);
+  const queue = new KvJobQueue(opts.kv);
+  const executor = executorFor(settings, store, pool, "embedded", opts.log);
+  await recoverEmbedded(store, queue);
+  for (const kind of JOB_KINDS) {
+    await queue.consume(kind, concurrency(settings, kind), executor.execute);
+  }
+  const service = new JobService({
+    mode: "embedded",
+    store,
+    queue,
+    pool,
+    analysisThreads: threads,
+    executor,
+    attempts: j.attempts,
+  });
+  return {
+    service,
+    async close() {
+      service.close();
+      executor.abortAll();
+      await queue.close();
+      await pool.shutdown();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Puts back what a previous process on this data dir left unfinished: running jobs are queued
+ * again (or failed once they have used their attempts), queued ones are re-enqueued (a
+ * duplicate message is harmless: only one queued -> running claim succeeds). An analysis that
+ * ran inline has no stored input and cannot be resumed: it fails, saying so.
+ */
+async function recoverEmbedded(store: JobStore, queue: JobQueue): Promise<void> {
+  for await (const rec of store.withStatus("running")) {
+    const resumable = rec.kind !== "analysis" || (await store.getBlob(rec.id, "input")) !== null;
+    if (!resumable || rec.attempts >= rec.max_attempts) {
+      await store.update(rec.id, {
+        status: "failed",
+        finished_at: new Date().toISOString(),
+        error: {
+          message: resumable
+            ? `interrupted ${rec.attempts} times (the service stopped while it ran); not ` +
+              "restarted again"
+            : "interrupted by a restart of the service; send the request again",
+        },
+      }, ["running"]);
+      await store.deleteBlobs(rec.id);
+      continue;
+    }
+    const { applied } = await store.update(rec.id, { status: "queued", worker: null }, [
+      "running",
+    ]);
+    if (!applied) continue;
+    await store.appendEvents(rec.id, [{
+      type: "log",
+      message: "the service stopped while this job ran; it restarts from the beginning " +
+        `(attempt ${rec.attempts + 1} of ${rec.max_attempts})`,
+    }]);
+  }
+  for await (const rec of store.withStatus("queued")) await queue.enqueue(rec.kind, rec.id);
+}
+
+/** A fleet worker process: takes jobs of every kind from BullMQ and runs them. */
+export interface FleetWorker {
+  name: string;
+  /** Stops taking jobs; running ones go back to the queue for another worker. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a fleet worker (`deno task worker`).
+ *
+ * @param settings the settings (INFOPLANE_REDIS_URL must be set)
+ * @param opts name shown in records (default "host:pid") and a log sink
+ * @throws {Error} when Redis is not configured or does not answer
+ */
+export async function startFleetWorker(
+  settings: Settings,
+  opts: { name?: string; log?: (line: string) => void } = {},
+): Promise<FleetWorker> {
+  const j = settings.jobs;
+  if (!j.redisUrl) throw new Error("INFOPLANE_REDIS_URL is not set");
+  const name = opts.name ?? `${hostname()}:${Deno.pid}`;
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const redis = storeConnection(j.redisUrl);
+  await reachable(redis, j.redisUrl);
+  const store = new RedisJobStore(redis, j.redisPrefix);
+  const pool = analysisPool(settings);
+  const executor = executorFor(settings, store, pool, name, log);
+  const queue = bullQueue(settings, name, log, store);
+  const sub = new Redis(j.redisUrl, { maxRetriesPerRequest: null });
+  await sub.subscribe(store.cancelChannel);
+  sub.on("message", (_channel: string, id: string) => executor.cancel(id));
+  for (const kind of JOB_KINDS) {
+    await queue.consume(kind, concurrency(settings, kind), executor.execute);
+  }
+  // Seen by /v1/health: which workers are alive and when each last said so.
+  const seen = () =>
+    redis.hset(`${j.redisPrefix}:workers`, name, new Date().toISOString()).catch(() => 0);
+  await seen();
+  const beat = setInterval(seen, j.heartbeatMs);
+  log(`infoplane worker ${name} waiting for jobs (${JOB_KINDS.join(", ")})`);
+  return {
+    name,
+    async close() {
+      clearInterval(beat);
+      executor.abortAll();
+      await queue.close();
+      await pool.shutdown();
+      await redis.hdel(`${j.redisPrefix}:workers`, name).catch(() => 0);
+      await sub.quit().catch(() => {});
+      await redis.quit().catch(() => {});
+    },
+  };
+}
+
+/** The fleet's workers and when each last said it was alive (health). */
+export async function fleetWorkers(
+  redis: Redis,
+  prefix: string,
+): Promise<Array<{ name: string; seen_at: string }>> {
+  const all = await redis.hgetall(`${prefix}:workers`);
+  return Object.entries(all).map(([name, seen_at]) => ({ name, seen_at }));
+}
+
+function bullQueue(
+  settings: Settings,
+  workerName: string,
+  log?: (line: string) => void,
+  store?: JobStore,
+): BullMqJobQueue {
+  const j = settings.jobs;
+  return new BullMqJobQueue({
+    url: j.redisUrl!,
+    prefix: j.redisPrefix,
+    lockMs: j.lockMs,
+    stalledMs: j.stalledMs,
+    attempts: j.attempts,
+    keepFinishedS: j.transientTtlS,
+    workerName,
+    log,
+    onStalled: (kind, id) => {
+      log?.(`${kind} ${id}: its worker stopped responding; re-queued`);
+      store?.appendEvents(id, [{
+        type: "log",
+        message: "the worker running this job stopped responding; the job is back in the queue",
+      }]).catch(() => {});
+    },
+    // BullMQ failed the job itself (stalled too often): the record must not stay "running".
+    onGaveUp: (_kind, id, reason) => {
+      store?.update(id, {
+        status: "failed",
+        finished_at: new Date().toISOString(),
+        error: { message: `interrupted too often (its worker stopped responding): ${reason}` },
+      }).then(({ applied }) => {
+        if (applied) return store.deleteBlobs(id);
+      }).catch(() => {});
+    },
+  });
+}
+
+/**
+ * A connection for the store. Commands fail after a few reconnect tries instead of hanging, so
+ * that the API can answer "unavailable" and the job layer's own retries decide how long to wait.
+ */
+function storeConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 3 });
+}
+
+/** Resolves once Redis answers; rejects with a readable message after `ms`. */
+async function reachable(redis: Redis, url: string, ms = 15_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`cannot reach Redis at ${redactUrl(url)} (INFOPLANE_REDIS_URL)`)),
+      ms,
+    );
+  });
+  try {
+    await Promise.race([redis.ping(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
