@@ -9,7 +9,7 @@ import { getLinalg } from "./lib/linalg/mod.ts";
 import type { Scale } from "./lib/experiments/types.ts";
 import { loadSettings, type Settings } from "./lib/settings.ts";
 import { createApp } from "./routes/app.ts";
-import { type JobService, openJobs } from "./workers/mod.ts";
+import { exitNow, type JobService, MemoryBudget, openJobs } from "./workers/mod.ts";
 
 /** Version reported by /v1/health and the OpenAPI document. */
 export const VERSION = "0.2.0";
@@ -20,7 +20,12 @@ export interface Service {
   port: number;
   /** The job layer (tests seed and inspect jobs through it). */
   jobs: JobService;
-  close(): Promise<void>;
+  /**
+   * Stops: running work gets `graceMs` to stop at a safe point, then is abandoned.
+   *
+   * @returns whether work was abandoned inside a native call (leave with `exitNow` then)
+   */
+  close(graceMs?: number): Promise<boolean>;
 }
 
 /** Options of {@link startService} that tests set. */
@@ -46,6 +51,7 @@ export async function startService(
   const app = createApp({
     settings,
     jobs: jobs.service,
+    budget: new MemoryBudget(settings.limits.memoryBytes),
     experimentScales: options.experimentScales,
     linalgName: getLinalg().name,
     version: VERSION,
@@ -57,11 +63,12 @@ export async function startService(
     url: `http://127.0.0.1:${port}`,
     port,
     jobs: jobs.service,
-    async close() {
+    async close(graceMs = settings.limits.shutdownGraceMs) {
       // Jobs first: that also ends open event streams, which server.shutdown() awaits.
-      await jobs.close();
+      const abandoned = await jobs.close(graceMs);
       await server.shutdown();
       kv.close();
+      return abandoned;
     },
   };
 }
@@ -73,10 +80,18 @@ if (import.meta.main) {
     `infoplane ${VERSION} listening on ${service.url} (data: ${settings.dataDir}, ` +
       `workers: ${settings.workers}, docs: ${service.url}/docs)`,
   );
-  const stop = async () => {
-    await service.close();
+  const grace = settings.limits.shutdownGraceMs;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping (running work gets ${grace / 1000} s to reach a safe point)`);
+    if (await service.close(grace)) {
+      console.log("work still inside a native call was abandoned; its job is queued again");
+      exitNow(0);
+    }
     Deno.exit(0);
   };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 }

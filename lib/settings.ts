@@ -27,6 +27,37 @@ export interface Settings {
   apiKeys: string[];
   /** Job engine settings. */
   jobs: JobSettings;
+  /** What one client may take, and what the service takes in all. */
+  limits: LimitSettings;
+}
+
+/** Admission control: memory, request rates, concurrency, queue depth, disk, retention. */
+export interface LimitSettings {
+  /**
+   * INFOPLANE_MEMORY_MB: memory the service admits work against (request bodies, parsed dumps,
+   * running analyses); default half the machine's memory, at least 1 GiB.
+   */
+  memoryBytes: number;
+  /** INFOPLANE_MAX_JSON_MB: largest JSON body (default 64); dumps beyond that go as .npz. */
+  maxJsonBytes: number;
+  /** INFOPLANE_RATE_PER_MIN: requests a client (API key, or address) may send per minute. */
+  ratePerMinute: number;
+  /** INFOPLANE_MAX_UPLOADS: uploads (POSTs with a body) a client may have in flight. */
+  maxUploads: number;
+  /** INFOPLANE_MAX_ACTIVE_JOBS: queued and running jobs a client may have. */
+  maxActiveJobs: number;
+  /** INFOPLANE_MAX_QUEUED: jobs waiting in the whole service before new ones get 503. */
+  maxQueued: number;
+  /** INFOPLANE_MIN_FREE_DISK_MB: below this much free space new work gets 507. */
+  minFreeDiskBytes: number;
+  /** INFOPLANE_SHUTDOWN_GRACE_MS: how long SIGTERM waits for running work (default 10 s). */
+  shutdownGraceMs: number;
+  /** INFOPLANE_RETENTION_DAYS: finished jobs older than this are deleted (0: kept). */
+  retentionDays: number;
+  /** INFOPLANE_RETENTION_MB: the oldest finished jobs go while the jobs take more (0: no cap). */
+  retentionBytes: number;
+  /** INFOPLANE_SWEEP_MS: interval of the retention sweep (default an hour). */
+  sweepMs: number;
 }
 
 /** Settings of the job layer (workers/): queues, stores, retries, runners. */
@@ -121,6 +152,38 @@ export function loadSettings(env: Env = (k) => Deno.env.get(k)): Settings {
       : list(env("INFOPLANE_CORS_ORIGINS")),
     apiKeys: list(env("INFOPLANE_API_KEYS")),
     jobs: loadJobSettings(env),
+    limits: loadLimitSettings(env),
+  };
+}
+
+const MIB = 1024 * 1024;
+
+function loadLimitSettings(env: Env): LimitSettings {
+  let total = 4096 * MIB;
+  try {
+    total = Deno.systemMemoryInfo().total;
+  } catch {
+    // no --allow-sys: assume a small machine
+  }
+  const nonNegative = (key: string, fallback: number) => {
+    const raw = env(key)?.trim();
+    if (!raw) return fallback;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`${key} must be a number >= 0, got "${raw}"`);
+    return v;
+  };
+  return {
+    memoryBytes: Math.round(num(env, "INFOPLANE_MEMORY_MB", Math.max(1024, total / MIB / 2)) * MIB),
+    maxJsonBytes: Math.round(num(env, "INFOPLANE_MAX_JSON_MB", 64) * MIB),
+    ratePerMinute: int(env, "INFOPLANE_RATE_PER_MIN", 600),
+    maxUploads: int(env, "INFOPLANE_MAX_UPLOADS", 4),
+    maxActiveJobs: int(env, "INFOPLANE_MAX_ACTIVE_JOBS", 32),
+    maxQueued: int(env, "INFOPLANE_MAX_QUEUED", 256),
+    minFreeDiskBytes: Math.round(nonNegative("INFOPLANE_MIN_FREE_DISK_MB", 256) * MIB),
+    shutdownGraceMs: int(env, "INFOPLANE_SHUTDOWN_GRACE_MS", 10_000, 0),
+    retentionDays: nonNegative("INFOPLANE_RETENTION_DAYS", 0),
+    retentionBytes: Math.round(nonNegative("INFOPLANE_RETENTION_MB", 0) * MIB),
+    sweepMs: int(env, "INFOPLANE_SWEEP_MS", 3_600_000, 100),
   };
 }
 

@@ -17,6 +17,7 @@ import { experimentRoutes } from "./experiments.ts";
 import { healthRoutes } from "./health.ts";
 import { validationErrors } from "./http.ts";
 import { jobListRoutes } from "./jobs.ts";
+import { admission } from "./limits.ts";
 import { problemFromError, UnauthorizedError, ValidationError } from "./problem.ts";
 import { trainingRoutes } from "./trainings.ts";
 
@@ -64,6 +65,13 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     }),
   );
   app.use("*", auth(deps.settings.apiKeys));
+  app.use(
+    "/v1/*",
+    ...admission(deps.settings.limits, deps.budget, {
+      keysOn: deps.settings.apiKeys.length > 0,
+      maxBodyBytes: deps.settings.maxBodyBytes,
+    }),
+  );
   const limit = bodyLimit({
     maxSize: deps.settings.maxBodyBytes,
     onError: () => {

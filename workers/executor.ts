@@ -74,6 +74,24 @@ export class JobExecutor {
     for (const run of this.#running.values()) run.abort("shutdown" satisfies StopReason);
   }
 
+  /**
+   * After {@link abortAll} and a grace period: jobs still running here (stuck in a computation
+   * that cannot be interrupted) are put back in the queue for the next start, as if they had
+   * stopped, so that abandoning them loses no attempt.
+   */
+  async abandon(): Promise<void> {
+    for (const id of this.#running.keys()) {
+      const rec = await this.opts.store.get(id).catch(() => null);
+      if (!rec || rec.status !== "running") continue;
+      await this.opts.store.update(id, {
+        status: "queued",
+        attempts: Math.max(0, rec.attempts - 1),
+        worker: null,
+      }, ["running"]).catch(() => {});
+    }
+    this.#running.clear();
+  }
+
   /** Runs job `id` (delivered for `kind`) to its end: the {@link JobHandler} of the queues. */
   execute = async (kind: JobKind, id: string): Promise<Outcome> => {
     if (this.#closing.signal.aborted) return "interrupted";

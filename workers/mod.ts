@@ -33,12 +33,20 @@ export { KvJobStore } from "./store_kv.ts";
 export { RedisJobStore } from "./store_redis.ts";
 export { DEFAULT_LIMITS, Recorder, type RecorderLimits } from "./recorder.ts";
 export { EXPERIMENT_MODULE, inWorker } from "./runners.ts";
+export { MemoryBudget, type Reservation } from "./budget.ts";
+export { exitNow } from "./exit.ts";
 
 /** An open job layer: the service the routes use, and how to close it all. */
 export interface Jobs {
   service: JobService;
-  /** Stops running jobs at their next step (they are resumed later), then releases everything. */
-  close(): Promise<void>;
+  /**
+   * Stops running jobs at their next step (they are resumed later) and waits for them up to
+   * `graceMs`; work that has not stopped by then is abandoned (its Web Workers terminated, its
+   * jobs queued again), then everything is released.
+   *
+   * @returns whether work was abandoned inside a native call (leave with `exitNow` then)
+   */
+  close(graceMs?: number): Promise<boolean>;
 }
 
 /** What {@link openJobs} needs besides the settings. */
@@ -110,16 +118,19 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
       pool,
       analysisThreads: threads,
       attempts: j.attempts,
+      maxQueued: settings.limits.maxQueued,
+      maxActiveJobs: settings.limits.maxActiveJobs,
       announceCancel: async (id) => void await redis.publish(store.cancelChannel, id),
       fleetWorkers: () => fleetWorkers(redis, j.redisPrefix),
     });
     return {
       service,
-      async close() {
+      async close(graceMs = j.cancelGraceMs) {
         service.close();
-        await pool.shutdown();
+        const abandoned = await pool.shutdown(graceMs);
         await queue.close();
         await redis.quit().catch(() => {});
+        return abandoned;
       },
     };
   }
@@ -138,15 +149,21 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
     analysisThreads: threads,
     executor,
     attempts: j.attempts,
+    maxQueued: settings.limits.maxQueued,
+    maxActiveJobs: settings.limits.maxActiveJobs,
   });
   return {
     service,
-    async close() {
+    async close(graceMs = j.cancelGraceMs) {
       service.close();
       executor.abortAll();
-      await queue.close();
-      await pool.shutdown();
+      const [, abandoned] = await Promise.all([
+        within(queue.close(), graceMs),
+        pool.shutdown(graceMs),
+      ]);
+      await executor.abandon();
       await store.close();
+      return abandoned;
     },
   };
 }
@@ -190,8 +207,12 @@ async function recoverEmbedded(store: JobStore, queue: JobQueue): Promise<void> 
 /** A fleet worker process: takes jobs of every kind from BullMQ and runs them. */
 export interface FleetWorker {
   name: string;
-  /** Stops taking jobs; running ones go back to the queue for another worker. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs; running ones go back to the queue for another worker.
+   *
+   * @returns whether work was abandoned inside a native call (leave with `exitNow` then)
+   */
+  close(): Promise<boolean>;
 }
 
 /**
@@ -232,13 +253,24 @@ export async function startFleetWorker(
     async close() {
       clearInterval(beat);
       executor.abortAll();
-      await queue.close();
-      await pool.shutdown();
+      const [, abandoned] = await Promise.all([
+        within(queue.close(), j.cancelGraceMs),
+        pool.shutdown(j.cancelGraceMs),
+      ]);
+      await executor.abandon();
       await redis.hdel(`${j.redisPrefix}:workers`, name).catch(() => 0);
       await sub.quit().catch(() => {});
       await redis.quit().catch(() => {});
+      return abandoned;
     },
   };
+}
+
+/** Resolves when `p` does, or after `ms`, whichever comes first. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((ok) => timer = setTimeout(ok, ms))]);
+  clearTimeout(timer);
 }
 
 /** The fleet's workers and when each last said it was alive (health). */

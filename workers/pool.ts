@@ -143,11 +143,14 @@ export class WorkerPool<I, O> {
   /**
    * Stops cleanly: waiting tasks are rejected, running ones are asked to stop at their next safe
    * point (between linear-algebra calls) and awaited for up to `graceMs`, then every worker is
-   * terminated. Terminating a worker inside a native OpenBLAS call and exiting the process can
-   * hang OpenBLAS's exit handler, hence the wait.
+   * terminated.
+   *
+   * @returns whether a task was still running when its worker was terminated: a native call
+   *   cannot be interrupted, so its thread runs on, and the process must then leave with
+   *   {@link exitNow} (a normal exit waits in OpenBLAS's exit handler for that thread)
    */
-  async shutdown(graceMs = 10_000): Promise<void> {
-    if (this.#closed) return;
+  async shutdown(graceMs = 10_000): Promise<boolean> {
+    if (this.#closed) return false;
     for (const p of this.#queue) p.reject(new TaskError("service shutting down", "cancelled"));
     this.#queue = [];
     for (const p of this.#busy.values()) Atomics.store(p.cancel, 0, 1);
@@ -155,7 +158,9 @@ export class WorkerPool<I, O> {
     while (this.#busy.size > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    const abandoned = this.#busy.size > 0;
     this.close();
+    return abandoned;
   }
 
   /** Terminates every worker at once; running and waiting tasks are rejected. */

@@ -120,6 +120,14 @@ export class BullMqJobQueue implements JobQueue {
     return (await this.#queue(kind).remove(id).catch(() => 0)) === 1;
   }
 
+  async depth(): Promise<number> {
+    let n = 0;
+    for (const kind of ["analysis", "training", "experiment"] as const) {
+      n += await this.#queue(kind).getWaitingCount();
+    }
+    return n;
+  }
+
   load(): null {
     return null; // jobs run in worker processes
   }

@@ -53,6 +53,10 @@ export class KvJobQueue implements JobQueue {
     );
   }
 
+  depth(): Promise<number> {
+    return Promise.resolve([...this.#lanes.values()].reduce((n, l) => n + l.waiting.length, 0));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const running: Promise<void>[] = [];

@@ -9,7 +9,13 @@
 import { v7 as uuidv7 } from "uuid";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import { type Dump, dumpBuffers, encodeDump } from "../lib/dump/mod.ts";
-import { ConflictError, InputError, NotFoundError, UnavailableError } from "../lib/errors.ts";
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  RateLimitError,
+  UnavailableError,
+} from "../lib/errors.ts";
 import type { AnalysisTask } from "./analysis_worker.ts";
 import type { JobExecutor } from "./executor.ts";
 import type { WorkerPool } from "./pool.ts";
@@ -62,6 +68,10 @@ export interface JobServiceOptions {
   fleetWorkers?: () => Promise<Array<{ name: string; seen_at: string }>>;
   /** Starts of a job before an interrupted one fails. */
   attempts: number;
+  /** Jobs waiting in the whole service before new ones are refused (503). */
+  maxQueued?: number;
+  /** Queued and running jobs one owner may have (429 beyond). */
+  maxActiveJobs?: number;
   /** This process's name in records ("api" for inline analyses). */
   name?: string;
 }
@@ -123,6 +133,7 @@ export class JobService {
     opts: SubmitOptions = {},
   ): Promise<JobRecordOf<K>> {
     this.#open();
+    await this.#admit(owner);
     const rec = newRecord(kind, request, owner, opts, this.opts.attempts);
     if (opts.input) await this.opts.store.putBlob(rec.id, "input", opts.input);
     await this.opts.store.create(rec as JobRecord);
@@ -310,6 +321,30 @@ export class JobService {
   /** Ends event streams; the engine itself is closed by whoever built it. */
   close(): void {
     this.#closing.abort();
+  }
+
+  /** Refuses a job when the queue is full or its owner has too many unfinished ones. */
+  async #admit(owner: string): Promise<void> {
+    const { maxQueued, maxActiveJobs } = this.opts;
+    if (maxQueued !== undefined && await this.opts.queue.depth() >= maxQueued) {
+      throw new UnavailableError(
+        `${maxQueued} jobs are waiting already (INFOPLANE_MAX_QUEUED); try again later`,
+        30,
+      );
+    }
+    if (maxActiveJobs === undefined) return;
+    let active = 0;
+    for (const status of UNFINISHED) {
+      const page = await this.opts.store.list({ owner, status, limit: maxActiveJobs });
+      active += page.items.length;
+    }
+    if (active >= maxActiveJobs) {
+      throw new RateLimitError(
+        `you have ${active} jobs queued or running (INFOPLANE_MAX_ACTIVE_JOBS); wait for some ` +
+          "to finish or cancel them",
+        30,
+      );
+    }
   }
 
   #open(): void {

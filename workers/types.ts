@@ -247,6 +247,8 @@ export interface JobQueue {
   remove(kind: JobKind, id: string): Promise<boolean>;
   /** Jobs running / waiting in this process, per kind (null where workers are elsewhere). */
   load(): Record<string, { running: number; waiting: number }> | null;
+  /** Jobs waiting to start, all kinds together. */
+  depth(): Promise<number>;
   /** Stops delivering; `drain` waits for the handlers running now. */
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { loadSettings } from "../lib/settings.ts";
-import { startFleetWorker } from "./mod.ts";
+import { exitNow, startFleetWorker } from "./mod.ts";
 
 if (import.meta.main) {
   const settings = loadSettings();
@@ -22,7 +22,7 @@ if (import.meta.main) {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await worker.close();
+    if (await worker.close()) exitNow(0);
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);
