@@ -8,8 +8,8 @@
  *   bias + ReLU kernels on "native") and lib/native's fused softmax cross-entropy;
  * - rules that go wrong or slow on tfjs-backend-wasm (`BatchMatMul`, `Conv2D`, `MaxPool`):
  *   replaced there only, every other backend keeps the stock rule;
- * - rules whose stock form rounds differently from the rules lib/train was validated with
- *   (`RealDiv`, `Rsqrt`): kept so that training results stay bit-identical.
+ * - rules whose stock form rounds differently from the rules lib/train had before it used the
+ *   stock ones (`RealDiv`, `Rsqrt`): kept so that training results stay bit-identical.
  *
  * @module
  */
@@ -88,10 +88,11 @@ function assertPlain(attrs: tf.NamedAttrMap, kernel: string, pool = false): void
 function overrides(): tf.GradConfig[] {
   const mm = (a: T, b: T) => tf.matMul(a, b);
   return [
-    // tfjs' tf.fused.* ops carry their gradient in the op (customGrad), not in the registry,
-    // and do not fuse a ReLU while recording. The layers run the kernels directly (native only,
-    // layers/fuse.ts); this rule keeps one tape node per layer and leaves the matMul part to
-    // BatchMatMul's rule, so that an input that leads to no variable gets no gradient.
+    // tfjs has no rule for the fused kernels: its tf.fused.* ops carry their gradient in the op
+    // (customGrad) and do not fuse a ReLU while recording. The layers run the kernels directly
+    // (native only, layers/fuse.ts, always with a bias); this rule keeps one tape node per layer
+    // and leaves the matMul part to BatchMatMul's rule, so that an input that leads to no
+    // variable (the first layer's) gets no gradient computed.
     {
       kernelName: tf._FusedMatMul,
       inputsToSave: ["a", "b", "bias"],
@@ -124,8 +125,8 @@ function overrides(): tf.GradConfig[] {
         onehot: () => tf.mul(tf.logSoftmax(logits), tf.div(tf.neg(dy as T), logits.shape[0])),
       }),
     },
-    // tfjs-wasm multiplies a transposed operand (the stock rule's transpose flags) an order of
-    // magnitude slower than a plain one (docs/performance.md); an explicit transpose is one pass.
+    // tfjs-wasm multiplies a transposed operand (the stock rule's transpose flags) far slower
+    // than a plain one (docs/performance.md); an explicit transpose is one cheap pass.
     onWasm(tf.BatchMatMul, (dy, [a, b], attrs) => {
       const g = dy as T, ta = attrs.transposeA as boolean, tb = attrs.transposeB as boolean;
       if (!ta && !tb) return { a: () => mm(g, transposed(b)), b: () => mm(transposed(a), g) };
@@ -154,8 +155,10 @@ function overrides(): tf.GradConfig[] {
         x: () => maxPoolGrad(x as tf.Tensor4D, y as tf.Tensor4D, dy as tf.Tensor4D, size, stride),
       };
     }),
-    // Bit-identity: stock divides dL/db by b^2 after summing over b's broadcast axes, these
-    // rules (which lib/train's results were produced with) before.
+    // Bit-identity with the results of earlier versions (lib/train's own rules): stock sums
+    // dy a over b's broadcast axes first and divides by b^2 after; this rule divides first. Only
+    // rounding differs, but the layer-wise losses that normalise rows (similarity, supervised
+    // contrastive, the nHSIC term) would train to other numbers (docs/performance.md).
     {
       ...stock(tf.RealDiv),
       gradFunc: (dy, [a, b]) => ({
@@ -163,8 +166,8 @@ function overrides(): tf.GradConfig[] {
         b: () => unbroadcast(tf.neg(tf.div(tf.mul(dy as T, a), tf.square(b))), b.shape),
       }),
     },
-    // Bit-identity: stock computes -dy / (2 x^1.5) with pow; this rule -dy y^3 / 2 from the
-    // output y = x^-1/2.
+    // Bit-identity likewise (batchNorm): stock computes -dy / (2 x^1.5) through pow, this rule
+    // -dy y^3 / 2 from the output y = x^-1/2.
     {
       kernelName: tf.Rsqrt,
       outputsToSave: [true],
