@@ -26,7 +26,6 @@
  */
 
 import { tf } from "../lib/train/tf.ts";
-import { conv2dGradFilter, conv2dGradInput } from "../lib/train/ops/conv2d_grad.ts";
 import { Adam } from "../lib/train/optimizer.ts";
 import { embeddedMnistDir, loadMnist, type MnistData } from "../lib/data/mnist.ts";
 import { cpuModel } from "../lib/linalg/cpu_features.ts";
@@ -221,12 +220,13 @@ for (const layer of convLayers) {
       randn(info.outShape.reduce((p, d) => p * d), 5),
       info.outShape,
     ) as tf.Tensor4D;
-    const attrs = { strides: 1 as const, pad: layer.pad };
+    const attrs = { strides: 1, pad: layer.pad, dilations: 1, dataFormat: "NHWC" };
     const reps = backend === "cpu" ? 2 : 5;
+    const grad = tf.getGradient(tf.Conv2D)!.gradFunc(dy, [x, f], attrs);
     res[backend] = [
       timeIt(() => tf.conv2d(x, f, 1, layer.pad), reps),
-      timeIt(() => conv2dGradInput(x.shape, dy, f, attrs), reps),
-      timeIt(() => conv2dGradFilter(x, dy, f.shape, attrs), reps),
+      timeIt(() => grad.x(), reps),
+      timeIt(() => grad.filter(), reps),
     ];
     tf.dispose([x, f, dy]);
   }

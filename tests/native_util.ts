@@ -1,14 +1,9 @@
 /** Helpers shared by the native-backend tests: random tensors, per-backend runs, comparison. */
 
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
 import { mulberry32 } from "../lib/random.ts";
 import { registerNativeBackend } from "../lib/native/mod.ts";
-import { registerTrainingGradients } from "../lib/train/autodiff/mod.ts";
-
-tf.env().set("PROD", true);
-registerTrainingGradients();
+import { tf } from "../lib/train/tf.ts"; // tfjs with the gradients of lib/train
 
 /** Registration outcome; tests are ignored when the backend is unavailable. */
 export const native = registerNativeBackend();

@@ -1,10 +1,20 @@
+/**
+ * The gradients training uses (tfjs' stock rules plus lib/train/autodiff/overrides.ts) against
+ * central differences, on every backend, and an inventory: every float kernel that real training
+ * steps record on the tape has a registered gradient and is exercised by a case here.
+ */
 import assert from "node:assert/strict";
 import { tf } from "../lib/train/tf.ts";
+import { getLinalg } from "../lib/linalg/mod.ts";
 import { AdaptiveAvgPool, headPoolTarget } from "../lib/train/layers/adaptive_avg_pool.ts";
 import { BatchNorm } from "../lib/train/layers/batch_norm.ts";
 import { ParamStore } from "../lib/train/layers/layer.ts";
-import { registerNativeBackend } from "../lib/native/mod.ts";
-import { gradientError } from "./train_helpers.ts";
+import { crossEntropy } from "../lib/train/losses/cross_entropy.ts";
+import { trainMethod } from "../lib/train/loop.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
+import type { MethodSpec } from "../lib/train/types.ts";
+import { registerNativeBackend, SOFTMAX_CE } from "../lib/native/mod.ts";
+import { gradientError, mnist } from "./train_helpers.ts";
 
 type Case = [string, number[], (v: tf.Tensor) => tf.Tensor];
 
@@ -77,6 +87,18 @@ function cases(): Case[] {
         tf.pad(tf.slice(tf.transpose(tf.reshape(x, [2, 6])), [1, 0], [4, 2]), [[1, 0], [0, 2]]),
     ],
     ["logSoftmax", [3, 4], (x) => tf.logSoftmax(x)],
+    ["clone/cast", [3, 4], (x) => tf.mul(tf.clone(x), tf.cast(x, "float32"))],
+    [
+      "concat/stack/expandDims",
+      [3, 4],
+      (x) => tf.concat([tf.stack([x, tf.square(x)]), tf.expandDims(x, 0)]),
+    ],
+    // the fused softmax cross-entropy kernel on "native", its composition elsewhere
+    [
+      "cross-entropy: logits",
+      [4, 5],
+      (x) => crossEntropy(x, tf.cast(tf.oneHot([0, 3, 1, 4], 5), "float32")),
+    ],
   );
   // The fused kernels the layers use on "native" (their gradients are registered for every
   // backend): bias + ReLU after matMul and conv2d. The bias shift puts every pre-activation far
@@ -115,9 +137,107 @@ function cases(): Case[] {
   return out;
 }
 
-// "native" (lib/native) when OpenBLAS loads: its rules differ (transpose flags in the matMul
-// gradient, the MaxPoolGrad kernel).
+// "native" (lib/native) when OpenBLAS loads: other kernels (fused layers and loss, sgemm with
+// transpose flags, MaxPoolGrad), where wasm has rules of its own (explicit transposes, conv and
+// max-pool gradients from forward ops).
 const native = registerNativeBackend().ok ? ["native"] : [];
+
+/** Runs `fn` and returns the kernels it records on the gradient tape with a float32 output. */
+async function tapeKernels(fn: () => unknown): Promise<Set<string>> {
+  type AddTapeNode = (name: string, inputs: unknown, outputs: tf.Tensor[], ...r: unknown[]) => void;
+  const engine = tf.engine() as unknown as { addTapeNode: AddTapeNode };
+  const original = engine.addTapeNode;
+  const seen = new Set<string>();
+  engine.addTapeNode = function (this: unknown, name, inputs, outputs, ...rest) {
+    // Scopes (customGrad ops) are not kernels; boolean outputs (comparisons) carry no gradient.
+    if (tf.getKernel(name, tf.getBackend()) && outputs.some((t) => t.dtype === "float32")) {
+      seen.add(name);
+    }
+    return original.call(this, name, inputs, outputs, ...rest);
+  };
+  try {
+    await fn();
+  } finally {
+    engine.addTapeNode = original;
+  }
+  return seen;
+}
+
+// Small versions of everything a job can ask for: dense/conv (with and without bias, strided,
+// "same" and "valid"), batchNorm, the activations, both pools (overlapping max-pool windows
+// too), dropout, a residual block, every method, head, local loss and nHSIC target.
+const IMAGE_BLOCKS = [
+  {
+    layers: [
+      { type: "conv2d", filters: 4, kernel: 3, stride: 2 },
+      { type: "batchNorm" },
+      { type: "leakyRelu", alpha: 0.1 },
+      { type: "maxPool2d", size: 3, stride: 2 },
+    ],
+  },
+  { type: "residual", filters: 4 },
+  {
+    layers: [
+      { type: "conv2d", filters: 4, kernel: 3, padding: "valid" },
+      { type: "relu" },
+      { type: "avgPool2d", size: 2 },
+      { type: "dropout", rate: 0.2 },
+    ],
+  },
+];
+const JOBS: Array<[unknown, MethodSpec[]]> = [
+  [{ preset: "mlp", depth: 2, width: 16 }, [
+    { name: "e2e" },
+    { name: "layerwise", head: "mlp", nhsic_lambda: 0.1 },
+    { name: "layerwise", loss: "supervised_contrastive", nhsic_lambda: 0.1, nhsic_target: "local" },
+    { name: "sequential" },
+  ]],
+  [{
+    blocks: [...IMAGE_BLOCKS, {
+      layers: [
+        { type: "flatten" },
+        { type: "dense", units: 16 },
+        { type: "tanh" },
+        { type: "dense", units: 8 },
+        { type: "sigmoid" },
+      ],
+    }],
+  }, [{ name: "e2e" }, { name: "layerwise", loss: "similarity" }]],
+  [{ blocks: IMAGE_BLOCKS, classifier_pool: "global_avg" }, [
+    { name: "layerwise", head: "conv" },
+    { name: "layerwise", loss: "similarity" },
+  ]],
+];
+
+/** The kernels one short run of every job in JOBS records on the tape (the active backend). */
+async function trainingKernels(backend: string): Promise<Set<string>> {
+  const ds = await mnist(64, 128);
+  const seen = new Set<string>();
+  for (const [model, methods] of JOBS) {
+    const job = resolveTrainingRequest({
+      dataset: { name: "mnist", train_limit: 64, test_limit: 128 },
+      model,
+      methods,
+      optimizer: { batch_size: 32, epochs: 1 },
+      tracking: { probe_size: 32, probe_batch: 32, first_epoch_points: 0 },
+      backend,
+    });
+    const plan = checkJobAgainstInput(job, ds.shape, ds.numClasses);
+    for (const m of job.methods) {
+      const run = () =>
+        trainMethod({
+          job,
+          dataset: ds,
+          plan,
+          method: { ...m, label: m.label ?? m.name },
+          backend: { name: backend as "wasm", device: "test" },
+          linalg: getLinalg(),
+        });
+      for (const k of await tapeKernels(run)) seen.add(k);
+    }
+  }
+  return seen;
+}
 
 for (const backend of ["wasm", "cpu", ...native]) {
   Deno.test(`autodiff: gradients match central differences (${backend})`, async () => {
@@ -137,6 +257,27 @@ for (const backend of ["wasm", "cpu", ...native]) {
       tf.memory().numTensors - before < 60,
       `tensors left: ${tf.memory().numTensors - before}`,
     );
+  });
+
+  Deno.test(`autodiff: every kernel training records has a gradient and a case (${backend})`, async () => {
+    await tf.setBackend(backend);
+    const used = await trainingKernels(backend);
+    const covered = await tapeKernels(() => {
+      for (const [, shape, fn] of cases()) {
+        const v = tf.variable(tf.randomNormal(shape, 0, 1, "float32", 5));
+        tf.dispose(tf.variableGrads(() => tf.sum(fn(v)) as tf.Scalar, [v]).grads);
+        v.dispose();
+      }
+    });
+    const missing = [...used].filter((k) => tf.getGradient(k) === undefined);
+    assert.deepStrictEqual(missing, [], "kernels without a gradient");
+    const untested = [...used].filter((k) => !covered.has(k));
+    assert.deepStrictEqual(untested, [], "kernels no central-difference case exercises");
+    // Sanity: the run saw the kernels it must (the fused ones and the fused loss on native).
+    const expect = backend === "native"
+      ? ["_FusedMatMul", "FusedConv2D", SOFTMAX_CE, "MaxPool", "Rsqrt"]
+      : ["BatchMatMul", "Conv2D", "MaxPool", "AvgPool", "Rsqrt"];
+    for (const k of expect) assert(used.has(k), `${k} not seen in training (${[...used]})`);
   });
 }
 

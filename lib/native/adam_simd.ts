@@ -2,9 +2,10 @@
  * Adam's moment update and step, four lanes at a time in WebAssembly SIMD, with the moments
  * resident in the module's memory.
  *
- * Why: in plain JS the update costs ~5 ns per parameter (a float64 sqrt and divide per element,
- * no vectors), about 1.7 ms per step for a 335k-parameter MLP: as much as its matrix products
- * on OpenBLAS. f32x4 arithmetic does it ~10x faster. Per parameter tensor and step the
+ * Why: in plain JS the update is a float64 sqrt and divide per element, one element at a time,
+ * which for an MLP costs as much as its matrix products on OpenBLAS; f32x4 arithmetic does
+ * four lanes per instruction (measurements: docs/performance.md, "Figures behind code
+ * comments"). Per parameter tensor and step the
  * gradient is copied in (a memcpy), the kernel turns it into the step in place, and the caller
  * subtracts that from the parameter (cblas_saxpy on the tensor's own storage).
  *

@@ -2,10 +2,11 @@
  * Yielding to the event loop from long computations (training steps, tracking passes), so that
  * timers and messages (an abort, a worker's cancel poll) run.
  *
- * A yield is a macrotask turn (`setTimeout(0)`), which costs 2-5 ms here: the HTML timer
- * clamp applies to timers nested this deep, and on a busy machine the idle process loses its
- * core. Yielding every 20 ms cost 20% of a native MLP epoch (6 ms steps); every 100 ms costs
- * about 3%, and an abort still lands within ~100 ms plus one step.
+ * A yield is a macrotask turn (`setTimeout(0)`), which is not free: the HTML timer clamp
+ * applies to timers nested this deep, and on a busy machine the idle process loses its core.
+ * Yielding at most every {@link YIELD_EVERY_MS} keeps that a small part of a fast (native)
+ * epoch, while an abort still lands within that time plus one step (measurements:
+ * docs/performance.md, "Figures behind code comments").
  *
  * @module
  */

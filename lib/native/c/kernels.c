@@ -1,7 +1,7 @@
 /*
  * infoplane's native kernels: the data movement and element-wise loops of a convolutional
- * training step that JS runs at 1-15 ns per element (branch mispredictions on activations,
- * thousands of small FFI calls into OpenBLAS's copy routines). The matrix products stay in
+ * training step that JS runs slowly (branch mispredictions on activations, thousands of small
+ * FFI calls into OpenBLAS's copy routines; figures in docs/performance.md). The matrix products stay in
  * OpenBLAS; these loops feed them. Built by scripts/build_kernels.ts, loaded through Deno FFI
  * by lib/native/ckernels.ts; every function has a TypeScript twin that runs when the library is
  * absent, and tests/native_ckernels_test.ts checks both give the same numbers.

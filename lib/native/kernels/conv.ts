@@ -8,8 +8,8 @@
  *   zero-padded channels-first image [n, ci, Hp, Wp]. Computing the output on the padded width
  *   Wp (the extra Wp - ow columns are thrown away), every row of the patch matrix, one per
  *   (c, ky, kx) and image, is then a single contiguous run of oh Wp floats of that copy, so
- *   building it is a series of long copies instead of fw ci-float fragments per pixel (which
- *   cost 3-8 ns per element for ci = 1..6).
+ *   building it is a series of long copies instead of fw ci-float fragments per pixel (whose
+ *   per-copy overhead dominates at these channel counts).
  * - cols (everything else): classic im2col, one row of K per output pixel.
  *
  * Scratch matrices are built a chunk of images at a time so they stay a few MB.
@@ -26,7 +26,8 @@ import { kernelThreads } from "../../linalg/threads.ts";
 
 /**
  * Patch-matrix scratch per chunk, in floats (256 KiB): small enough that the copies that build
- * it and the sgemm that reads it meet in L2 (measured best of 64K..4M floats for LeNet layers).
+ * it and the sgemm that reads it meet in L2 (the best size tried on LeNet's layers,
+ * docs/performance.md).
  */
 const COL_CHUNK_FLOATS = 1 << 16;
 /** The "rows" layout is used when a kernel row of one pixel (fw ci floats) is shorter. */
@@ -145,7 +146,7 @@ function rowsShape(g: Geom, p: Padded): RowsShape {
 }
 
 // All data movement below is strided 2-D copies/adds in OpenBLAS (somatcopy, geadd): the
-// element loops they replace run at ~1.5 ns per float in JS, more than the sgemm itself.
+// element loops they replace cost more in JS than the sgemm itself.
 
 type Blas = NativeBackend["blas"];
 
@@ -223,7 +224,7 @@ function buildRows(
           blas.copy2d(nb, l, xp.subarray(src), ci * plane, colT.subarray(row), l);
           continue;
         }
-        // TypedArray.set is a memcpy: ~5x faster than somatcopy's loop for long runs
+        // TypedArray.set is a memcpy, faster than somatcopy's loop for long runs
         for (let b = 0, s = src; b < nb; b++, s += ci * plane) {
           colT.set(xp.subarray(s, s + l), row + b * l);
         }

@@ -1,9 +1,9 @@
 /**
  * float32 elementwise kernels with tight loops. The cpu backend calls a per-element callback
- * through generic broadcasting index arithmetic (~20 ns per element); these run at memory speed
- * for the layouts training produces: equal shapes, a scalar, a row vector (bias), a column
- * vector (per-row statistics), a column against a row (outer sums and products). Other
- * broadcasts, and other dtypes, go to the cpu kernel.
+ * through generic broadcasting index arithmetic; these run at memory speed for the layouts
+ * training produces: equal shapes, a scalar, a row vector (bias), a column vector (per-row
+ * statistics), a column against a row (outer sums and products). Other broadcasts, and other
+ * dtypes, go to the cpu kernel.
  *
  * Every operation spells out its own loops so that each loop stays monomorphic for V8.
  * Results equal the cpu kernels' bit for bit (same formula, one float32 rounding).
@@ -370,8 +370,8 @@ type Unary = (x: A, o: A, n: number, attrs: tf.NamedAttrMap | undefined) => void
 
 /** Unary kernels by tfjs kernel name: the cpu kernels' formulas, in plain loops. */
 const UNARY: Readonly<Record<string, Unary>> = {
-  // Data-dependent branches (Math.max, ?:) mispredict half the time on activations, ~6 ns per
-  // element; these branch-free forms give the same float32 results at ~1 ns.
+  // Data-dependent branches (Math.max, ?:) mispredict half the time on activations; these
+  // branch-free forms give the same float32 results without a branch.
   [tf.Relu]: (x, o, n) => {
     let inf = 0;
     for (let i = 0; i < n; i++) {

@@ -105,9 +105,9 @@ function maxPoolGrad2x2(
 
 /**
  * Max pooling without data-dependent branches (a compare-and-branch on activations mispredicts
- * about every other time, ~6 ns per element): max(a, b) = (a + b + |a - b|) / 2 in float64,
- * which rounds to exactly max(a, b) in float32 for finite inputs. False (y unfinished) when
- * an input is not finite or a window is empty; maxPoolExact then redoes it.
+ * about every other time): max(a, b) = (a + b + |a - b|) / 2 in float64, which rounds to
+ * exactly max(a, b) in float32 for finite inputs. False (y unfinished) when an input is not
+ * finite or a window is empty; maxPoolExact then redoes it.
  */
 function maxPoolBranchFree(xv: Float32Array, g: PoolGeom, y: Float32Array): boolean {
   const { n, h, w, c, oh, ow, fh, fw, sh, sw, top, left } = g;

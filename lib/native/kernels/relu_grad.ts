@@ -1,8 +1,9 @@
 /**
- * ReluGrad: dx = dy * step(x) in one pass, for the ReLU gradients of lib/train's autodiff
- * (which otherwise runs Step then Multiply: two passes, and Step's compare mispredicts on about
- * every other activation). Not a tfjs kernel: lib/train/ops/relu_grad.ts calls it on backends
- * that register it and composes mul(dy, step(x)) elsewhere, with the same numbers.
+ * ReluGrad: dx = dy * step(x) in one pass, for the ReLU gradient of the fused layers in
+ * lib/train/autodiff/overrides.ts (which otherwise runs Step then Multiply: two passes, and
+ * Step's compare mispredicts on about every other activation). Not a tfjs kernel: that rule
+ * calls it on backends that register it and composes mul(dy, step(x)) elsewhere, with the same
+ * numbers (tfjs' stock Relu rule, mul(dy, step(x)), gives them too).
  *
  * @module
  */
@@ -48,7 +49,7 @@ const reluGradConfig: tf.KernelConfig = {
     const { dy, x } = inputs;
     const dyv = f32(backend, dy), xv = f32(backend, x);
     if (!dyv || !xv || dyv.length !== xv.length) {
-      // lib/train/ops/relu_grad.ts only calls it on float32 tensors of one shape
+      // lib/train only calls it on float32 tensors of one shape
       throw new Error(`${RELU_GRAD}: needs float32 dy and x of one shape`);
     }
     const dx = backend.alloc(xv.length);

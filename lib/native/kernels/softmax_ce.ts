@@ -3,7 +3,7 @@
  * mean, neg and their gradients): with classes = 10 each op costs far more in tfjs' engine
  * (tensor bookkeeping, tape) than its arithmetic, and layer-wise training has one loss per
  * layer. Not tfjs kernels: lib/train/losses/cross_entropy.ts calls them on backends that
- * register them (and composes tf ops elsewhere); lib/train/autodiff/loss.ts holds the gradient.
+ * register them (and composes tf ops elsewhere); lib/train/autodiff/overrides.ts holds the gradient.
  *
  * The loss is rounded like the composition on this backend (each step in float32, sums in
  * float64), so it is the same number; the gradient is the closed form (p S - onehot) / n, equal

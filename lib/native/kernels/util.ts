@@ -79,8 +79,8 @@ export function applyActivationInPlace(
       return true;
     case "relu": {
       // Branch-free, as the Relu kernel (./elementwise.ts): Math.max mispredicts half the time
-      // on activations (~6 ns per element). (v + |v|) / 2 is exact except for -Infinity (NaN),
-      // so a first pass looks for non-finite values and those arrays take Math.max.
+      // on activations. (v + |v|) / 2 is exact except for -Infinity (NaN), so a first pass
+      // looks for non-finite values and those arrays take Math.max.
       let inf = 0;
       for (let i = 0; i < n; i++) {
         const v = y[i];

@@ -4,7 +4,6 @@
  * variance) in evaluation; eps 1e-5. Built from primitive ops so autodiff covers it.
  */
 import { tf } from "../tf.ts";
-import { meanLeadingAxes } from "../autodiff/util.ts";
 import type { ForwardContext, Layer, ParamStore } from "./layer.ts";
 
 /** Variance floor. */
@@ -38,9 +37,10 @@ export class BatchNorm implements Layer {
       const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(this.runningVar, BN_EPS)));
       return tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.beta);
     }
-    const mean = meanLeadingAxes(x);
+    const leading = [...Array(x.rank - 1).keys()]; // every axis but the channels
+    const mean = tf.mean(x, leading);
     const centred = tf.sub(x, mean);
-    const variance = meanLeadingAxes(tf.square(centred));
+    const variance = tf.mean(tf.square(centred), leading);
     if (ctx.updateStats !== false) {
       this.#updateRunning(mean, variance, x.size / x.shape[x.rank - 1]);
     }

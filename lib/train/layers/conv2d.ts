@@ -47,8 +47,8 @@ export class Conv2d implements Layer {
 
   /**
    * activation(conv2d(x) + bias) as one FusedConv2D kernel (the "native" backend, layers with a
-   * bias; see ./fuse.ts). Same values as apply() followed by the activation; gradients from
-   * lib/train/autodiff/fused.ts.
+   * bias; see ./fuse.ts). Same values as apply() followed by the activation; gradient in
+   * lib/train/autodiff/overrides.ts.
    */
   applyFused(x: tf.Tensor, activation: "linear" | "relu"): tf.Tensor {
     if (!this.bias) throw new Error("Conv2d.applyFused: the layer has no bias");

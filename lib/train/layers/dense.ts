@@ -23,7 +23,7 @@ export class Dense implements Layer {
 
   /**
    * activation(x W + b) as one _FusedMatMul kernel (the "native" backend; see ./fuse.ts). Same
-   * values as apply() followed by the activation; gradients from lib/train/autodiff/fused.ts.
+   * values as apply() followed by the activation; gradient in lib/train/autodiff/overrides.ts.
    */
   applyFused(x: tf.Tensor, activation: "linear" | "relu"): tf.Tensor {
     return tf.engine().runKernel(

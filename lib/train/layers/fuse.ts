@@ -3,8 +3,8 @@
  * into one kernel on the "native" backend (lib/native): _FusedMatMul and FusedConv2D add the bias
  * and apply the activation in place on the product's output, where the separate ops make two
  * more passes over it (three tape nodes become one). The values are those of the unfused layers
- * (same float32 operations in the same order); the gradients come from
- * lib/train/autodiff/fused.ts. Other backends run the layers one by one, as before.
+ * (same float32 operations in the same order); the gradients are registered in
+ * lib/train/autodiff/overrides.ts. Other backends run the layers one by one, as before.
  */
 import { tf } from "../tf.ts";
 import { Activation } from "./activation.ts";

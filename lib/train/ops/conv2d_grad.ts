@@ -1,8 +1,8 @@
 /**
  * Gradients of a 2-D convolution (NHWC, dilation 1) written as forward convolutions, which
- * tfjs-backend-wasm runs through XNNPACK: its Conv2DBackpropInput kernel is a plain loop (about
- * 10x slower than the forward convolution here) and it has no Conv2DBackpropFilter at all.
- * Other backends use their own kernels.
+ * tfjs-backend-wasm runs through XNNPACK: its Conv2DBackpropInput kernel is a plain loop and it
+ * has no Conv2DBackpropFilter at all (lib/train/autodiff uses these on wasm only; the other
+ * backends run tfjs' stock rule on their own kernels).
  *
  * - input:  dx = valid correlation of the zero-dilated, padded dy with the flipped, transposed
  *           filter;
@@ -19,12 +19,6 @@ export interface ConvAttrs {
 }
 
 type Shape4 = [number, number, number, number];
-
-/** True where the forward-convolution formulation is used instead of the backend's kernels. */
-function useConvFormulation(): boolean {
-  const b = tf.getBackend();
-  return b === "wasm" || tf.getKernel("Conv2DBackpropFilter", b) === undefined;
-}
 
 function info(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs) {
   return tf.backend_util.computeConv2DInfo(
@@ -77,9 +71,6 @@ export function conv2dGradInput(
   filter: tf.Tensor4D,
   attrs: ConvAttrs,
 ): tf.Tensor4D {
-  if (!useConvFormulation()) {
-    return tf.conv2dTranspose(dy, filter, xShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
-  }
   return tf.tidy(() => {
     const ci = info(xShape, filter.shape as Shape4, attrs);
     const [kh, kw] = [ci.filterHeight, ci.filterWidth];
@@ -101,15 +92,6 @@ export function conv2dGradFilter(
   filterShape: Shape4,
   attrs: ConvAttrs,
 ): tf.Tensor4D {
-  if (!useConvFormulation()) {
-    return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
-      strides: attrs.strides,
-      pad: attrs.pad,
-      dataFormat: "NHWC",
-      dimRoundingMode: attrs.dimRoundingMode,
-      filterShape,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-  }
   return tf.tidy(() => {
     const ci = info(x.shape, filterShape, attrs);
     const [kh, kw] = [ci.filterHeight, ci.filterWidth];

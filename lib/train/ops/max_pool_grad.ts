@@ -1,7 +1,8 @@
 /**
- * Gradient of a max pool with "valid" padding, assembled from fast element-wise ops for every
- * backend: tfjs-backend-wasm's MaxPoolGrad kernel drops some entries (seen with 4.22.0 on a
- * 1x4x4x1 input).
+ * Gradient of a max pool with "valid" padding, assembled from element-wise ops for
+ * tfjs-backend-wasm, whose MaxPoolGrad kernel drops entries when the stride equals the window
+ * (4.22.0: 3 of 4 on a 1x4x4x1 input, 44 of 54 on 2x6x6x3). lib/train/autodiff uses it on wasm
+ * only; the other backends run tfjs' stock rule on their MaxPoolGrad kernels.
  *
  * - Non-overlapping windows (stride = size, the usual case): the mask of window maxima is
  *   x == upsample(y); the gradient of a window is shared equally among tied maxima (a valid
