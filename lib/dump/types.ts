@@ -31,7 +31,13 @@ export interface LayerActivations {
 
 /** All tracked layers at one training step. */
 export interface Checkpoint {
+  /**
+   * Training step; for checkpoints named in the file (`epoch1/fc1`), their index in file order
+   * (0, 1, ...), with the name kept in `name`.
+   */
   step: number;
+  /** The checkpoint's name when the file named it instead of numbering it (e.g. "epoch1"). */
+  name?: string;
   layers: LayerActivations[];
 }
 
