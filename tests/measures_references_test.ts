@@ -330,8 +330,8 @@ Deno.test({
       );
       note("mnist cka_linear", close(l.cka_x, expected.cka_linear_x_t[i], "mnist cka", 1e-4));
       assert.ok(
-        l.cka_debiased_x! <= l.cka_x + 1e-9 || l.cka_debiased_x! < 1,
-        "debiased CKA defined",
+        Number.isFinite(l.cka_debiased_x!),
+        "debiased CKA is defined",
       );
       assert.ok(
         l.mi_kde_x! > 0 && l.mi_kde_x! <= Math.log2(m) + 1e-9,
