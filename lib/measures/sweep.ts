@@ -111,7 +111,7 @@ function labelKey(c: EstimatorConfig): string {
     : `gaussian|${c.sigma}|${c.distance}|${c.eps}`;
 }
 
-/** Distinct R_X (kernel and eps): one "slot" of per-setting state. */
+/** Distinct (R_X, R_Y) pairs (kernel, eps, label operator): one "slot" of per-setting state. */
 interface Slot {
   cfg: EstimatorConfig;
   kernel: string;
@@ -166,9 +166,13 @@ export function runSweep(
     const cx = dump.checkpoints.map(() => new Float64Array(L));
     const cy = dump.checkpoints.map(() => new Float64Array(L));
 
+    // Label operators recomputed by a later chunk must not count twice in nHSIC(Y;Y).
+    const labelCounted = new Set<number>();
     chunks.forEach((chunk, chunkIndex) => {
       const kernels = [...new Set(chunk.map((i) => slots[i].kernel))];
       const labelsNeeded = [...new Set(chunk.map((i) => slots[i].labelSlot))];
+      const countLabels = labelsNeeded.filter((li) => !labelCounted.has(li));
+      countLabels.forEach((li) => labelCounted.add(li));
       for (const [s, e] of ranges) {
         const n = e - s, nn = n * n;
         const labels = dump.labels.subarray(s, e);
@@ -201,7 +205,7 @@ export function runSweep(
         const y1 = oneHot(dump.labels, c, s, e);
         for (const li of labelsNeeded) {
           const r = labelOperator(y1, n, c, labelCfgs[li], la);
-          yy[li] += traceOfProduct(r, r, n);
+          if (countLabels.includes(li)) yy[li] += traceOfProduct(r, r, n);
           transposeInPlace(r, n);
           ryT.set(li, r);
         }
@@ -332,7 +336,8 @@ function planSlots(group: EstimatorConfig[]) {
       labelKeys.set(lk, labelCfgs.length);
       labelCfgs.push(s);
     }
-    const key = `${kernelKey(s)}|${s.eps}`;
+    // A Gaussian label kernel depends on sigma and the distance even when X's kernel is linear.
+    const key = `${kernelKey(s)}|${s.eps}|${lk}`;
     if (!slotKeys.has(key)) {
       slotKeys.set(key, slots.length);
       slots.push({ cfg: s, kernel: kernelKey(s), labelSlot: labelKeys.get(lk)! });
