@@ -18,7 +18,7 @@
 import type { Dump } from "../dump/types.ts";
 import type { Linalg } from "../linalg/types.ts";
 import type { EstimatorConfig } from "../nhsic/config.ts";
-import { centreBoth, distancesToGaussian, transposeInPlace } from "../nhsic/kernels.ts";
+import { centreBoth, transposeInPlace } from "../nhsic/kernels.ts";
 import {
   batchRanges,
   dot,
@@ -361,7 +361,7 @@ class Workspace {
   #n = 0;
   #haveDsq = false;
   #havePlain = false;
-  #medians: { squared?: number; plain?: number } = {};
+  #middle: { lo: number; hi: number; odd: boolean } | null = null;
   #kernelKey = "";
 
   constructor(nMax: number) {
@@ -379,7 +379,7 @@ class Workspace {
     this.#n = n;
     this.#gram.set(g.subarray(0, n * n));
     this.#haveDsq = this.#havePlain = false;
-    this.#medians = {};
+    this.#middle = null;
     this.#kernelKey = "";
   }
 
@@ -424,14 +424,20 @@ class Workspace {
     }
     const plain = cfg.distance === "plain";
     const dist = plain ? this.#plain() : this.#squared();
+    let s2: number;
     if (cfg.sigma === "median") {
-      let s2 = this.#medians[cfg.distance] ??= medianUpper(dist, n);
+      // One selection serves both forms: sqrt keeps the order, so the plain distances' middle
+      // values are the square roots of the squared ones' (medianOffDiagonal's result exactly).
+      const mid = this.#middle ??= middlePair(this.#squared(), n);
+      s2 = mid.odd
+        ? (plain ? Math.sqrt(mid.hi) : mid.hi)
+        : (plain ? 0.5 * (Math.sqrt(mid.lo) + Math.sqrt(mid.hi)) : 0.5 * (mid.lo + mid.hi));
       if (!(s2 > 0)) s2 = 1;
-      k.set(dist.subarray(0, nn));
-      distancesToGaussian(k.subarray(0, nn), s2);
-      return k;
+    } else {
+      s2 = cfg.sigma * cfg.sigma * d;
     }
-    const s2 = cfg.sigma * cfg.sigma * d, cc = -1 / (2 * s2);
+    // exp over one triangle, mirrored: the distance matrix is exactly symmetric.
+    const cc = -1 / (2 * s2);
     for (let i = 0; i < n; i++) {
       const row = i * n;
       for (let j = i + 1; j < n; j++) {
@@ -507,21 +513,20 @@ class Workspace {
 }
 
 /**
- * The median over pairs i < j of a symmetric matrix, exactly as medianOffDiagonal computes it
- * (the mean of the two middle values for an even count), by selection instead of a full sort.
+ * The two middle values over pairs i < j of a symmetric matrix (lo <= hi; for an odd count only
+ * hi is the median), by selection instead of medianOffDiagonal's full sort.
  */
-function medianUpper(a: Float64Array, n: number): number {
+function middlePair(a: Float64Array, n: number): { lo: number; hi: number; odd: boolean } {
   const count = (n * (n - 1)) / 2;
-  if (count === 0) return 0;
   const v = new Float64Array(count);
   let k = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[k++] = a[i * n + j];
-  const hi = select(v, Math.floor(count / 2));
-  if (count % 2) return hi;
-  // The largest value below the upper middle: after selection everything left of it is <= it.
+  const half = Math.floor(count / 2);
+  const hi = select(v, half);
+  // After selection everything left of `half` is <= hi: the lower middle is their maximum.
   let lo = -Infinity;
-  for (let i = 0; i < Math.floor(count / 2); i++) if (v[i] > lo) lo = v[i];
-  return 0.5 * (lo + hi);
+  for (let i = 0; i < half; i++) if (v[i] > lo) lo = v[i];
+  return { lo, hi, odd: count % 2 === 1 };
 }
 
 /** Hoare's selection: puts the k-th smallest value at index k (partial order around it). */
