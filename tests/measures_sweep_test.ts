@@ -9,6 +9,7 @@ import { InputError } from "../lib/errors.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";
 import {
   AnalysisRequestSchema,
+  analysisRequestWork,
   differentiationRobustness,
   MAX_SWEEP_SETTINGS,
   resolveAnalysisRequest,
@@ -419,4 +420,22 @@ Deno.test("CSV: today's columns by default, measure columns when asked", () => {
     "step,layer_index,layer,nhsic_x,nhsic_y,nhsic_x_norm,nhsic_y_norm,cka_x,cka_y,hsic_x,hsic_y," +
       "mi_binning_x,mi_binning_y",
   );
+});
+
+Deno.test("work units: a plain request counts like the service's analysisWork", () => {
+  const d = dumpOf(20);
+  const base = resolveEstimator();
+  const matrices = 3 * 3 + 2;
+  assert.deepStrictEqual(
+    analysisRequestWork(d, base, resolveAnalysisRequest({})),
+    20 * 20 * matrices,
+  );
+  const sweep = resolveAnalysisRequest({ sweep: { sigma: [1, 2], batch_size: [null, 10] } });
+  assert.deepStrictEqual(
+    analysisRequestWork(d, base, sweep),
+    20 * 20 * matrices + 2 * 20 * 20 * matrices + 2 * 20 * 10 * matrices,
+  );
+  const sim = resolveAnalysisRequest({ similarity: ["cka_linear"] });
+  // 3 checkpoints x 10 pairs over (x + 3 layers), 3 layers x 6 checkpoint pairs.
+  assert.deepStrictEqual(analysisRequestWork(d, base, sim), 20 * 20 * (matrices + 30 + 18));
 });

@@ -77,6 +77,7 @@ export {
   AnalysisRequestFields,
   type AnalysisRequestInput,
   AnalysisRequestSchema,
+  analysisRequestWork,
   checkSweepSize,
   DEFAULT_MEASURES,
   defaultAnalysisRequest,

@@ -227,3 +227,34 @@ export function checkSweepSize(spec: SweepSpec): void {
     );
   }
 }
+
+/**
+ * Work of an analysis with its request fields, in the units the service's sync/async threshold
+ * uses (m x batch size x matrices, as workers/analysis_jobs.ts counts a plain analysis): the
+ * plain analysis, plus one such pass per sweep setting (an upper bound: settings share Grams),
+ * plus one unit of m x batch size per similarity pair.
+ *
+ * @param dump Sizes of the dump: samples, checkpoints and layers.
+ * @param base The request's estimator batch size.
+ * @param req The complete request.
+ * @returns Work units.
+ */
+export function analysisRequestWork(
+  dump: { x: { rows: number }; checkpoints: Array<{ layers: unknown[] }> },
+  base: { batch_size: number | null },
+  req: AnalysisRequest,
+): number {
+  const m = dump.x.rows;
+  const C = dump.checkpoints.length, L = dump.checkpoints[0]?.layers.length ?? 0;
+  const matrices = C * L + 2;
+  const pass = (b: number | null) => m * Math.min(b ?? m, m) * matrices;
+  let work = pass(base.batch_size);
+  if (req.sweep) {
+    const sizes = req.sweep.batch_size ?? [base.batch_size];
+    const others = sweepSize({ ...req.sweep, batch_size: undefined });
+    for (const b of sizes) work += others * pass(b);
+  }
+  const pairs = C * (L + 1) * (L + 2) / 2 + (C > 1 ? L * C * (C + 1) / 2 : 0);
+  work += req.similarity.length * pairs * m * Math.min(base.batch_size ?? m, m);
+  return work;
+}
