@@ -96,5 +96,6 @@ expected = {
     "named_half": {"x": x.astype("<f2").astype(np.float64).tolist(), "checkpoints": layers},
 }
 with open(path("half_expected.json"), "w") as f:
-    json.dump(expected, f, indent=1)
+    json.dump(expected, f, indent=2)
+    f.write("\n")  # the layout deno fmt keeps
 print("bfloat16 written by", "ml_dtypes" if HAVE_ML_DTYPES else "hand (ml_dtypes not installed)")

@@ -306,7 +306,8 @@ cases = [
 ]
 with open(OUT, "w") as f:
     json.dump({"generator": "tests/fixtures_measures/make_references.py", "numpy": np.__version__,
-               "similarity_measures": SIM, "cases": cases}, f)
+               "similarity_measures": SIM, "cases": cases}, f, indent=2)
+    f.write("\n")  # the layout deno fmt keeps
 print(f"wrote {OUT}: {len(cases)} cases")
 for cs in cases:
     first = cs["expected"]["layers"][0]
