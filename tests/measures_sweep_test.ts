@@ -20,6 +20,8 @@ import {
   verdictOf,
 } from "../lib/measures/mod.ts";
 import { resolveEstimator } from "../lib/nhsic/config.ts";
+import { medianOffDiagonal } from "../lib/nhsic/kernels.ts";
+import { _middlePair } from "../lib/measures/sweep.ts";
 import { summarise, type Summary } from "../lib/summary.ts";
 
 const la = getLinalg();
@@ -438,4 +440,49 @@ Deno.test("work units: a plain request counts like the service's analysisWork", 
   const sim = resolveAnalysisRequest({ similarity: ["cka_linear"] });
   // 3 checkpoints x 10 pairs over (x + 3 layers), 3 layers x 6 checkpoint pairs.
   assert.deepStrictEqual(analysisRequestWork(d, base, sim), 20 * 20 * (matrices + 30 + 18));
+});
+
+Deno.test("sweep median: the sample-bracketed selection gives medianOffDiagonal exactly", () => {
+  const r = lcg(5);
+  for (const n of [301, 302, 640]) {
+    for (const kind of ["continuous", "ties", "constant"] as const) {
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          const v = kind === "continuous"
+            ? (r() + 0.5) * 10
+            : kind === "ties"
+            ? Math.floor((r() + 0.5) * 3)
+            : 2;
+          a[i * n + j] = a[j * n + i] = v;
+        }
+      }
+      const mid = _middlePair(a, n);
+      const squared = mid.odd ? mid.hi : 0.5 * (mid.lo + mid.hi);
+      assert.deepStrictEqual(squared, medianOffDiagonal(a, n), `${n} ${kind}`);
+      const plain = mid.odd ? Math.sqrt(mid.hi) : 0.5 * (Math.sqrt(mid.lo) + Math.sqrt(mid.hi));
+      assert.deepStrictEqual(plain, medianOffDiagonal(a.map(Math.sqrt), n), `${n} ${kind} plain`);
+    }
+  }
+});
+
+Deno.test("sweep: the median heuristic on a larger dump equals the plain analysis", () => {
+  const dump = dumpOf(220); // 24090 pairs: the sampled median selection is used
+  const entries = runSweep(dump, resolveEstimator(), {
+    sigma: ["median"],
+    distance: ["squared", "plain"],
+  }, {
+    linalg: la,
+  });
+  for (const e of entries) {
+    const { batches: _b, samples_used: _s, ...cfg } = e.estimator;
+    const a = analyseDump(dump, cfg, { linalg: la });
+    assert.ok(rel(e.reference.nhsic_x_x, a.reference.nhsic_x_x) < 1e-9);
+    e.checkpoints.forEach((cp, ci) =>
+      cp.layers.forEach((l, li) => {
+        assert.ok(rel(l.nhsic_x, a.checkpoints[ci].layers[li].nhsic_x) < 1e-9, `${cfg.distance} x`);
+        assert.ok(rel(l.nhsic_y, a.checkpoints[ci].layers[li].nhsic_y) < 1e-9, `${cfg.distance} y`);
+      })
+    );
+  }
 });

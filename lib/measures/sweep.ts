@@ -514,19 +514,56 @@ class Workspace {
 
 /**
  * The two middle values over pairs i < j of a symmetric matrix (lo <= hi; for an odd count only
- * hi is the median), by selection instead of medianOffDiagonal's full sort.
+ * hi is the median). Sample-bracketed selection instead of medianOffDiagonal's full sort: a
+ * sorted sample of the upper triangle gives two values that bracket the middle ranks, one pass
+ * counts the values below the bracket and gathers those inside it, and only that small set is
+ * sorted. If the bracket misses (it practically never does), a full selection decides. Either way
+ * the result is the exact order statistics.
  */
 function middlePair(a: Float64Array, n: number): { lo: number; hi: number; odd: boolean } {
   const count = (n * (n - 1)) / 2;
+  const half = Math.floor(count / 2); // rank of hi; lo has rank half - 1 (even counts)
+  const odd = count % 2 === 1;
+  if (count > 20_000) {
+    const s = 4096, step = count / s;
+    const sample = new Float64Array(s);
+    // Deterministic strided sample over the triangle's pairs, in row order.
+    let next = 0, idx = 0, k = 0;
+    for (let i = 0; i < n && k < s; i++) {
+      for (let j = i + 1; j < n && k < s; j++, idx++) {
+        if (idx >= next) {
+          sample[k++] = a[i * n + j];
+          next = Math.floor(k * step);
+        }
+      }
+    }
+    sample.subarray(0, k).sort();
+    const centre = (half / count) * k, spread = 4 * Math.sqrt(k) + 8;
+    const lowV = sample[Math.max(0, Math.floor(centre - spread))];
+    const highV = sample[Math.min(k - 1, Math.ceil(centre + spread))];
+    let below = 0;
+    const inside: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = i * n;
+      for (let j = i + 1; j < n; j++) {
+        const v = a[row + j];
+        if (v < lowV) below++;
+        else if (v <= highV) inside.push(v);
+      }
+    }
+    if (below <= half - 1 && half < below + inside.length) {
+      const mid = Float64Array.from(inside).sort();
+      return { lo: mid[half - 1 - below], hi: mid[half - below], odd };
+    }
+  }
   const v = new Float64Array(count);
   let k = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[k++] = a[i * n + j];
-  const half = Math.floor(count / 2);
   const hi = select(v, half);
   // After selection everything left of `half` is <= hi: the lower middle is their maximum.
   let lo = -Infinity;
   for (let i = 0; i < half; i++) if (v[i] > lo) lo = v[i];
-  return { lo, hi, odd: count % 2 === 1 };
+  return { lo, hi, odd };
 }
 
 /** Hoare's selection: puts the k-th smallest value at index k (partial order around it). */
@@ -552,3 +589,6 @@ function select(v: Float64Array, k: number): number {
   }
   return v[k];
 }
+
+/** For tests only: the exact middle pair of the upper triangle (see {@link middlePair}). */
+export { middlePair as _middlePair };
