@@ -21,6 +21,7 @@ import {
 
 /** A kernel on representations: linear (A A^T) or Gaussian as the nHSIC estimator builds it. */
 export interface KernelSpec {
+  /** Linear (A A^T) or Gaussian. */
   kernel: "linear" | "gaussian";
   /** Gaussian width: s^2 = sigma^2 d, or the median pairwise distance ("median"). Default 5. */
   sigma?: number | "median";

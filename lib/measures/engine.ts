@@ -55,37 +55,49 @@ import {
 
 /** A layer-by-layer similarity map at one checkpoint. */
 export interface SimilarityMap {
+  /** The checkpoint's step. */
   step: number;
   /** The checkpoint's name when the dump named it (e.g. "epoch1"). */
   name?: string;
+  /** The similarity measure. */
   measure: SimilarityName;
   /** Row and column names: "x", then the layers in depth order (the last is the output). */
   layers: string[];
+  /** Symmetric (L+1) x (L+1) matrix, rows and columns in `layers` order. */
   matrix: number[][];
 }
 
 /** A checkpoint-by-checkpoint similarity map of one layer. */
 export interface CheckpointSimilarity {
+  /** The layer. */
   layer: string;
+  /** The similarity measure. */
   measure: SimilarityName;
+  /** The checkpoints' steps, rows and columns in this order. */
   steps: number[];
   /** Checkpoint names when the dump named them. */
   names?: string[];
+  /** Symmetric C x C matrix. */
   matrix: number[][];
 }
 
 /** What {@link measureWithExtras} returns. */
 export interface ExtrasTable {
+  /** nHSIC and linear CKA, as measureDump returns them. */
   table: DependenceTable;
   /** Per checkpoint, per layer: `<field>_x` and `<field>_y` of every extra measure. */
   layers: Array<Array<Record<string, number>>>;
+  /** Layer-by-layer maps, checkpoint by checkpoint. */
   similarity: SimilarityMap[];
+  /** Checkpoint-by-checkpoint maps, layer by layer (empty for one checkpoint). */
   checkpoint_similarity: CheckpointSimilarity[];
 }
 
 /** Options of {@link measureWithExtras}. */
 export interface ExtrasOptions {
+  /** Linear-algebra backend. */
   linalg: Linalg;
+  /** Called with (done, total) units of work. */
   onProgress?: (done: number, total: number) => void;
   /** Bytes the checkpoint-by-checkpoint maps may keep between passes (default 1 GiB). */
   memoryBudget?: number;

@@ -94,3 +94,10 @@ export {
   sweepSize,
   type SweepSpec,
 } from "./request.ts";
+
+// Types the public functions take or return, so that callers need no deep imports.
+export type { Dump, Matrix } from "../dump/types.ts";
+export type { Linalg } from "../linalg/types.ts";
+export type { EstimatorConfig } from "../nhsic/config.ts";
+export type { DependenceTable } from "../nhsic/measure.ts";
+export type { Summary } from "../summary.ts";

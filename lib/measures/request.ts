@@ -99,18 +99,27 @@ export type AnalysisRequestInput = z.infer<typeof AnalysisRequestSchema>;
 
 /** A sweep with every list filled in or left out (left out = the request's own value). */
 export interface SweepSpec {
+  /** Kernels on X and T. */
   kernel?: Array<"gaussian" | "linear">;
+  /** Gaussian widths. */
   sigma?: Array<number | "median">;
+  /** Distance forms. */
   distance?: Array<"squared" | "plain">;
+  /** Regularisers. */
   eps?: number[];
+  /** Batch sizes (null = all m samples). */
   batch_size?: Array<number | null>;
 }
 
 /** A complete request: defaults filled in, duplicates dropped. */
 export interface AnalysisRequest {
+  /** Per-layer measures, in request order. */
   measures: MeasureName[];
+  /** Options of the mutual-information measures. */
   measure_options: { bins: number; noise_variance: number };
+  /** Similarity maps to compute. */
   similarity: SimilarityName[];
+  /** The sweep, or null. */
   sweep: SweepSpec | null;
 }
 

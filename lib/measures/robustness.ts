@@ -28,6 +28,7 @@ export function verdictOf(fraction: number): Verdict {
 export interface Conclusion {
   /** `compression` (compression_l >= threshold) or `follows_ib` (the layer's IB verdict). */
   kind: "compression" | "follows_ib";
+  /** The layer it is about. */
   layer: string;
   /** The conclusion in words. */
   statement: string;
@@ -37,15 +38,19 @@ export interface Conclusion {
   holds: number;
   /** holds / settings. */
   fraction: number;
+  /** The verdict of `fraction`. */
   verdict: Verdict;
 }
 
 /** What {@link robustness} returns. */
 export interface Robustness {
+  /** Number of settings compared. */
   settings: number;
+  /** Fractions that separate the verdicts. */
   thresholds: { robust: number; absent: number };
   /** Null when there is something to report; otherwise why not (one checkpoint). */
   note: string | null;
+  /** Per layer: compression and follows_ib. */
   conclusions: Conclusion[];
 }
 
@@ -114,7 +119,9 @@ export interface RankedResult {
 
 /** What {@link differentiationRobustness} returns. */
 export interface RankingRobustness {
+  /** Number of settings compared. */
   settings: number;
+  /** Fractions that separate the verdicts. */
   thresholds: { robust: number; absent: number };
   /** Methods by differentiation score under the request's own estimator, highest first. */
   baseline_order: string[];
@@ -131,6 +138,7 @@ export interface RankingRobustness {
     fraction: number;
     verdict: Verdict;
   }>;
+  /** Why something is missing, or null. */
   note: string | null;
 }
 

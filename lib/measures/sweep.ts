@@ -35,26 +35,39 @@ import { checkSweepSize, type SweepSpec } from "./request.ts";
 
 /** One layer at one checkpoint under one setting (the fields of a plain analysis). */
 export interface SweepLayer {
+  /** Layer name. */
   name: string;
+  /** nHSIC(X;T). */
   nhsic_x: number;
+  /** nHSIC(Y;T). */
   nhsic_y: number;
+  /** nHSIC(X;T) / nHSIC(X;X). */
   nhsic_x_norm: number;
+  /** nHSIC(Y;T) / nHSIC(Y;Y). */
   nhsic_y_norm: number;
+  /** Linear CKA against X. */
   cka_x: number;
+  /** Linear CKA against one-hot Y. */
   cka_y: number;
 }
 
 /** The analysis of the dump under one setting of the sweep. */
 export interface SweepEntry {
+  /** The setting, with the batches and samples it used. */
   estimator: EstimatorConfig & { batches: number; samples_used: number };
+  /** nHSIC(X;X) and nHSIC(Y;Y) under the setting. */
   reference: { nhsic_x_x: number; nhsic_y_y: number };
+  /** Per checkpoint, the layers' values under the setting. */
   checkpoints: Array<{ step: number; name?: string; layers: SweepLayer[] }>;
+  /** The summary under the setting. */
   summary: Summary;
 }
 
 /** Options of {@link runSweep}. */
 export interface SweepOptions {
+  /** Linear-algebra backend. */
   linalg: Linalg;
+  /** Called with (done, total) units of work. */
   onProgress?: (done: number, total: number) => void;
   /** Bytes the per-setting operators R_X and R_Y may occupy at once (default 1 GiB). */
   memoryBudget?: number;
