@@ -243,6 +243,14 @@ Deno.test("parseLayerKey", () => {
   assert.deepStrictEqual(parseLayerKey("fc1"), { step: null, name: "fc1" });
   assert.deepStrictEqual(parseLayerKey("100/fc1"), { step: 100, name: "fc1" });
   assert.deepStrictEqual(parseLayerKey("0/enc/fc1"), { step: 0, name: "enc/fc1" });
-  assert.deepStrictEqual(parseLayerKey("enc/fc1"), { step: null, name: "enc/fc1" });
-  assert.deepStrictEqual(parseLayerKey("-1/fc1"), { step: null, name: "-1/fc1" });
+  // A prefix that is not an integer names a checkpoint (never silently part of a layer name).
+  assert.deepStrictEqual(parseLayerKey("enc/fc1"), { step: null, checkpoint: "enc", name: "fc1" });
+  assert.deepStrictEqual(parseLayerKey("epoch1/block/fc1"), {
+    step: null,
+    checkpoint: "epoch1",
+    name: "block/fc1",
+  });
+  // A negative step parses as a number and is rejected by assembleDump.
+  assert.deepStrictEqual(parseLayerKey("-1/fc1"), { step: -1, name: "fc1" });
+  assert.deepStrictEqual(parseLayerKey("/fc1"), { step: null, name: "/fc1" });
 });

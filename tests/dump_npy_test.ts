@@ -194,7 +194,14 @@ Deno.test("npy: Fortran order is rejected", () => {
 });
 
 Deno.test("npy: unsupported dtypes", () => {
-  assertInputError(() => parseNpy(fixture("f2.npy")), "unsupported-dtype", "'<f2' (float16)");
+  assertInputError(
+    () =>
+      parseNpy(
+        rawNpy("{'descr': '<f16', 'fortran_order': False, 'shape': (1,)}", new Uint8Array(16)),
+      ),
+    "unsupported-dtype",
+    "'<f16' (float128)",
+  );
   assertInputError(() => parseNpy(fixture("c8.npy")), "unsupported-dtype", "'<c8' (complex64)");
   assertInputError(
     () =>

@@ -4,11 +4,15 @@
  */
 import type { AnalysisOutput } from "../analysis.ts";
 import type { TrainingResult } from "../train/types.ts";
+import type { SimilarityName } from "../measures/request.ts";
 import {
   accuracyCurves,
+  checkpointSimilarityHeatmap,
   depthProfile,
   informationPlane,
   nhsicVsStep,
+  similarityHeatmap,
+  sweepCompression,
   type VegaLiteSpec,
 } from "./specs.ts";
 
@@ -118,5 +122,75 @@ export function buildChart(
         throw new RangeError("the accuracy chart needs a training result");
       }
       return accuracyCurves(source.result);
+  }
+}
+
+/**
+ * Charts of the optional parts of an analysis (lib/measures): they exist only when the analysis
+ * asked for similarity maps or a sweep, so they are catalogued apart from {@link CHARTS}.
+ */
+export const MEASURE_CHART_NAMES = [
+  "similarity",
+  "checkpoint-similarity",
+  "sweep-compression",
+] as const;
+
+/** A measure chart name. */
+export type MeasureChartName = typeof MEASURE_CHART_NAMES[number];
+
+/** What the catalogue says about the measure charts (all from analyses). */
+export const MEASURE_CHARTS: ReadonlyArray<
+  { name: MeasureChartName; title: string; description: string; needs: string }
+> = Object.freeze([
+  {
+    name: "similarity",
+    title: "Layer-by-layer similarity",
+    description: "Heatmap of a similarity measure between every pair of representations (x, " +
+      "the layers, the output), one panel per checkpoint; viridis colours.",
+    needs: '"similarity": [...]',
+  },
+  {
+    name: "checkpoint-similarity",
+    title: "Similarity across checkpoints",
+    description: "Heatmap of a similarity measure between a layer's representations at every " +
+      "pair of checkpoints, one panel per layer.",
+    needs: '"similarity": [...] and several checkpoints',
+  },
+  {
+    name: "sweep-compression",
+    title: "Compression across estimator settings",
+    description: "Each layer's compression under every setting of the sweep, with the " +
+      "request's own estimator and the threshold of the compression conclusion.",
+    needs: '"sweep": {...} and several checkpoints',
+  },
+]);
+
+/** Whether `name` is a measure chart. */
+export function isMeasureChartName(name: string): name is MeasureChartName {
+  return (MEASURE_CHART_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * The spec of a measure chart of an analysis.
+ *
+ * @param name The chart.
+ * @param result The analysis.
+ * @param opts `measure` (similarity charts; default the first map's) and `step` (one checkpoint).
+ * @returns The Vega-Lite spec.
+ * @throws {RangeError} When the analysis lacks what the chart shows (its message says what to
+ * ask for); a route should answer it as a 404 or 409, not a 500.
+ */
+export function buildMeasureChart(
+  name: MeasureChartName,
+  result: AnalysisOutput,
+  opts: { measure?: SimilarityName; step?: number } = {},
+): VegaLiteSpec {
+  switch (name) {
+    case "similarity":
+      return similarityHeatmap(result, opts);
+    case "checkpoint-similarity":
+      return checkpointSimilarityHeatmap(result, opts);
+    case "sweep-compression":
+      return sweepCompression(result);
   }
 }

@@ -7,6 +7,8 @@
  * domains or titles, never inside Vega expressions.
  */
 import type { AnalysisOutput } from "../analysis.ts";
+import type { SimilarityName } from "../measures/request.ts";
+import type { SweepEntry } from "../measures/sweep.ts";
 import type { TrainingResult } from "../train/types.ts";
 
 /** A Vega-Lite specification as a plain JSON object. */
@@ -787,6 +789,371 @@ export function depthProfile(result: ChartSource): VegaLiteSpec {
       data: { values: rows },
       ...methodFacet(inner, methods),
       ...(methods ? { resolve: { scale: { y: "shared" } } } : {}),
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Similarity maps and the robustness sweep (lib/measures)
+
+/** What each similarity measure is called on chart legends. */
+const SIMILARITY_TITLES: Readonly<Record<SimilarityName, string>> = {
+  cka_linear: "linear CKA",
+  cka_debiased: "debiased CKA",
+  cka_gaussian: "Gaussian CKA",
+  hsic: "HSIC (biased)",
+  nhsic: "nHSIC",
+};
+
+/** Colour domain of a map: [0, 1] for CKA (wider if debiased values fall outside), else the data's range. */
+function heatDomain(measure: SimilarityName, values: number[]): [number, number] {
+  const v = values.filter(finite);
+  const lo = v.length ? Math.min(...v) : 0, hi = v.length ? Math.max(...v) : 1;
+  if (measure.startsWith("cka")) return [Math.min(0, lo), Math.max(1, hi)];
+  return hi > lo ? [Math.min(0, lo), hi] : [lo - 1, hi + 1];
+}
+
+/** One heatmap panel's layers: coloured cells, and the values written in when there is room. */
+function heatLayers(
+  order: string[],
+  domain: [number, number],
+  legendTitle: string,
+  axisTitle: string,
+  tooltipTitles: [string, string],
+): VegaLiteSpec[] {
+  const x = {
+    field: "col",
+    type: "ordinal",
+    sort: order,
+    scale: { domain: order },
+    title: axisTitle,
+    axis: { labelAngle: order.some((n) => n.length > 4) ? -35 : 0, labelLimit: 110 },
+  };
+  const y = {
+    field: "row",
+    type: "ordinal",
+    sort: order,
+    scale: { domain: order },
+    title: axisTitle,
+    axis: { labelLimit: 110 },
+  };
+  const layers: VegaLiteSpec[] = [{
+    mark: { type: "rect", stroke: "white", strokeWidth: 0.5 },
+    encoding: {
+      x,
+      y,
+      color: {
+        field: "value",
+        type: "quantitative",
+        scale: { scheme: HEAT_SCHEME, domain: domain },
+        legend: { title: legendTitle, gradientLength: 160 },
+      },
+      tooltip: [
+        { field: "row", type: "ordinal", title: tooltipTitles[0] },
+        { field: "col", type: "ordinal", title: tooltipTitles[1] },
+        { field: "value", type: "quantitative", title: legendTitle, format: ".4f" },
+      ],
+    },
+  }];
+  if (order.length <= 10) {
+    // Light text on the dark (low) end of viridis, dark text on the light end.
+    const mid = domain[0] + 0.55 * (domain[1] - domain[0]);
+    layers.push({
+      mark: { type: "text", fontSize: order.length > 6 ? 9 : 10.5 },
+      encoding: {
+        x,
+        y,
+        text: { field: "value", type: "quantitative", format: ".2f" },
+        color: {
+          condition: { test: `datum.value > ${mid}`, value: "#222" },
+          value: "#f4f4f4",
+        },
+      },
+    });
+  }
+  return layers;
+}
+
+/** Sequential colours of the heatmaps: viridis (perceptually uniform, colour-blind safe). */
+const HEAT_SCHEME = "viridis";
+
+/** Options of {@link similarityHeatmap} and {@link checkpointSimilarityHeatmap}. */
+export interface SimilarityChartOptions {
+  /** Which map (default: the first the analysis has). */
+  measure?: SimilarityName;
+  /** Only this checkpoint's map (layer-by-layer heatmap; default: every checkpoint). */
+  step?: number;
+}
+
+function checkpointLabel(step: number, name?: string): string {
+  return name !== undefined ? name : `step ${step}`;
+}
+
+/**
+ * Layer-by-layer similarity heatmaps: rows and columns are x, the layers in depth order and the
+ * last layer; one panel per checkpoint (or the one asked for). Colours: viridis.
+ *
+ * @param result An analysis with `similarity` maps.
+ * @param opts The measure and, optionally, one checkpoint.
+ * @returns The Vega-Lite spec.
+ * @throws {RangeError} When the analysis has no such map.
+ */
+export function similarityHeatmap(
+  result: AnalysisOutput,
+  opts: SimilarityChartOptions = {},
+): VegaLiteSpec {
+  const maps = result.similarity ?? [];
+  const measure = opts.measure ?? maps[0]?.measure;
+  let chosen = maps.filter((m) => m.measure === measure);
+  if (opts.step !== undefined) chosen = chosen.filter((m) => m.step === opts.step);
+  if (!measure || chosen.length === 0) {
+    throw new RangeError(
+      `the analysis has no ${measure ?? ""} similarity map${
+        opts.step !== undefined ? ` at step ${opts.step}` : ""
+      }` +
+        `; ask for it with "similarity": ["${measure ?? "cka_linear"}"]`,
+    );
+  }
+  const order = chosen[0].layers;
+  const panels = chosen.map((m) => checkpointLabel(m.step, m.name));
+  const rows = chosen.flatMap((m, p) =>
+    m.matrix.flatMap((row, i) =>
+      row.map((value, j) => ({ checkpoint: panels[p], row: m.layers[i], col: m.layers[j], value }))
+    )
+  ).filter((r) => finite(r.value));
+  const title = SIMILARITY_TITLES[measure];
+  const domain = heatDomain(measure, rows.map((r) => r.value));
+  const side = Math.max(160, Math.min(320, order.length * 34));
+  const inner: VegaLiteSpec = {
+    width: side,
+    height: side,
+    layer: heatLayers(order, domain, title, "representation (x → output)", ["row", "column"]),
+  };
+  const several = panels.length > 1;
+  return top(
+    "Layer-by-layer similarity",
+    [
+      `${title} between every pair of representations: the input x, each layer, and the last ` +
+      `layer (output), ${several ? "one panel per checkpoint" : `at ${panels[0]}`}.`,
+      measure === "nhsic"
+        ? "nHSIC is not bounded by 1: the diagonal holds each representation's own nHSIC(T;T)."
+        : "",
+      analysisNote(result),
+    ],
+    several ? Math.min(panels.length, 4) * (side + 40) + 160 : side + 200,
+    {
+      data: { values: rows },
+      ...(several
+        ? {
+          facet: {
+            field: "checkpoint",
+            type: "ordinal",
+            sort: panels,
+            header: { title: null, labelPadding: 6 },
+          },
+          columns: 4,
+          spacing: 24,
+          spec: inner,
+        }
+        : inner),
+    },
+  );
+}
+
+/**
+ * Checkpoint-by-checkpoint similarity heatmaps: how much each layer's representation changes
+ * through training, one panel per layer (depth order). Colours: viridis.
+ *
+ * @param result An analysis with `checkpoint_similarity` maps (several checkpoints).
+ * @param opts The measure (default: the first the analysis has).
+ * @returns The Vega-Lite spec.
+ * @throws {RangeError} When the analysis has no such map.
+ */
+export function checkpointSimilarityHeatmap(
+  result: AnalysisOutput,
+  opts: Pick<SimilarityChartOptions, "measure"> = {},
+): VegaLiteSpec {
+  const maps = result.checkpoint_similarity ?? [];
+  const measure = opts.measure ?? maps[0]?.measure;
+  const chosen = maps.filter((m) => m.measure === measure);
+  if (!measure || chosen.length === 0) {
+    throw new RangeError(
+      `the analysis has no ${measure ?? ""} checkpoint-by-checkpoint map; it needs several ` +
+        `checkpoints and "similarity": ["${measure ?? "cka_linear"}"]`,
+    );
+  }
+  const labels = chosen[0].steps.map((s, i) => checkpointLabel(s, chosen[0].names?.[i]));
+  const layers = chosen.map((m) => m.layer);
+  const rows = chosen.flatMap((m) =>
+    m.matrix.flatMap((row, i) =>
+      row.map((value, j) => ({ layer: m.layer, row: labels[i], col: labels[j], value }))
+    )
+  ).filter((r) => finite(r.value));
+  const title = SIMILARITY_TITLES[measure];
+  const side = Math.max(150, Math.min(280, labels.length * 30));
+  return top(
+    "Similarity across checkpoints",
+    [
+      `${title} between a layer's representations at two checkpoints: one panel per layer ` +
+      "(input → output). Bright off-diagonal cells = the layer changed little between them.",
+      analysisNote(result),
+    ],
+    Math.min(layers.length, 4) * (side + 40) + 160,
+    {
+      data: { values: rows },
+      facet: {
+        field: "layer",
+        type: "ordinal",
+        sort: layers,
+        header: { title: null, labelPadding: 6 },
+      },
+      columns: 4,
+      spacing: 24,
+      spec: {
+        width: side,
+        height: side,
+        layer: heatLayers(
+          labels,
+          heatDomain(measure, rows.map((r) => r.value)),
+          title,
+          "checkpoint",
+          [
+            "checkpoint (row)",
+            "checkpoint (column)",
+          ],
+        ),
+      },
+    },
+  );
+}
+
+/** A sweep setting in words, e.g. "gaussian σ=5 squared eps=1e-5 m". */
+function settingLabel(e: SweepEntry["estimator"]): string {
+  const k = e.kernel === "linear"
+    ? "linear"
+    : `gaussian σ=${e.sigma}${e.distance === "plain" ? " plain" : ""}`;
+  return `${k}, eps=${e.eps}${e.batch_size ? `, batch ${e.batch_size}` : ""}`;
+}
+
+/**
+ * Each layer's compression (peak minus final normalised nHSIC(X;T)) under every setting of the
+ * sweep: one point per setting, the request's own estimator as a black bar, and the threshold
+ * of the "compresses" conclusion as a dashed rule. Points are filled when the conclusion holds.
+ *
+ * @param result An analysis with a `sweep` of several checkpoints.
+ * @returns The Vega-Lite spec.
+ * @throws {RangeError} Without a sweep, or with a single checkpoint (no compression).
+ */
+export function sweepCompression(result: AnalysisOutput): VegaLiteSpec {
+  const sweep = result.sweep ?? [];
+  if (sweep.length === 0) {
+    throw new RangeError('the analysis has no sweep; ask for one with "sweep": {...}');
+  }
+  if (!result.summary.dynamics) {
+    throw new RangeError("compression needs several checkpoints; this analysis has one");
+  }
+  const threshold = result.summary.thresholds.compression;
+  const layers = result.summary.layers.map((l) => l.name);
+  const k = sweep.length;
+  const rows = sweep.flatMap((e, s) =>
+    e.summary.layers.map((l, li) => ({
+      layer: layers[li],
+      setting: settingLabel(e.estimator),
+      index: s,
+      // Spread the points of one layer across its band, in setting order.
+      offset: k > 1 ? s / (k - 1) - 0.5 : 0,
+      compression: l.compression ?? 0,
+      holds: (l.compression ?? -Infinity) >= threshold ? "yes" : "no",
+    }))
+  ).filter((r) => finite(r.compression));
+  const base = result.summary.layers.map((l) => ({
+    layer: l.name,
+    compression: l.compression ?? 0,
+  }));
+  const values = [...rows.map((r) => r.compression), ...base.map((b) => b.compression), threshold];
+  const yScale = { domain: paddedExtent(values, { include: [0], minSpan: 0.1 }), nice: false };
+  const x = {
+    field: "layer",
+    type: "ordinal",
+    sort: layers,
+    scale: { domain: layers, paddingInner: 0.3 },
+    title: "layer (input → output)",
+    axis: { labelAngle: layers.some((n) => n.length > 8) ? -35 : 0, labelLimit: 120 },
+  };
+  const y = {
+    field: "compression",
+    type: "quantitative",
+    title: "compression (peak − final nHSIC(X;T) / nHSIC(X;X))",
+    scale: yScale,
+  };
+  const width = Math.max(300, Math.min(620, layers.length * 90));
+  const robust = new Map(
+    (result.robustness?.conclusions ?? []).filter((c) => c.kind === "compression")
+      .map((c) => [c.layer, c.verdict]),
+  );
+  return top(
+    "Compression across estimator settings",
+    [
+      `Each point is one of ${k} settings of the sweep; filled = the layer compresses by at ` +
+      `least ${threshold} under it. Black bars: the request's own estimator. Dashed: the threshold.`,
+      robust.size
+        ? "Verdicts: " + layers.map((l) => `${l} ${robust.get(l) ?? "n/a"}`).join("; ") + "."
+        : "",
+    ],
+    width + 200,
+    {
+      width,
+      height: 280,
+      layer: [
+        {
+          data: { values: [{ threshold }] },
+          mark: { type: "rule", strokeDash: [5, 4], color: "#888" },
+          encoding: { y: { field: "threshold", type: "quantitative", scale: yScale } },
+        },
+        {
+          data: { values: rows },
+          mark: { type: "point", size: 46, strokeWidth: 1.6, opacity: 0.9 },
+          encoding: {
+            x,
+            xOffset: { field: "offset", type: "quantitative", scale: { domain: [-0.6, 0.6] } },
+            y,
+            color: {
+              field: "holds",
+              type: "nominal",
+              scale: { domain: ["yes", "no"], range: XY_COLOURS.slice().reverse() },
+              legend: { title: "compresses" },
+            },
+            fill: {
+              field: "holds",
+              type: "nominal",
+              scale: { domain: ["yes", "no"], range: [XY_COLOURS[1], "white"] },
+              legend: { title: "compresses" },
+            },
+            tooltip: [
+              { field: "layer", type: "nominal" },
+              { field: "setting", type: "nominal" },
+              { field: "compression", type: "quantitative", format: ".3f" },
+            ],
+          },
+        },
+        {
+          data: { values: base },
+          mark: { type: "tick", color: "#111", thickness: 2.5, size: 36 },
+          encoding: {
+            x,
+            y,
+            tooltip: [
+              { field: "layer", type: "nominal" },
+              {
+                field: "compression",
+                type: "quantitative",
+                title: "request's estimator",
+                format: ".3f",
+              },
+            ],
+          },
+        },
+      ],
     },
   );
 }

@@ -11,8 +11,10 @@ import type { Checkpoint, Dump, Matrix, NdArray } from "./types.ts";
 
 /** One layer's activations as read, before validation. */
 export interface LayerInput {
-  /** Training step, or null when the dump has a single unnamed checkpoint. */
+  /** Training step, or null when the dump has a single unnamed checkpoint (or names them). */
   step: number | null;
+  /** The checkpoint's name when the key names it instead of numbering it (`epoch1/fc1`). */
+  checkpoint?: string;
   name: string;
   array: NdArray;
   /** Where it came from (e.g. a file name), added to messages. */
@@ -38,8 +40,11 @@ export const MAX_CLASSES = 100_000;
  * `x` and each layer are flattened per sample to `m x d` (float32 and float64 data are kept
  * as they are, without a copy; integer data becomes float32). `y` may be `m` class indices
  * (or `m x 1`), or an `m x C` one-hot matrix. Layers with a null step form one checkpoint at
- * step 0; otherwise checkpoints are sorted by step and must all name the same layers. Layer
- * order is the order in which names first appear.
+ * step 0; otherwise checkpoints are sorted by step and must all name the same layers. Layers
+ * of named checkpoints (`epoch1/fc1`) form one checkpoint per name, in the order the names
+ * first appear, numbered 0, 1, ... in `step` and keeping the name in `name`; a dump cannot mix
+ * named checkpoints with numbered ones or with plain layer names. Layer order is the order in
+ * which names first appear.
  *
  * @example Usage
  * ```ts ignore
@@ -68,9 +73,11 @@ export function assembleDump(arrays: DumpArrays): Dump {
   if (arrays.layers.length === 0) {
     throw new InputError("missing-field", "the dump has no layer activations", "layers");
   }
-  const numbered = arrays.layers.filter((l) => l.step !== null);
-  if (numbered.length > 0 && numbered.length < arrays.layers.length) {
-    const plain = arrays.layers.find((l) => l.step === null)!;
+  const namedCheckpoints = namedCheckpointSteps(arrays.layers);
+  const layerInputs = namedCheckpoints ? namedCheckpoints.layers : arrays.layers;
+  const numbered = layerInputs.filter((l) => l.step !== null);
+  if (numbered.length > 0 && numbered.length < layerInputs.length) {
+    const plain = layerInputs.find((l) => l.step === null)!;
     const n = numbered[0];
     throw new InputError(
       "malformed-file",
@@ -82,9 +89,11 @@ export function assembleDump(arrays: DumpArrays): Dump {
 
   const order: string[] = [];
   const byStep = new Map<number, Map<string, Matrix>>();
-  for (const layer of arrays.layers) {
+  const keyOf = (step: number | null, name: string) =>
+    step === null ? name : `${namedCheckpoints?.names[step] ?? step}/${name}`;
+  for (const layer of layerInputs) {
     const step = layer.step ?? 0;
-    const field = layer.step === null ? layer.name : `${layer.step}/${layer.name}`;
+    const field = keyOf(layer.step, layer.name);
     const what = `layer "${field}"${layer.source ? ` (${layer.source})` : ""}`;
     if (!Number.isSafeInteger(step) || step < 0) {
       throw new InputError(
@@ -117,6 +126,20 @@ export function assembleDump(arrays: DumpArrays): Dump {
     for (const name of order) {
       if (!layers.has(name)) {
         const other = [...byStep].find(([, ls]) => ls.has(name))![0];
+        if (namedCheckpoints) {
+          const names = namedCheckpoints.names;
+          throw new InputError(
+            "missing-field",
+            `layer "${name}" is recorded at checkpoint "${names[other]}" but not at ` +
+              `"${names[step]}"; keys "<checkpoint>/<layer>" name one checkpoint per prefix and ` +
+              `every checkpoint must have the same layers. If "${names[other]}/${name}" is a ` +
+              `layer name, not a checkpoint, write it without "/" (e.g. "${
+                names[other]
+              }.${name}") ` +
+              `or give it a step ("0/${names[other]}/${name}")`,
+            `${names[step]}/${name}`,
+          );
+        }
         throw new InputError(
           "missing-field",
           `layer "${name}" is recorded at step ${other} but not at step ${step}; every ` +
@@ -125,20 +148,65 @@ export function assembleDump(arrays: DumpArrays): Dump {
         );
       }
     }
-    checkpoints.push({ step, layers: order.map((name) => ({ name, values: layers.get(name)! })) });
+    const named = namedCheckpoints ? { name: namedCheckpoints.names[step] } : {};
+    checkpoints.push({
+      step,
+      ...named,
+      layers: order.map((name) => ({ name, values: layers.get(name)! })),
+    });
   }
   return { x, labels, numClasses, checkpoints };
 }
 
 /**
- * Splits an archive key into step and layer name: `"100/fc1"` is step 100, layer `fc1`;
- * a key whose part before the first `/` is not an integer (`"fc1"`, `"enc/fc1"`) is a layer
- * name with no step.
+ * Splits an archive key into checkpoint and layer name at the first `/`: `"100/fc1"` is step
+ * 100, layer `fc1` (`"0/enc/fc1"`: step 0, layer `enc/fc1`); `"-1/fc1"` is step -1 (rejected
+ * later); a prefix that is not an integer names the checkpoint (`"epoch1/fc1"`: checkpoint
+ * `epoch1`, layer `fc1`); a key without `/` (`"fc1"`) is a layer of the only checkpoint.
  */
-export function parseLayerKey(key: string): { step: number | null; name: string } {
-  const m = /^(\d+)\/(.+)$/.exec(key);
+export function parseLayerKey(
+  key: string,
+): { step: number | null; name: string; checkpoint?: string } {
+  const m = /^([^/]+)\/(.+)$/.exec(key);
   if (!m) return { step: null, name: key };
-  return { step: Number(m[1]), name: m[2] };
+  if (/^[+-]?\d+$/.test(m[1])) return { step: Number(m[1]), name: m[2] };
+  return { step: null, checkpoint: m[1], name: m[2] };
+}
+
+/**
+ * Numbers named checkpoints in the order their names first appear. Returns null when no layer
+ * names a checkpoint; throws when named checkpoints are mixed with numbered ones or plain names.
+ */
+function namedCheckpointSteps(
+  layers: LayerInput[],
+): { names: string[]; layers: LayerInput[] } | null {
+  const named = layers.filter((l) => l.checkpoint !== undefined);
+  if (named.length === 0) return null;
+  const other = layers.find((l) => l.checkpoint === undefined);
+  if (other) {
+    const n = named[0];
+    const otherKey = other.step === null ? other.name : `${other.step}/${other.name}`;
+    throw new InputError(
+      "invalid-request",
+      `layer keys mix a named checkpoint ("${n.checkpoint}/${n.name}") with ` +
+        `${other.step === null ? "a plain layer name" : "a numbered step"} ("${otherKey}"); ` +
+        `name every checkpoint ("epoch1/fc1", "epoch2/fc1": read in file order) or number ` +
+        `every one with its training step ("100/fc1", "200/fc1")`,
+      otherKey,
+    );
+  }
+  const names: string[] = [];
+  const index = new Map<string, number>();
+  const out = layers.map((l) => {
+    let step = index.get(l.checkpoint!);
+    if (step === undefined) {
+      step = names.length;
+      index.set(l.checkpoint!, step);
+      names.push(l.checkpoint!);
+    }
+    return { ...l, step, checkpoint: undefined };
+  });
+  return { names, layers: out };
 }
 
 /**

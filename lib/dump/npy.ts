@@ -2,7 +2,11 @@
  * Reader for numpy's `.npy` format (versions 1.0, 2.0 and 3.0).
  *
  * Supported dtypes are float32, float64, int32, int64 and uint8 in either byte order;
- * big-endian data is byte-swapped into a fresh buffer. Fortran-ordered, structured and
+ * big-endian data is byte-swapped into a fresh buffer. 16-bit floats are read exactly as
+ * float32: float16 (`'<f2'`) and bfloat16. numpy has no bfloat16 of its own: ml_dtypes (which
+ * JAX uses) registers it as a 2-byte "void" type, so `np.save` writes its descr as `'<V2'`
+ * (`'|V2'` and `'>V2'` are read too, and so are the hand-written names `'bfloat16'` and
+ * `'<bfloat16'`); a 2-byte void array is taken to be bfloat16. Fortran-ordered, structured and
  * object arrays are rejected. Little-endian data whose offset is aligned for its element
  * size is returned as a view on the caller's buffer, without a copy.
  *
@@ -119,7 +123,7 @@ function parseNpyUnchecked(bytes: Uint8Array, label: string, field?: string): Nd
     : new TextDecoder("latin1").decode(headerBytes);
 
   const header = parseHeader(headerText, malformed);
-  const { dtype, bigEndian } = parseDescr(header.descr, label, field);
+  const { dtype, bigEndian, half } = parseDescr(header.descr, label, field);
   if (header.fortranOrder) {
     throw malformed(
       "Fortran-ordered arrays are not supported; save a C-ordered copy " +
@@ -130,16 +134,21 @@ function parseNpyUnchecked(bytes: Uint8Array, label: string, field?: string): Nd
   const shape = header.shape;
   let count = 1;
   for (const n of shape) count *= n;
-  const itemSize = DTYPE_SIZE[dtype];
+  const itemSize = half ? 2 : DTYPE_SIZE[dtype];
   const nbytes = count * itemSize;
   if (!Number.isSafeInteger(nbytes)) throw malformed(`shape ${formatShape(shape)} is too large`);
   const available = bytes.length - dataStart;
   if (available !== nbytes) {
-    const what = `header says ${formatShape(shape)} ${dtype} (${nbytes} bytes) but ${available} ` +
+    const what = `header says ${formatShape(shape)} ${half ?? dtype} (${nbytes} bytes) but ` +
+      `${available} ` +
       `bytes follow`;
     throw malformed(
       available < nbytes ? `npy data is truncated: ${what}` : `npy data is too long: ${what}`,
     );
+  }
+  if (half) {
+    const raw = bytes.subarray(dataStart, dataStart + nbytes);
+    return { shape, dtype, data: decodeHalf(raw, half, bigEndian), converted_from: half };
   }
 
   const data = typedView(
@@ -196,7 +205,6 @@ const DESCR_DTYPES: Record<string, DType> = {
 };
 
 const DESCR_NAMES: Record<string, string> = {
-  f2: "float16",
   f16: "float128",
   c8: "complex64",
   c16: "complex128",
@@ -210,13 +218,18 @@ const DESCR_NAMES: Record<string, string> = {
   O: "object",
 };
 
-const SUPPORTED = "float32, float64, int32, int64 or uint8";
+const SUPPORTED = "float32, float64, float16, bfloat16, int32, int64 or uint8";
 
+/**
+ * Reads a descr. 16-bit floats come back as dtype float32 with `half` naming the stored type:
+ * `f2` is float16; bfloat16 is what ml_dtypes makes np.save write, a 2-byte void `V2`, or a
+ * hand-written `bfloat16`.
+ */
 function parseDescr(
   descr: unknown,
   label: string,
   field?: string,
-): { dtype: DType; bigEndian: boolean } {
+): { dtype: DType; bigEndian: boolean; half?: "float16" | "bfloat16" } {
   if (typeof descr !== "string") {
     throw new InputError(
       "unsupported-dtype",
@@ -224,8 +237,23 @@ function parseDescr(
       field,
     );
   }
-  const m = /^([<>|=]?)([a-zA-Z])(\d*)$/.exec(descr);
+  const named = /^([<>|=]?)bfloat16$/.exec(descr);
+  const m = named ? null : /^([<>|=]?)([a-zA-Z])(\d*)$/.exec(descr);
   const code = m ? m[2] + m[3] : descr;
+  const order = named?.[1] ?? m?.[1] ?? "";
+  // "|" (not applicable) and "=" (native) both mean the reader's own order, as in numpy.
+  const big = order === ">" || (order !== "<" && !HOST_LITTLE_ENDIAN);
+  if (named || code === "V2") return { dtype: "float32", bigEndian: big, half: "bfloat16" };
+  if (code === "f2") return { dtype: "float32", bigEndian: big, half: "float16" };
+  if (m && /^V\d+$/.test(code)) {
+    throw new InputError(
+      "unsupported-dtype",
+      `${label}: dtype '${descr}' (raw ${code.slice(1)}-byte values) is not supported; ` +
+        `bfloat16 (2 bytes, as ml_dtypes saves it) is, other ml_dtypes types (float8 ...) ` +
+        `are not: convert with a.astype(np.float32)`,
+      field,
+    );
+  }
   const dtype = m && Object.hasOwn(DESCR_DTYPES, code) ? DESCR_DTYPES[code] : undefined;
   if (!m || dtype === undefined) {
     const name = Object.hasOwn(DESCR_NAMES, code) ? DESCR_NAMES[code] : undefined;
@@ -235,9 +263,48 @@ function parseDescr(
       field,
     );
   }
-  // "|" (not applicable) and "=" (native) both mean the reader's own order, as in numpy.
-  const bigEndian = m[1] === ">" || (m[1] !== "<" && !HOST_LITTLE_ENDIAN);
-  return { dtype, bigEndian };
+  return { dtype, bigEndian: big };
+}
+
+let halfTable: Float32Array | null = null;
+
+/** float32 value of every float16 bit pattern (exact: every float16 is a float32). */
+function float16Table(): Float32Array {
+  if (halfTable) return halfTable;
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    t[h] = exp === 0
+      ? sign * frac * 2 ** -24
+      : exp === 31
+      ? (frac ? NaN : sign * Infinity)
+      : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  }
+  return halfTable = t;
+}
+
+/**
+ * float16 or bfloat16 elements (2 bytes each, in the given byte order) as float32. bfloat16 is
+ * the top half of a float32, so its bits shift into place.
+ */
+export function decodeHalf(
+  raw: Uint8Array,
+  kind: "float16" | "bfloat16",
+  bigEndian: boolean,
+): Float32Array {
+  const n = raw.length >> 1;
+  const out = new Float32Array(n);
+  const hiByte = bigEndian ? 0 : 1, loByte = 1 - hiByte;
+  if (kind === "bfloat16") {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) {
+      bits[i] = ((raw[2 * i + hiByte] << 24) | (raw[2 * i + loByte] << 16)) >>> 0;
+    }
+    return out;
+  }
+  const table = float16Table();
+  for (let i = 0; i < n; i++) out[i] = table[(raw[2 * i + hiByte] << 8) | raw[2 * i + loByte]];
+  return out;
 }
 
 interface NpyHeader {

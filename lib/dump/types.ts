@@ -14,6 +14,11 @@ export interface NdArray {
   /** numpy dtype string after normalising byte order: "float32", "float64", "int32", "int64", "uint8". */
   dtype: "float32" | "float64" | "int32" | "int64" | "uint8";
   data: NumericArray;
+  /**
+   * Set when the file held 16-bit floats (numpy float16 `<f2`, or bfloat16 as ml_dtypes/JAX
+   * save it, `<V2`), which are read exactly as float32 (`dtype` is then "float32").
+   */
+  converted_from?: "float16" | "bfloat16";
 }
 
 /** A 2-D matrix of samples (rows) by flattened features (cols), row-major. */
@@ -31,7 +36,13 @@ export interface LayerActivations {
 
 /** All tracked layers at one training step. */
 export interface Checkpoint {
+  /**
+   * Training step; for checkpoints named in the file (`epoch1/fc1`), their index in file order
+   * (0, 1, ...), with the name kept in `name`.
+   */
   step: number;
+  /** The checkpoint's name when the file named it instead of numbering it (e.g. "epoch1"). */
+  name?: string;
   layers: LayerActivations[];
 }
 

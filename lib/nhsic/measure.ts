@@ -35,11 +35,45 @@ export interface DependenceTable {
   checkpoints: Array<{ step: number; layers: LayerDependence[] }>;
 }
 
+/**
+ * What measureDump shows an observer of one matrix (X or a layer) in one batch. Every array is a
+ * transient view into a workspace that is overwritten afterwards: copy what you keep.
+ */
+export interface ObservedMatrix {
+  /** Rows [start, end) of the batch as float64, n x d. */
+  features: Float64Array;
+  n: number;
+  d: number;
+  /** Linear Gram matrix A A^T (n x n), before any kernel is applied. */
+  gram: Float64Array;
+  /** The estimator's kernel matrix K (n x n): the Gaussian of the Gram, or the Gram itself. */
+  kernel: Float64Array;
+  /** R = K_c (K_c + eps n I)^-1 (n x n, row-major, not transposed). */
+  operator: Float64Array;
+}
+
+/**
+ * Hooks through which other measures reuse the Gram matrices, kernels and NOCCO operators that
+ * measureDump computes anyway (lib/measures). Absent hooks cost nothing and change nothing.
+ */
+export interface MeasureObserver {
+  /** A batch [start, end) begins (index in batch order). */
+  batch?(index: number, start: number, end: number): void;
+  /** The inputs X of the current batch. */
+  input?(x: ObservedMatrix): void;
+  /** Layer `li` of checkpoint `ci` in the current batch. */
+  layer?(ci: number, li: number, t: ObservedMatrix): void;
+  /** The current batch is finished. */
+  batchEnd?(index: number): void;
+}
+
 /** Options of {@link measureDump}. */
 export interface MeasureOptions {
   linalg: Linalg;
   /** Called after each layer of each batch with (done, total) units of work. */
   onProgress?: (done: number, total: number) => void;
+  /** Sees every Gram, kernel and operator as it is computed (see {@link MeasureObserver}). */
+  observer?: MeasureObserver;
 }
 
 /** Consecutive [start, end) sample ranges of the configured batch size. */
@@ -69,7 +103,7 @@ export function rowsAsFloat64(
 }
 
 /** One-hot float64 matrix (n x c) of class indices [start, end). */
-function oneHot(labels: Int32Array, c: number, start: number, end: number): Float64Array {
+export function oneHot(labels: Int32Array, c: number, start: number, end: number): Float64Array {
   const out = new Float64Array((end - start) * c);
   for (let i = start; i < end; i++) out[(i - start) * c + labels[i]] = 1;
   return out;
@@ -78,9 +112,10 @@ function oneHot(labels: Int32Array, c: number, start: number, end: number): Floa
 /**
  * R of a data matrix (n x d) under the X/T kernel settings, written into `g`, which first
  * receives the linear Gram matrix A A^T; `inspect` sees that Gram matrix before the kernel
- * overwrites it. The low-rank path for linear kernels returns a new array instead.
+ * overwrites it. The low-rank path for linear kernels returns a new array instead. With
+ * `observe`, the Gram and kernel are kept in scratch copies long enough to show them with R.
  */
-function operatorOf(
+export function operatorOf(
   f: Float64Array,
   n: number,
   d: number,
@@ -88,18 +123,40 @@ function operatorOf(
   la: Linalg,
   g: Float64Array,
   inspect: (gram: Float64Array) => void,
+  observe?: (m: ObservedMatrix) => void,
+  scratch?: { gram: Float64Array; kernel: Float64Array },
 ): Float64Array {
   la.gram(f, n, d, g);
   inspect(g);
+  const nn = n * n;
+  let gram = g, kernel = g;
+  if (observe) {
+    gram = scratch!.gram.subarray(0, nn);
+    gram.set(g.subarray(0, nn));
+  }
   if (cfg.kernel === "linear" && d < n) {
-    return noccoFromFeatures(f, n, d, cfg.eps, cfg.centring, la);
+    const r = noccoFromFeatures(f, n, d, cfg.eps, cfg.centring, la);
+    observe?.({ features: f, n, d, gram, kernel: gram, operator: r });
+    return r;
   }
   if (cfg.kernel === "gaussian") gaussianFromGram(g, n, d, cfg.sigma, cfg.distance);
-  return noccoFromKernel(g, n, cfg.eps, cfg.centring, la);
+  if (observe) {
+    kernel = cfg.kernel === "gaussian" ? scratch!.kernel.subarray(0, nn) : gram;
+    if (kernel !== gram) kernel.set(g.subarray(0, nn));
+  }
+  const r = noccoFromKernel(g, n, cfg.eps, cfg.centring, la);
+  observe?.({ features: f, n, d, gram, kernel, operator: r });
+  return r;
 }
 
 /** R of the one-hot labels (n x c) under the label kernel settings. */
-function labelOperator(y: Float64Array, n: number, c: number, cfg: EstimatorConfig, la: Linalg) {
+export function labelOperator(
+  y: Float64Array,
+  n: number,
+  c: number,
+  cfg: EstimatorConfig,
+  la: Linalg,
+) {
   if (cfg.label_kernel === "linear") {
     return noccoFromFeatures(y, n, c, cfg.eps, cfg.label_centring, la);
   }
@@ -109,7 +166,7 @@ function labelOperator(y: Float64Array, n: number, c: number, cfg: EstimatorConf
 }
 
 /** sum_ij A_ij B_ij. */
-function dot(a: Float64Array, b: Float64Array, len: number): number {
+export function dot(a: Float64Array, b: Float64Array, len: number): number {
   let s = 0;
   for (let i = 0; i < len; i++) s += a[i] * b[i];
   return s;
@@ -137,12 +194,19 @@ export function measureDump(
   );
   const fBuf = new Float64Array(nMax * dMax);
   const gBuf = new Float64Array(nMax * nMax);
+  const obs = opts.observer;
+  // Only observers need the Gram and the kernel to outlive the in-place operator computation.
+  const scratch = obs
+    ? { gram: new Float64Array(nMax * nMax), kernel: new Float64Array(nMax * nMax) }
+    : undefined;
+  const seeInput = obs?.input ? (v: ObservedMatrix) => obs.input!(v) : undefined;
 
   const sums = dump.checkpoints.map((cp) => cp.layers.map(() => ({ nx: 0, ny: 0, cx: 0, cy: 0 })));
   let xx = 0, yy = 0;
-  for (const [s, e] of ranges) {
+  for (const [bi, [s, e]] of ranges.entries()) {
     const n = e - s, nn = n * n;
     const labels = dump.labels.subarray(s, e);
+    obs?.batch?.(bi, s, e);
     // X: H G_X H (for CKA) and R_X^T; Y: R_Y^T. Transposed so that Tr(R_X R_T) = sum R_X^T . R_T.
     let cx = new Float64Array(0);
     const rxT = operatorOf(
@@ -156,6 +220,8 @@ export function measureDump(
         cx = g.slice(0, nn);
         centreBoth(cx, n);
       },
+      seeInput,
+      scratch,
     ).slice(0, nn);
     const xSelf = dot(cx, cx, nn);
     xx += traceOfProduct(rxT, rxT, n);
@@ -170,16 +236,27 @@ export function measureDump(
       cp.layers.forEach((layer, li) => {
         const d = layer.values.cols;
         const acc = sums[ci][li];
-        const rt = operatorOf(rowsAsFloat64(layer.values, s, e, fBuf), n, d, cfg, la, gBuf, (g) => {
-          const st = gramAlignments(g, n, cx, labels, c);
-          acc.cx += safeRatio(st.withX, Math.sqrt(xSelf * st.self));
-          acc.cy += safeRatio(st.withY, Math.sqrt(ySelf * st.self));
-        });
+        const rt = operatorOf(
+          rowsAsFloat64(layer.values, s, e, fBuf),
+          n,
+          d,
+          cfg,
+          la,
+          gBuf,
+          (g) => {
+            const st = gramAlignments(g, n, cx, labels, c);
+            acc.cx += safeRatio(st.withX, Math.sqrt(xSelf * st.self));
+            acc.cy += safeRatio(st.withY, Math.sqrt(ySelf * st.self));
+          },
+          obs?.layer ? (v) => obs.layer!(ci, li, v) : undefined,
+          scratch,
+        );
         acc.nx += dot(rxT, rt, nn);
         acc.ny += dot(ryT, rt, nn);
         tick();
       });
     });
+    obs?.batchEnd?.(bi);
   }
   const b = ranges.length;
   return {
@@ -204,7 +281,7 @@ export function measureDump(
 }
 
 /** ||H Y Y^T H||_F^2 for one-hot labels: ||Yc^T Yc||_F^2 with class counts n_c, mu_c = n_c / n. */
-function labelSelfAlignment(labels: Int32Array, c: number): number {
+export function labelSelfAlignment(labels: Int32Array, c: number): number {
   const n = labels.length;
   const count = new Float64Array(c);
   for (let i = 0; i < n; i++) count[labels[i]]++;
@@ -225,7 +302,7 @@ function labelSelfAlignment(labels: Int32Array, c: number): number {
  * tr(Yc^T G Yc) = sum_c [B_c - 2 mu_c S_c + mu_c^2 S], B_c the sum of G over class c x class c,
  * S_c the sum of G's rows of class c, S the total.
  */
-function gramAlignments(
+export function gramAlignments(
   g: Float64Array,
   n: number,
   cx: Float64Array,
@@ -267,6 +344,6 @@ function gramAlignments(
 }
 
 /** num / den, or 0 when the denominator vanishes (a constant representation carries nothing). */
-function safeRatio(num: number, den: number): number {
+export function safeRatio(num: number, den: number): number {
   return den > 0 && Number.isFinite(den) ? num / den : 0;
 }
