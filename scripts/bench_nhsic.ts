@@ -44,6 +44,7 @@ export function syntheticDump(m: number, d: number, layers = 1): Dump {
   return {
     x: randomMatrix(m, d, 1),
     labels: Int32Array.from({ length: m }, (_, i) => i % 10),
+    classes: 10,
     numClasses: 10,
     checkpoints: [{
       step: 0,
@@ -98,6 +99,7 @@ export function sweepDump(): Dump {
   return {
     x: randomMatrix(m, 784, 1),
     labels: Int32Array.from({ length: m }, (_, i) => i % 10),
+    classes: 10,
     numClasses: 10,
     checkpoints: [0, 1, 2].map((step) => ({
       step,

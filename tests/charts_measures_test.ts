@@ -37,6 +37,7 @@ function dump(m = 40): Dump {
   return {
     x: { rows: m, cols: 6, data: x },
     labels,
+    classes: 3,
     numClasses: 3,
     checkpoints: STEPS.map((step, ci) => ({
       step,

@@ -61,8 +61,9 @@ Deno.test("assemble: integer activations become float32", () => {
 
 Deno.test("assemble: labels as floats, m x 1, int64 and one-hot", () => {
   const fromFloat = assembleDump({ x: X, y: f64([m], [0, 1, 1, 3, 0]), layers: [layer("a")] });
-  assert.deepStrictEqual(fromFloat.labels, new Int32Array([0, 1, 1, 3, 0]));
-  assert.deepStrictEqual(fromFloat.numClasses, 4);
+  // Class 2 never occurs: labels are renumbered over the classes present; 4 are declared.
+  assert.deepStrictEqual(fromFloat.labels, new Int32Array([0, 1, 1, 2, 0]));
+  assert.deepStrictEqual([fromFloat.classes, fromFloat.numClasses], [3, 4]);
   const column = assembleDump({ x: X, y: f64([m, 1], [1, 1, 0, 0, 1]), layers: [layer("a")] });
   assert.deepStrictEqual(column.labels, new Int32Array([1, 1, 0, 0, 1]));
   const i64: NdArray = {
@@ -79,6 +80,10 @@ Deno.test("assemble: labels as floats, m x 1, int64 and one-hot", () => {
   const hot = assembleDump({ x: X, y: oneHot, layers: [layer("a")] });
   assert.deepStrictEqual(hot.labels, new Int32Array([0, 2, 1, 0, 1]));
   assert.deepStrictEqual(hot.numClasses, 4, "C, even though class 3 never occurs");
+  assert.deepStrictEqual(hot.classes, 3);
+  // A stray class index costs nothing: the estimator sees two classes.
+  const stray = assembleDump({ x: X, y: f64([m], [0, 15999, 0, 15999, 0]), layers: [layer("a")] });
+  assert.deepStrictEqual([stray.classes, stray.numClasses], [2, 16000]);
 });
 
 Deno.test("assemble: invalid labels", () => {

@@ -84,6 +84,7 @@ function dumpOf(c: RefCase): Dump {
   return {
     x: matrix(c.x),
     labels: Int32Array.from(c.labels),
+    classes: c.num_classes,
     numClasses: c.num_classes,
     checkpoints: c.checkpoints.map((cp) => ({
       step: cp.step,
@@ -225,6 +226,7 @@ Deno.test({
         const dump: Dump = {
           x: matrix(c.x),
           labels: Int32Array.from(c.labels),
+          classes: c.num_classes,
           numClasses: c.num_classes,
           checkpoints: [{
             step: 0,
@@ -276,6 +278,7 @@ Deno.test({
       const dump: Dump = {
         x: matrix(c.x),
         labels: Int32Array.from(c.labels),
+        classes: c.num_classes,
         numClasses: c.num_classes,
         checkpoints: [{
           step: 0,
@@ -312,6 +315,7 @@ Deno.test({
     const dump: Dump = {
       x: asMatrix(x),
       labels: Int32Array.from(y.data as Int32Array),
+      classes: 10,
       numClasses: 10,
       checkpoints: [{
         step: 0,

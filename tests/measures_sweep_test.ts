@@ -44,6 +44,7 @@ function dumpOf(m: number): Dump {
   return {
     x: random(m, 24, 1),
     labels: Int32Array.from({ length: m }, (_, i) => i % 3),
+    classes: 3,
     numClasses: 3,
     checkpoints: [0, 10, 30].map((step, ci) => ({
       step,

@@ -89,6 +89,7 @@ function dumpOf(x: Matrix, layer: Matrix, labels: Int32Array): Dump {
   return {
     x,
     labels,
+    classes: 3,
     numClasses: 3,
     checkpoints: [{ step: 0, layers: [{ name: "t", values: layer }] }],
   };

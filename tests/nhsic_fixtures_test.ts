@@ -90,6 +90,7 @@ for (const la of backends()) {
         const dump: Dump = {
           x: matrix(c.x),
           labels: Int32Array.from(c.labels),
+          classes: c.num_classes,
           numClasses: c.num_classes,
           checkpoints: [{
             step: 0,
@@ -147,6 +148,7 @@ for (const la of backends()) {
       const dump: Dump = {
         x: asMatrix(x),
         labels: Int32Array.from(y.data as Int32Array),
+        classes: 10,
         numClasses: 10,
         checkpoints: [{
           step: 0,

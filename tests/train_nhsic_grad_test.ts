@@ -62,6 +62,7 @@ Deno.test("differentiable nHSIC: value matches the estimator, gradient matches f
       {
         x: { rows: m, cols: dx, data: x },
         labels,
+        classes: 3,
         numClasses: 3,
         checkpoints: [{
           step: 0,

@@ -155,7 +155,7 @@ export function assembleDump(arrays: DumpArrays): Dump {
       layers: order.map((name) => ({ name, values: layers.get(name)! })),
     });
   }
-  return { x, labels, numClasses, checkpoints };
+  return { x, ...compactLabels(labels), numClasses, checkpoints };
 }
 
 /**
@@ -334,6 +334,21 @@ export function toLabels(y: NdArray, m: number): { labels: Int32Array; numClasse
     labels[r] = hot;
   }
   return { labels, numClasses: cols };
+}
+
+/**
+ * Renumbers class indices over the classes that occur, keeping their order.
+ *
+ * @param labels class index per sample
+ * @returns the renumbered labels and the number of classes that occur
+ */
+export function compactLabels(labels: Int32Array): { labels: Int32Array; classes: number } {
+  const present = [...new Set(labels)].sort((a, b) => a - b);
+  if (present.length === 0 || present[present.length - 1] === present.length - 1) {
+    return { labels, classes: present.length };
+  }
+  const index = new Map(present.map((c, i) => [c, i]));
+  return { labels: labels.map((c) => index.get(c)!), classes: present.length };
 }
 
 function describeRow(y: NdArray, r: number, cols: number): string {

@@ -49,8 +49,16 @@ export interface Checkpoint {
 /** A validated dump: m samples, their labels and per-layer activations at one or more checkpoints. */
 export interface Dump {
   x: Matrix;
-  /** Class index per sample, 0..numClasses-1. */
+  /**
+   * Class per sample, 0..classes-1. Uploaded dumps are renumbered over the classes that occur,
+   * in class order: the label kernels depend only on which samples share a class, so absent
+   * classes change no estimate, and a stray label (class 15999 among 16 samples) cannot make
+   * the estimator's C x C work explode.
+   */
   labels: Int32Array;
+  /** Width of the one-hot label matrix the estimator builds (classes that occur, for uploads). */
+  classes: number;
+  /** Classes the labels declare (largest index + 1, or the one-hot width): reported as is. */
   numClasses: number;
   /** Sorted by step; every checkpoint names the same layers in the same order. */
   checkpoints: Checkpoint[];

@@ -138,6 +138,7 @@ async function measureProbes(
         {
           x: { rows: n, cols: cols.length, data: toyColumns(ds.test, n, cols) },
           labels,
+          classes: ds.numClasses,
           numClasses: ds.numClasses,
           checkpoints: [{
             step,

@@ -263,7 +263,7 @@ export function measureWithExtras(
     perRep * C * L <= (opts.memoryBudget ?? 2 ** 30);
   const secondPass = wantCheckpointMaps && !retain;
 
-  const c = dump.numClasses;
+  const c = dump.classes;
   const bins = req.measure_options.bins, s2 = req.measure_options.noise_variance;
   // Binning ranges are per layer, over all checkpoints, so bins stay fixed through training.
   const binRange = extra.includes("mi_binning")

@@ -155,7 +155,7 @@ export function runSweep(
   opts: SweepOptions,
 ): SweepEntry[] {
   const la = opts.linalg;
-  const c = dump.numClasses;
+  const c = dump.classes;
   const L = dump.checkpoints[0].layers.length;
   const { settings, plans, total } = planSweep(dump, base, spec, opts.memoryBudget);
   const entries = new Map<EstimatorConfig, SweepEntry>();

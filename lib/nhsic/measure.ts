@@ -179,7 +179,7 @@ export function measureDump(
   opts: MeasureOptions,
 ): DependenceTable {
   const la = opts.linalg;
-  const m = dump.x.rows, c = dump.numClasses;
+  const m = dump.x.rows, c = dump.classes;
   const ranges = batchRanges(m, cfg.batch_size);
   const layerCount = dump.checkpoints.reduce((s, cp) => s + cp.layers.length, 0);
   const total = ranges.length * (layerCount + 2);

@@ -79,6 +79,7 @@ export class Tracker {
     const dump: Dump = {
       x: { rows: this.probeSize, cols: sampleSize(this.dataset.shape), data: this.#probeX },
       labels: this.#probeY,
+      classes: this.dataset.numClasses,
       numClasses: this.dataset.numClasses,
       checkpoints: [{ step, layers: acts }],
     };
