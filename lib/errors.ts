@@ -19,7 +19,8 @@ export type InputProblem =
   | "invalid-estimator"
   | "invalid-request"
   | "invalid-model"
-  | "degenerate-input";
+  | "degenerate-input"
+  | "unsupported-media-type";
 
 const STATUS: Record<InputProblem, number> = {
   "malformed-file": 400,
@@ -34,6 +35,7 @@ const STATUS: Record<InputProblem, number> = {
   "invalid-request": 422,
   "invalid-model": 422,
   "degenerate-input": 422,
+  "unsupported-media-type": 415,
 };
 
 /** Bad input from a user: a message meant for them and the field or file it concerns. */
@@ -117,4 +119,39 @@ export class StorageFullError extends Error {
     super(message);
     this.name = "StorageFullError";
   }
+}
+
+/** One issue of a schema validation, as zod reports it. */
+interface SchemaIssue {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  code?: string;
+  keys?: string[];
+}
+
+/**
+ * The InputError of a failed schema validation: its first issue, the field written as a path
+ * (`sweep.sigma[1]`) under `prefix`.
+ *
+ * @param issues the validation's issues (zod's `error.issues`)
+ * @param problem the problem kind
+ * @param prefix the request field the validated value came from
+ */
+export function schemaInputError(
+  issues: readonly SchemaIssue[],
+  problem: InputProblem,
+  prefix?: string,
+): InputError {
+  const issue = issues[0];
+  const path = [
+    ...(prefix ? [prefix] : []),
+    ...issue.path,
+    ...(issue.code === "unrecognized_keys" ? (issue.keys ?? []).slice(0, 1) : []),
+  ];
+  let field = "";
+  for (const p of path) {
+    field += typeof p === "number" ? `[${p}]` : `${field ? "." : ""}${String(p)}`;
+  }
+  field ||= "(body)";
+  return new InputError(problem, `${field}: ${issue.message}`, field);
 }

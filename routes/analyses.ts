@@ -7,10 +7,7 @@
 import { createRoute, type OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import { analysisCsv } from "../lib/csv.ts";
-import { dumpFromForm, parseJsonDump } from "../lib/dump/mod.ts";
-import { InputError } from "../lib/errors.ts";
-import { analysisCost } from "../lib/nhsic/cost.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
+import type { AnalysisSubmission } from "../lib/analysis_request.ts";
 import type { JobRecordOf } from "../workers/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";
 import {
@@ -18,17 +15,13 @@ import {
   IdParamSchema,
   jobFields,
   ownerOf,
-  parseField,
-  parseJsonField,
   problemResponse,
   streamJobEvents,
 } from "./http.ts";
 import {
   AnalysisSchema,
   AsyncQuerySchema,
-  EstimatorSchema,
   JsonDumpSchema,
-  LabelSchema,
   MultipartDumpSchema,
 } from "./schemas.ts";
 
@@ -113,43 +106,28 @@ const deleteAnalysis = createRoute({
 export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const { jobs, settings } = deps;
 
-  app.openapi(createAnalysis, async (c) => {
-    const isJson = (c.req.header("content-type") ?? "").includes("json");
-    let dump, estimator, label;
-    if (isJson) {
-      const body = c.req.valid("json") as z.infer<typeof JsonDumpSchema>;
-      dump = parseJsonDump(body);
-      estimator = body.estimator;
-      label = body.label;
-    } else {
-      const form = await dumpFromForm(c.req.valid("form") as Record<string, File | string>, {
-        textFields: ["estimator", "label"],
-        maxBytes: settings.maxDumpBytes,
-      });
-      dump = form.dump;
-      if (form.text.estimator !== undefined) {
-        estimator = parseJsonField(form.text.estimator, EstimatorSchema, "estimator");
-      }
-      if (form.text.label !== undefined) label = parseField(form.text.label, LabelSchema, "label");
-    }
-    if (dump.x.rows > settings.maxSamples) {
-      throw new InputError(
-        "too-large",
-        `the dump has ${dump.x.rows} samples; this service accepts at most ` +
-          `${settings.maxSamples} (INFOPLANE_MAX_SAMPLES)`,
-        "x",
-      );
-    }
-    const config = resolveEstimator(estimator);
-    const request = {
-      estimator: config,
-      m: dump.x.rows,
-      layers: dump.checkpoints[0].layers.length,
-      checkpoints: dump.checkpoints.length,
-    };
-    const queue = c.req.valid("query").async === "true" ||
-      analysisCost(dump, config) > settings.syncWorkLimit;
-    const { record, output } = await jobs.analyse(dump, request, ownerOf(c), { label, queue });
+  // Documented with its schemas, routed without zod's body validators: the body is read in a
+  // Web Worker (lib/analysis_request.ts), never parsed on the event loop.
+  app.openAPIRegistry.registerPath(createAnalysis);
+  app.post("/v1/analyses", async (c) => {
+    const contentType = c.req.header("content-type") ?? "";
+    const reservation = c.get("reservation");
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    // JSON expands several-fold while it is parsed; an archive holds its raw bytes and arrays.
+    const parsing = raw.length * (contentType.includes("json") ? 10 : 2);
+    reservation?.resize(parsing, "reading the request", "(body)");
+    const sub = await jobs.readAnalysis(raw, contentType, {
+      maxBytes: Math.min(settings.maxDumpBytes, deps.budget.available + parsing),
+      maxSamples: settings.maxSamples,
+      syncWorkLimit: settings.syncWorkLimit,
+      forceQueue: c.req.query("async") === "true",
+    });
+    reservation?.resize(
+      sub.dumpBytes + (sub.run.queue ? sub.run.npz.length : analysisWorkingBytes(sub)),
+      "the analysis",
+      "x",
+    );
+    const { record, output } = await jobs.analyse(sub, ownerOf(c));
     if (output) {
       c.header("Location", `/v1/analyses/${record.id}`);
       return c.json(present(record, output), 200);
@@ -182,6 +160,17 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   });
 }
 
+/**
+ * Bytes an inline analysis holds besides the dump: float64 copies of the widest layer and the
+ * m x m matrices of the estimator (four at once), and the similarity maps' operators.
+ */
+function analysisWorkingBytes(sub: AnalysisSubmission): number {
+  const { m, layers, checkpoints } = sub.shape;
+  const b = Math.min(sub.estimator.batch_size ?? m, m);
+  const maps = sub.request.similarity.length ? (layers + 2) * m * m * 8 : 0;
+  return 4 * b * b * 8 + 2 * sub.dumpBytes / Math.max(1, layers * checkpoints) + maps;
+}
+
 /** The API shape of an analysis: record fields, then the result once done. */
 function present(
   rec: JobRecordOf<"analysis">,
@@ -193,6 +182,7 @@ function present(
     progress: rec.progress,
     m: rec.request.m,
     estimator: rec.request.estimator,
+    options: rec.request.options,
     ...(output ?? {}),
     links: {
       self: base,

@@ -1,29 +1,12 @@
 /** zod schemas of the HTTP API; the OpenAPI document is generated from these. */
 import { z } from "@hono/zod-openapi";
 import type { SuiteResult } from "../lib/experiments/types.ts";
+import { AnalysisRequestFields } from "../lib/measures/mod.ts";
+import { EstimatorSchema as EstimatorFields } from "../lib/nhsic/config.ts";
 import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
 
-const centring = z.enum(["right", "both", "none"]);
-
-/** Estimator settings a caller may send; unknown fields are rejected. */
-export const EstimatorSchema = z.object({
-  kernel: z.enum(["gaussian", "linear"]).optional().openapi({ description: "Kernel on X and T." }),
-  distance: z.enum(["squared", "plain"]).optional().openapi({
-    description: "Distance in the Gaussian: squared (default) or the plain distance of early code.",
-  }),
-  sigma: z.union([z.number().positive(), z.literal("median")]).optional().openapi({
-    description: 'Gaussian width, scaled by sqrt(d); or "median" for the median heuristic.',
-  }),
-  eps: z.number().positive().max(1).optional().openapi({
-    description: "Regulariser: eps * m is added to the diagonal.",
-  }),
-  centring: centring.optional().openapi({ description: "Centring of X and T kernels." }),
-  label_kernel: z.enum(["linear", "gaussian"]).optional(),
-  label_centring: centring.optional(),
-  batch_size: z.number().int().min(4).nullable().optional().openapi({
-    description: "Average over consecutive batches of this size; null = exact on all m.",
-  }),
-}).strict().openapi("Estimator", {
+/** Estimator settings (lib/nhsic/config.ts), a named component of the document. */
+export const EstimatorSchema = EstimatorFields.openapi("Estimator", {
   example: { kernel: "gaussian", sigma: 5, eps: 1e-5, batch_size: null },
 });
 
@@ -46,6 +29,7 @@ export const JsonDumpSchema = z.object({
     .optional(),
   estimator: EstimatorSchema.optional(),
   label: LabelSchema.optional(),
+  ...AnalysisRequestFields,
 }).strict().openapi("JsonDump");
 
 const file = z.custom<File>((v) => v instanceof File).openapi({ type: "string", format: "binary" });
@@ -57,8 +41,8 @@ export const MultipartDumpSchema = z.record(z.string(), z.union([file, z.string(
     description:
       "Either a field `dump` with an .npz archive (keys x, y, <layer> or <step>/<layer>), or " +
       "fields `x`, `y` and one field per layer (named <layer> or <step>/<layer>), each an .npy " +
-      "or CSV file. Optional text fields: `estimator`, a JSON object (see Estimator); " +
-      "`label`, free text.",
+      "or CSV file. Optional text fields: `estimator`, `measures`, `measure_options`, " +
+      "`similarity` and `sweep`, each JSON (as in the JSON form); `label`, plain text.",
   },
 );
 
@@ -123,6 +107,9 @@ export const AnalysisSchema = z.object({
   progress: z.object({ done: z.number(), total: z.number(), ...timing }).nullable(),
   m: z.number().int(),
   estimator: z.record(z.string(), z.any()),
+  options: z.record(z.string(), z.any()).openapi({
+    description: "Measures, similarity maps and sweep asked for (defaults filled in).",
+  }),
   num_classes: z.number().int().optional(),
   reference: z.object({ nhsic_x_x: z.number(), nhsic_y_y: z.number() }).optional(),
   checkpoints: z.array(z.object({ step: z.number(), layers: z.array(LayerResultSchema) }))

@@ -26,6 +26,7 @@ import { parseFace } from "../lib/charts/fonts.ts";
 import { sampleAnalysis, sampleTraining } from "../lib/charts/sample.ts";
 import type { TrainingResult } from "../lib/train/types.ts";
 import { keyOwner } from "../routes/app.ts";
+import { defaultAnalysisRequest } from "../lib/measures/mod.ts";
 import { resolveTrainingRequest } from "../lib/train/request.ts";
 import { type JobKind, type JobRecord, type JobTypes, newRecord } from "../workers/mod.ts";
 import { withService } from "./api_helpers.ts";
@@ -257,7 +258,13 @@ async function withChartServer(fn: (base: string) => Promise<void>): Promise<voi
       if (result) await store.complete(rec.id, JSON.stringify(result), {});
       ALIASES.set(alias, rec.id);
     };
-    const request = { estimator: analysis.estimator, m: analysis.m, layers: 3, checkpoints: 3 };
+    const request = {
+      estimator: analysis.estimator,
+      options: defaultAnalysisRequest(),
+      m: analysis.m,
+      layers: 3,
+      checkpoints: 3,
+    };
     await seed("a1", "analysis", request, analysis);
     await seed(NOT_READY, "analysis", request, null);
     await seed("t1", "training", resolveTrainingRequest({ dataset: { name: "mnist" } }), training);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { assembleDump, parseLayerKey, parseNpy, parseNpzDump } from "../lib/dump/mod.ts";
 import type { NdArray } from "../lib/dump/types.ts";
 import { analyseDump } from "../lib/analysis.ts";
-import { analysisCsv } from "../lib/analysis_csv.ts";
+import { analysisCsv } from "../lib/csv.ts";
 import { portableLinalg } from "../lib/linalg/mod.ts";
 import { resolveEstimator } from "../lib/nhsic/config.ts";
 import { assertInputError, fixture, FIXTURES } from "./fixtures_dump/helpers.ts";

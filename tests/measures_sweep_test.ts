@@ -3,7 +3,7 @@
 // promise that a default analysis is exactly what it was.
 import assert from "node:assert/strict";
 import { analyseDump, type AnalysisOutput } from "../lib/analysis.ts";
-import { analysisCsv } from "../lib/analysis_csv.ts";
+import { analysisCsv } from "../lib/csv.ts";
 import type { Dump, Matrix } from "../lib/dump/types.ts";
 import { InputError } from "../lib/errors.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";

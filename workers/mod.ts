@@ -14,7 +14,8 @@ import { Redis } from "ioredis";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import { analysisThreads } from "../lib/linalg/threads.ts";
 import type { Settings } from "../lib/settings.ts";
-import type { AnalysisTask } from "./analysis_worker.ts";
+import type { AnalysisSubmission } from "../lib/analysis_request.ts";
+import type { AnalyseTask, ReadTask } from "./analysis_worker.ts";
 import { JobExecutor } from "./executor.ts";
 import { WorkerPool } from "./pool.ts";
 import { BullMqJobQueue } from "./queue_bullmq.ts";
@@ -58,8 +59,15 @@ export interface OpenJobsOptions {
   log?: (line: string) => void;
 }
 
-function analysisPool(settings: Settings): WorkerPool<AnalysisTask, AnalysisOutput> {
-  return new WorkerPool(new URL("./analysis_worker.ts", import.meta.url), settings.workers);
+const ANALYSIS_WORKER = new URL("./analysis_worker.ts", import.meta.url);
+
+function analysisPool(settings: Settings): WorkerPool<AnalyseTask, AnalysisOutput> {
+  return new WorkerPool(ANALYSIS_WORKER, settings.workers);
+}
+
+/** One worker reads request bodies, apart from the analyses. */
+function readPool(): WorkerPool<ReadTask, AnalysisSubmission> {
+  return new WorkerPool(ANALYSIS_WORKER, 1);
 }
 
 /** How many jobs of each kind one process runs at once. */
@@ -70,7 +78,7 @@ function concurrency(settings: Settings, kind: JobKind): number {
 function executorFor(
   settings: Settings,
   store: JobStore,
-  pool: WorkerPool<AnalysisTask, AnalysisOutput>,
+  pool: WorkerPool<AnalyseTask, AnalysisOutput>,
   name: string,
   log?: (line: string) => void,
 ): JobExecutor {
@@ -105,6 +113,7 @@ function executorFor(
 export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promise<Jobs> {
   const j = settings.jobs;
   const pool = analysisPool(settings);
+  const reader = readPool();
   const threads = analysisThreads(settings.workers) ?? 0;
   if (j.redisUrl) {
     const redis = storeConnection(j.redisUrl);
@@ -116,6 +125,7 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
       store,
       queue,
       pool,
+      readPool: reader,
       analysisThreads: threads,
       attempts: j.attempts,
       maxQueued: settings.limits.maxQueued,
@@ -127,7 +137,7 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
       service,
       async close(graceMs = j.cancelGraceMs) {
         service.close();
-        const abandoned = await pool.shutdown(graceMs);
+        const [abandoned] = await Promise.all([pool.shutdown(graceMs), reader.shutdown(graceMs)]);
         await queue.close();
         await redis.quit().catch(() => {});
         return abandoned;
@@ -146,6 +156,7 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
     store,
     queue,
     pool,
+    readPool: reader,
     analysisThreads: threads,
     executor,
     attempts: j.attempts,
@@ -160,6 +171,7 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
       const [, abandoned] = await Promise.all([
         within(queue.close(), graceMs),
         pool.shutdown(graceMs),
+        reader.shutdown(graceMs),
       ]);
       await executor.abandon();
       await store.close();

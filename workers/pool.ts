@@ -24,6 +24,11 @@ export class CancelledError extends Error {
   }
 }
 
+/** A task's value with the buffers to move (not copy) back to the host. */
+export class Transfer<O> {
+  constructor(readonly value: O, readonly transfer: Transferable[]) {}
+}
+
 /** Tools a task gets from {@link serveTasks}. */
 export interface TaskContext {
   progress(done: number, total: number): void;
@@ -35,8 +40,11 @@ export interface TaskContext {
  * Worker side of the pool: runs `handler` for every task posted to this worker and replies.
  * Errors with `problem`/`field` properties (input errors) keep them across the boundary.
  */
-export function serveTasks<I, O>(handler: (input: I, ctx: TaskContext) => Promise<O> | O): void {
-  const post = (msg: WorkerReply<O>) => (self as unknown as Worker).postMessage(msg);
+export function serveTasks<I, O>(
+  handler: (input: I, ctx: TaskContext) => Promise<O | Transfer<O>> | O | Transfer<O>,
+): void {
+  const post = (msg: WorkerReply<O>, transfer: Transferable[] = []) =>
+    (self as unknown as Worker).postMessage(msg, transfer);
   self.onmessage = async (e: MessageEvent<TaskEnvelope<I>>) => {
     const { input, cancel } = e.data;
     let last = 0;
@@ -53,7 +61,9 @@ export function serveTasks<I, O>(handler: (input: I, ctx: TaskContext) => Promis
       },
     };
     try {
-      post({ type: "done", value: await handler(input, ctx) });
+      const out = await handler(input, ctx);
+      if (out instanceof Transfer) post({ type: "done", value: out.value }, out.transfer);
+      else post({ type: "done", value: out });
     } catch (err) {
       const e = err as { message?: string; problem?: string; field?: string; name?: string };
       post({

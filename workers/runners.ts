@@ -7,7 +7,7 @@
  * @module
  */
 import type { AnalysisOutput } from "../lib/analysis.ts";
-import type { AnalysisTask } from "./analysis_worker.ts";
+import type { AnalyseTask } from "./analysis_worker.ts";
 import type { JobWorkerReply, JobWorkerStart } from "./job_worker.ts";
 import { TaskError, type WorkerPool } from "./pool.ts";
 import type { JobEvent, RunnerRegistry } from "./types.ts";
@@ -15,7 +15,7 @@ import type { JobEvent, RunnerRegistry } from "./types.ts";
 /** What the runners need. */
 export interface RunnerOptions {
   /** The analysis pool (one per process). */
-  pool: WorkerPool<AnalysisTask, AnalysisOutput>;
+  pool: WorkerPool<AnalyseTask, AnalysisOutput>;
   /** OpenBLAS threads per analysis task (0: leave alone); see lib/linalg/threads.ts. */
   analysisThreads: number;
   /** Module exporting `runTraining` (lib/train/run.ts, or a test stand-in). */
@@ -34,7 +34,13 @@ export function createRunners(opts: RunnerOptions): RunnerRegistry {
       const input = await ctx.input();
       if (!input) throw new Error("the dump of this analysis is gone");
       return await opts.pool.run(
-        { ...input, config: ctx.record.request.estimator, threads: opts.analysisThreads },
+        {
+          op: "analyse",
+          ...input,
+          config: ctx.record.request.estimator,
+          options: ctx.record.request.options,
+          threads: opts.analysisThreads,
+        },
         { onProgress: (done, total) => ctx.progress({ done, total }), signal: ctx.signal },
       );
     },

@@ -8,7 +8,7 @@
  */
 import { v7 as uuidv7 } from "uuid";
 import type { AnalysisOutput } from "../lib/analysis.ts";
-import { type Dump, dumpBuffers, encodeDump } from "../lib/dump/mod.ts";
+import { dumpBuffers } from "../lib/dump/mod.ts";
 import {
   ConflictError,
   InputError,
@@ -16,7 +16,8 @@ import {
   RateLimitError,
   UnavailableError,
 } from "../lib/errors.ts";
-import type { AnalysisTask } from "./analysis_worker.ts";
+import type { AnalysisSubmission, ReadOptions } from "../lib/analysis_request.ts";
+import type { AnalyseTask, ReadTask } from "./analysis_worker.ts";
 import type { JobExecutor } from "./executor.ts";
 import type { WorkerPool } from "./pool.ts";
 import { retry } from "./retry.ts";
@@ -57,7 +58,9 @@ export interface JobServiceOptions {
   store: JobStore;
   queue: JobQueue;
   /** The analysis pool of this process (inline analyses). */
-  pool: WorkerPool<AnalysisTask, AnalysisOutput>;
+  pool: WorkerPool<AnalyseTask, AnalysisOutput>;
+  /** The pool that reads request bodies (kept apart: a long analysis must not hold up uploads). */
+  readPool: WorkerPool<ReadTask, AnalysisSubmission>;
   /** OpenBLAS threads per analysis task (see lib/linalg/threads.ts). */
   analysisThreads: number;
   /** Runs jobs here (embedded mode). */
@@ -142,27 +145,51 @@ export class JobService {
   }
 
   /**
-   * Runs an analysis now on this process's pool, recorded as a job (done or failed), or queues
-   * it when `queue` is set.
+   * Reads an analysis request body in a Web Worker (the event loop stays free).
+   *
+   * @param body the raw body (moved to the worker)
+   * @param contentType its Content-Type
+   * @param opts byte and sample limits, the sync/queue threshold
+   * @throws {InputError} (as a TaskError carrying its problem and field) for bad input
+   */
+  readAnalysis(
+    body: Uint8Array,
+    contentType: string,
+    opts: ReadOptions,
+  ): Promise<AnalysisSubmission> {
+    this.#open();
+    return this.opts.readPool.run({ op: "read", body, contentType, ...opts }, {
+      transfer: [body.buffer as ArrayBuffer],
+    });
+  }
+
+  /**
+   * Runs a read analysis request: now on this process's pool, recorded as a job (done or
+   * failed), or queued with its .npz as the job's input.
    *
    * @returns the record and, when it ran now, its result
    * @throws {InputError} (and the like) when the dump turns out to be unusable
    */
   async analyse(
-    dump: Dump,
-    request: JobTypes["analysis"]["request"],
+    sub: AnalysisSubmission,
     owner: string,
-    opts: { label?: string | null; queue: boolean },
   ): Promise<{ record: JobRecordOf<"analysis">; output: AnalysisOutput | null }> {
     this.#open();
-    if (opts.queue) {
-      const input = encodeDump(dump);
+    const request = {
+      estimator: sub.estimator,
+      options: sub.request,
+      ...sub.shape,
+    };
+    const label = sub.label;
+    if (sub.run.queue) {
+      const input = sub.run.npz;
       return {
-        record: await this.submit("analysis", request, owner, { ...opts, input }),
+        record: await this.submit("analysis", request, owner, { label, input }),
         output: null,
       };
     }
-    const rec = newRecord("analysis", request, owner, opts, 1);
+    const dump = sub.run.dump;
+    const rec = newRecord("analysis", request, owner, { label }, 1);
     const started = now();
     const running: JobRecordOf<"analysis"> = {
       ...rec,
@@ -176,10 +203,13 @@ export class JobService {
     let output: AnalysisOutput;
     try {
       // Moved, not copied, into the worker: the request no longer needs the arrays.
-      output = await this.opts.pool.run(
-        { dump, config: request.estimator, threads: this.opts.analysisThreads },
-        { transfer: dumpBuffers(dump) },
-      );
+      output = await this.opts.pool.run({
+        op: "analyse",
+        dump,
+        config: sub.estimator,
+        options: sub.request,
+        threads: this.opts.analysisThreads,
+      }, { transfer: dumpBuffers(dump) });
     } catch (err) {
       const error = errorInfo(err);
       await retry(() =>

@@ -8,6 +8,7 @@
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import type { ExperimentJobSpec } from "../lib/experiments/job.ts";
 import type { SuiteResult } from "../lib/experiments/types.ts";
+import type { AnalysisRequest } from "../lib/measures/mod.ts";
 import type { EstimatorConfig } from "../lib/nhsic/config.ts";
 import type { TrainingEvent, TrainingJob, TrainingResult } from "../lib/train/types.ts";
 
@@ -20,9 +21,11 @@ export const FINISHED: ReadonlySet<JobStatus> = new Set(["done", "failed", "canc
 /** States a job can still be cancelled or started from. */
 export const UNFINISHED: readonly JobStatus[] = ["queued", "running"];
 
-/** What an analysis job was asked: the estimator and the shape of the dump it analyses. */
-export interface AnalysisRequest {
+/** What an analysis job was asked: the estimator, the request fields, the dump's shape. */
+export interface AnalysisJobRequest {
   estimator: EstimatorConfig;
+  /** Measures, similarity maps and sweep asked for. */
+  options: AnalysisRequest;
   /** Samples, layers per checkpoint and checkpoints of the dump. */
   m: number;
   layers: number;
@@ -50,7 +53,7 @@ export interface TrainingProgress {
 
 /** Per kind: what it is asked, where it is, what it produces. */
 export interface JobTypes {
-  analysis: { request: AnalysisRequest; progress: AnalysisProgress; result: AnalysisOutput };
+  analysis: { request: AnalysisJobRequest; progress: AnalysisProgress; result: AnalysisOutput };
   training: { request: TrainingJob; progress: TrainingProgress; result: TrainingResult };
   experiment: { request: ExperimentJobSpec; progress: TrainingProgress; result: SuiteResult };
 }

@@ -87,7 +87,23 @@ export function parseNpy(bytes: Uint8Array, options: NpyOptions = {}): NdArray {
   }
 }
 
-function parseNpyUnchecked(bytes: Uint8Array, label: string, field?: string): NdArray {
+/** What an .npy header says, and where its data starts. */
+interface NpyLayout {
+  shape: number[];
+  dtype: DType;
+  bigEndian: boolean;
+  half?: "float16" | "bfloat16";
+  dataStart: number;
+  /** Bytes of data the header announces. */
+  nbytes: number;
+}
+
+/**
+ * Reads an .npy header (the file's first bytes suffice).
+ *
+ * @throws {InputError} as {@link parseNpy} does for header faults
+ */
+function readNpyLayout(bytes: Uint8Array, label: string, field?: string): NpyLayout {
   const malformed = (msg: string) => new InputError("malformed-file", `${label}: ${msg}`, field);
   if (!isNpy(bytes)) {
     throw malformed("not a .npy file (it does not start with the \\x93NUMPY magic string)");
@@ -137,6 +153,41 @@ function parseNpyUnchecked(bytes: Uint8Array, label: string, field?: string): Nd
   const itemSize = half ? 2 : DTYPE_SIZE[dtype];
   const nbytes = count * itemSize;
   if (!Number.isSafeInteger(nbytes)) throw malformed(`shape ${formatShape(shape)} is too large`);
+  return { shape, dtype, bigEndian, half, dataStart, nbytes };
+}
+
+/**
+ * Bytes an array will take once read into a dump: its data, plus the float32 copy that
+ * integer and half-precision data are converted to (float32 and float64 data are used as
+ * they are). Read from the header alone, so that an archive can be refused before anything is
+ * inflated.
+ *
+ * @param head the file's first bytes (the header; at most 1 MiB + 12 bytes are read)
+ * @param label how messages name the array
+ * @param field the field messages name
+ * @returns the bytes of data and the bytes held in all
+ * @throws {InputError} for a damaged or unsupported header
+ */
+export function npyFootprint(
+  head: Uint8Array,
+  label: string,
+  field?: string,
+): { dataBytes: number; heldBytes: number } {
+  const layout = readNpyLayout(head, label, field);
+  const floats = !layout.half && (layout.dtype === "float32" || layout.dtype === "float64");
+  const count = layout.nbytes / (layout.half ? 2 : DTYPE_SIZE[layout.dtype]);
+  return {
+    dataBytes: layout.nbytes,
+    heldBytes: layout.nbytes + (floats ? 0 : count * 4),
+  };
+}
+
+/** Bytes of an .npy prefix that always hold its whole header. */
+export const NPY_HEAD_BYTES = MAX_HEADER_BYTES + 12;
+
+function parseNpyUnchecked(bytes: Uint8Array, label: string, field?: string): NdArray {
+  const malformed = (msg: string) => new InputError("malformed-file", `${label}: ${msg}`, field);
+  const { shape, dtype, bigEndian, half, dataStart, nbytes } = readNpyLayout(bytes, label, field);
   const available = bytes.length - dataStart;
   if (available !== nbytes) {
     const what = `header says ${formatShape(shape)} ${half ?? dtype} (${nbytes} bytes) but ` +

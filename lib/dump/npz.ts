@@ -11,7 +11,7 @@
 
 import { Inflate } from "fflate";
 import { InputError } from "../errors.ts";
-import { parseNpy } from "./npy.ts";
+import { NPY_HEAD_BYTES, npyFootprint, parseNpy } from "./npy.ts";
 import type { NdArray } from "./types.ts";
 
 /** Options for {@linkcode parseNpz}. */
@@ -103,13 +103,18 @@ function readNpz(
   }
 
   if (maxBytes !== undefined) {
+    // Sizes from the directory and the .npy headers alone: nothing is inflated before this.
     const total = arrays.reduce((s, e) => s + e.size, 0);
-    if (total > maxBytes) {
+    const held = total > maxBytes ? total : arrays.reduce((s, e) => {
+      const key = e.name.slice(0, -4);
+      return s + npyFootprint(entryHead(bytes, e, key, malformed), label(key), key).heldBytes;
+    }, 0);
+    if (held > maxBytes) {
       throw new InputError(
         "too-large",
-        `${source}: its arrays take ${formatBytes(total)} uncompressed, over the limit of ${
-          formatBytes(maxBytes)
-        }`,
+        `${source}: its arrays take ${formatBytes(total)} uncompressed${
+          held > total ? ` and ${formatBytes(held)} once read (integers become float32)` : ""
+        }, over the limit of ${formatBytes(maxBytes)}`,
         field,
       );
     }
@@ -230,7 +235,8 @@ function u64(view: DataView, offset: number): number {
   return Number(v);
 }
 
-function entryData(
+/** The entry's bytes as stored in the archive (compressed or not). */
+function compressedData(
   bytes: Uint8Array,
   e: ZipEntry,
   key: string,
@@ -251,7 +257,17 @@ function entryData(
       key,
     );
   }
-  const src = bytes.subarray(start, end);
+  return bytes.subarray(start, end);
+}
+
+function entryData(
+  bytes: Uint8Array,
+  e: ZipEntry,
+  key: string,
+  malformed: (msg: string, field?: string) => InputError,
+): Uint8Array {
+  const what = `entry "${e.name}"`;
+  const src = compressedData(bytes, e, key, malformed);
   if (e.method === 0) {
     if (e.compressedSize !== e.size) {
       throw malformed(`${what} is stored but its two sizes differ`, key);
@@ -266,6 +282,43 @@ function entryData(
   }
   return inflateBounded(src, e.size, (msg) => malformed(`${what}: ${msg}`, key));
 }
+
+/** The first bytes of an entry (its .npy header), inflating no more than that. */
+function entryHead(
+  bytes: Uint8Array,
+  e: ZipEntry,
+  key: string,
+  malformed: (msg: string, field?: string) => InputError,
+): Uint8Array {
+  if (e.method !== 8) return entryData(bytes, e, key, malformed).subarray(0, NPY_HEAD_BYTES);
+  const src = compressedData(bytes, e, key, malformed);
+  const want = Math.min(e.size, 4096);
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  const inflate = new Inflate((chunk) => {
+    parts.push(chunk);
+    n += chunk.length;
+    if (n >= want) throw new HeadDone();
+  });
+  try {
+    for (let i = 0; i < src.length && n < want; i += 1024) {
+      inflate.push(src.subarray(i, i + 1024), i + 1024 >= src.length);
+    }
+  } catch (err) {
+    if (!(err instanceof HeadDone)) {
+      throw malformed(
+        `entry "${e.name}": compressed data is damaged (${(err as Error).message})`,
+        key,
+      );
+    }
+  }
+  const head = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) head.set(p, at), at += p.length;
+  return head;
+}
+
+class HeadDone extends Error {}
 
 class TooLong extends Error {}
 

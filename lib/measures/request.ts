@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { InputError } from "../errors.ts";
+import { InputError, schemaInputError } from "../errors.ts";
 import { DEFAULT_BINS, DEFAULT_NOISE_VARIANCE } from "./information.ts";
 
 /** Every measure an analysis can report per layer, against X and against Y. */
@@ -65,10 +65,10 @@ export const MeasureOptionsSchema = z.object({
 /** Lists of estimator values to analyse the dump under (every combination). */
 export const SweepSchema = z.object({
   kernel: z.array(z.enum(["gaussian", "linear"])).min(1).max(2).optional(),
-  sigma: z.array(z.union([z.number().positive(), z.literal("median")])).min(1).max(64)
+  sigma: z.array(z.union([z.number().min(1e-12).max(1e12), z.literal("median")])).min(1).max(64)
     .optional(),
   distance: z.array(z.enum(["squared", "plain"])).min(1).max(2).optional(),
-  eps: z.array(z.number().positive().max(1)).min(1).max(64).optional(),
+  eps: z.array(z.number().min(1e-12).max(1)).min(1).max(64).optional(),
   batch_size: z.array(z.number().int().min(4).nullable()).min(1).max(64).optional(),
 }).strict().describe(
   `Estimator values to sweep; every combination is analysed (at most ${MAX_SWEEP_SETTINGS}); ` +
@@ -159,12 +159,6 @@ export function sweepSize(spec: SweepSpec): number {
   return n;
 }
 
-function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : `${out ? "." : ""}${String(p)}`;
-  return out;
-}
-
 /**
  * Validates and completes the measure, similarity and sweep fields of a request.
  *
@@ -183,15 +177,7 @@ function fieldPath(path: ReadonlyArray<PropertyKey>): string {
  */
 export function resolveAnalysisRequest(raw: unknown): AnalysisRequest {
   const parsed = AnalysisRequestSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = [
-      ...issue.path,
-      ...(issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : []),
-    ];
-    const field = fieldPath(path) || "(body)";
-    throw new InputError("invalid-request", `${field}: ${issue.message}`, field);
-  }
+  if (!parsed.success) throw schemaInputError(parsed.error.issues, "invalid-request");
   const r = parsed.data;
   const base = defaultAnalysisRequest();
   const sweep = r.sweep ? normaliseSweep(r.sweep) : null;

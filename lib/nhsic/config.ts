@@ -1,4 +1,5 @@
 /** Estimator settings: every result records the full configuration it was computed with. */
+import { z } from "zod";
 
 /** How a kernel matrix is centred before the regularised inverse. */
 export type Centring = "right" | "both" | "none";
@@ -43,3 +44,29 @@ export function resolveEstimator(partial: Partial<EstimatorConfig> = {}): Estima
   }
   return out;
 }
+
+const centring = z.enum(["right", "both", "none"]);
+
+/**
+ * Estimator settings a caller may send (every field optional, unknown fields rejected). Widths
+ * and regularisers below 1e-12 are refused: they cannot mean anything in float64 (a kernel of
+ * exact zeros off the diagonal, or no regularisation at all).
+ */
+export const EstimatorSchema = z.object({
+  kernel: z.enum(["gaussian", "linear"]).optional().describe("Kernel on X and T."),
+  distance: z.enum(["squared", "plain"]).optional().describe(
+    "Distance in the Gaussian: squared (default) or the plain distance of early code.",
+  ),
+  sigma: z.union([z.number().min(1e-12).max(1e12), z.literal("median")]).optional().describe(
+    'Gaussian width, scaled by sqrt(d); or "median" for the median heuristic.',
+  ),
+  eps: z.number().min(1e-12).max(1).optional().describe(
+    "Regulariser: eps * m is added to the diagonal.",
+  ),
+  centring: centring.optional().describe("Centring of X and T kernels."),
+  label_kernel: z.enum(["linear", "gaussian"]).optional(),
+  label_centring: centring.optional(),
+  batch_size: z.number().int().min(4).nullable().optional().describe(
+    "Average over consecutive batches of this size (at most m); null = exact on all m.",
+  ),
+}).strict().describe("Estimator settings (docs/metrics.md)");
