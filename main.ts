@@ -9,7 +9,7 @@ import { getLinalg } from "./lib/linalg/mod.ts";
 import type { Scale } from "./lib/experiments/types.ts";
 import { loadSettings, type Settings } from "./lib/settings.ts";
 import { createApp } from "./routes/app.ts";
-import { exitNow, type JobService, MemoryBudget, openJobs } from "./workers/mod.ts";
+import { exitNow, type JobService, MemoryBudget, openJobs, openKvFile } from "./workers/mod.ts";
 
 /** Version reported by /v1/health and the OpenAPI document. */
 export const VERSION = "0.2.0";
@@ -46,7 +46,7 @@ export async function startService(
   options: ServiceOptions = {},
 ): Promise<Service> {
   await Deno.mkdir(settings.dataDir, { recursive: true });
-  const kv = await Deno.openKv(`${settings.dataDir}/infoplane.kv.sqlite`);
+  const kv = await openKvFile(`${settings.dataDir}/infoplane.kv.sqlite`);
   const jobs = await openJobs(settings, { kv, blobDir: `${settings.dataDir}/jobs` });
   const app = createApp({
     settings,
@@ -74,8 +74,14 @@ export async function startService(
 }
 
 if (import.meta.main) {
-  const settings = loadSettings();
-  const service = await startService(settings);
+  let settings: Settings, service: Service;
+  try {
+    settings = loadSettings();
+    service = await startService(settings);
+  } catch (e) {
+    console.error(`infoplane: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
   console.log(
     `infoplane ${VERSION} listening on ${service.url} (data: ${settings.dataDir}, ` +
       `workers: ${settings.workers}, docs: ${service.url}/docs)`,

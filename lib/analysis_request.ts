@@ -98,7 +98,7 @@ export async function readAnalysisRequest(
     const dup = duplicateKey(text);
     if (dup) {
       throw new InputError(
-        "malformed-file",
+        "invalid-request",
         `key "${dup.key}" appears twice in ${dup.where}; JSON objects need distinct keys`,
         dup.key,
       );

@@ -5,10 +5,9 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { MiddlewareHandler } from "hono";
-import { InputError, NotFoundError } from "../lib/errors.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import { analysisRoutes } from "./analyses.ts";
 import { chartRoutes } from "./charts.ts";
 import { docsRoutes } from "./docs.ts";
@@ -72,19 +71,6 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       maxBodyBytes: deps.settings.maxBodyBytes,
     }),
   );
-  const limit = bodyLimit({
-    maxSize: deps.settings.maxBodyBytes,
-    onError: () => {
-      throw new InputError(
-        "too-large",
-        `request body is over ${deps.settings.maxBodyBytes} bytes (INFOPLANE_MAX_BODY_MB)`,
-        "(body)",
-      );
-    },
-  });
-  // Only POST carries bodies here; on a body-less DELETE the middleware would rebuild the
-  // request, which makes Deno warn about request.signal semantics.
-  app.use("/v1/*", (c, next) => c.req.method === "POST" ? limit(c, next) : next());
   app.onError(problemFromError);
   app.notFound((c) => {
     throw new NotFoundError(`no route for ${c.req.method} ${c.req.path}`, "(path)");

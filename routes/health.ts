@@ -21,9 +21,7 @@ const health = createRoute({
 export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.openapi(health, async (c) => {
     const { jobs } = deps;
-    const reasons: string[] = [];
-    const storeProblem = await withTimeout(jobs.storeHealthy(), 1_000, "store: no answer in 1 s");
-    if (storeProblem) reasons.push(storeProblem);
+    const reasons = await withTimeout(jobs.problems(), 1_000, ["store: no answer in 1 s"]);
     const workers = await withTimeout(jobs.workers(), 1_000, null).catch(() => null);
     const now = Date.now();
     const load = jobs.load;

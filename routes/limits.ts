@@ -8,6 +8,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { getConnInfo } from "hono/deno";
 import { rateLimiter } from "hono-rate-limiter";
 import { formatBytes } from "../lib/dump/mod.ts";
@@ -80,30 +81,45 @@ export function admission(
     }
   };
 
-  const body: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (c.req.method !== "POST" || !hasBody(c.req.raw)) return await next();
-    const length = Number(c.req.header("content-length"));
-    const known = Number.isFinite(length) && length >= 0;
-    if ((c.req.header("content-type") ?? "").includes("json") && known) {
-      if (length > limits.maxJsonBytes) {
-        throw new InputError(
-          "too-large",
-          `a JSON body of ${formatBytes(length)} is over the limit of ` +
-            `${formatBytes(limits.maxJsonBytes)} (INFOPLANE_MAX_JSON_MB): JSON is for small ` +
-            "dumps; send larger ones as an .npz archive (multipart field `dump`)",
-          "(body)",
-        );
-      }
-    }
-    // A body of unknown length may be as large as the body limit allows.
-    const reservation = budget.reserve(
-      known ? length : opts.maxBodyBytes,
-      "the request body",
+  const maxJson = Math.min(limits.maxJsonBytes, opts.maxBodyBytes);
+  const tooLarge = (json: boolean, size: string) =>
+    new InputError(
+      "too-large",
+      json
+        ? `a JSON body of ${size} is over the limit of ${formatBytes(maxJson)} ` +
+          "(INFOPLANE_MAX_JSON_MB): JSON is for small dumps; send larger ones as an .npz " +
+          "archive (multipart field `dump`)"
+        : `the request body is ${size}, over the limit of ${formatBytes(opts.maxBodyBytes)} ` +
+          "(INFOPLANE_MAX_BODY_MB)",
       "(body)",
     );
+  const limiters = {
+    json: bodyLimit({
+      maxSize: maxJson,
+      onError: () => {
+        throw tooLarge(true, `more than ${formatBytes(maxJson)}`);
+      },
+    }),
+    other: bodyLimit({
+      maxSize: opts.maxBodyBytes,
+      onError: () => {
+        throw tooLarge(false, `more than ${formatBytes(opts.maxBodyBytes)}`);
+      },
+    }),
+  };
+  const body: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (c.req.method !== "POST" || !hasBody(c.req.raw)) return await next();
+    const json = (c.req.header("content-type") ?? "").includes("json");
+    const max = json ? maxJson : opts.maxBodyBytes;
+    const length = Number(c.req.header("content-length"));
+    const known = c.req.header("content-length") !== undefined && Number.isFinite(length);
+    if (known && length > max) throw tooLarge(json, formatBytes(length));
+    // Reserved before a byte is read; a body of unknown length may be as large as its limit.
+    const reservation = budget.reserve(known ? length : max, "the request body", "(body)");
     c.set("reservation", reservation);
     try {
-      await next();
+      // Counts the bytes as they stream in, whatever Content-Length claimed.
+      await (json ? limiters.json : limiters.other)(c, next);
     } finally {
       reservation.release();
     }

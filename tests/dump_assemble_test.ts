@@ -189,10 +189,10 @@ Deno.test("assemble: checkpoints sorted, layer order as first seen", () => {
     x: X,
     y: Y,
     layers: [
-      layer("fc2", 100, f32([m, 4], () => 100)),
+      layer("fc2", 100, f32([m, 4], (i) => 100 + i)),
       layer("fc1", 100),
       layer("fc1", 0),
-      layer("fc2", 0, f32([m, 4], () => 0)),
+      layer("fc2", 0, f32([m, 4], (i) => -i)),
       layer("fc2", 50),
       layer("fc1", 50),
     ],

@@ -104,15 +104,25 @@ Deno.test("npz dump: big-endian arrays", () => {
   );
 });
 
+function ramp<T extends Float32Array | Float64Array>(
+  Kind: { from(a: ArrayLike<number>): T },
+  n: number,
+  start: number,
+  cols: number,
+): T {
+  return Kind.from({ length: n }, (_, i) => start + Math.floor(i / cols));
+}
+
 function smallArrays(): Record<string, NdArray> {
   const m = 6;
   return {
     x: { shape: [m, 2, 2], dtype: "uint8", data: Uint8Array.from({ length: m * 4 }, (_, i) => i) },
     y: { shape: [m], dtype: "int32", data: Int32Array.from({ length: m }, (_, i) => i % 2) },
-    "0/fc1": { shape: [m, 3], dtype: "float32", data: new Float32Array(m * 3).fill(1) },
-    "0/1": { shape: [m, 2], dtype: "float64", data: new Float64Array(m * 2).fill(2) },
-    "10/fc1": { shape: [m, 3], dtype: "float32", data: new Float32Array(m * 3).fill(3) },
-    "10/1": { shape: [m, 2], dtype: "float64", data: new Float64Array(m * 2).fill(4) },
+    // Starting at 1, 2, 3, 4 and growing by sample (a constant layer is refused).
+    "0/fc1": { shape: [m, 3], dtype: "float32", data: ramp(Float32Array, m * 3, 1, 3) },
+    "0/1": { shape: [m, 2], dtype: "float64", data: ramp(Float64Array, m * 2, 2, 2) },
+    "10/fc1": { shape: [m, 3], dtype: "float32", data: ramp(Float32Array, m * 3, 3, 3) },
+    "10/1": { shape: [m, 2], dtype: "float64", data: ramp(Float64Array, m * 2, 4, 2) },
   };
 }
 

@@ -30,7 +30,7 @@ import { JOB_KINDS, type JobKind, type JobQueue, type JobStore } from "./types.t
 export { isJobId, JobService, KIND_NOUNS, newRecord } from "./service.ts";
 export type * from "./types.ts";
 export { FINISHED, JOB_KINDS, UNFINISHED } from "./types.ts";
-export { KvJobStore } from "./store_kv.ts";
+export { KvJobStore, openKvFile } from "./store_kv.ts";
 export { RedisJobStore } from "./store_redis.ts";
 export { DEFAULT_LIMITS, Recorder, type RecorderLimits } from "./recorder.ts";
 export { EXPERIMENT_MODULE, inWorker } from "./runners.ts";
@@ -68,6 +68,31 @@ function analysisPool(settings: Settings): WorkerPool<AnalyseTask, AnalysisOutpu
 /** One worker reads request bodies, apart from the analyses. */
 function readPool(): WorkerPool<ReadTask, AnalysisSubmission> {
   return new WorkerPool(ANALYSIS_WORKER, 1);
+}
+
+/** The admission and retention settings of a {@link JobService}. */
+function limitOptions(settings: Settings, diskPath: string | null) {
+  const l = settings.limits;
+  return {
+    maxQueued: l.maxQueued,
+    maxActiveJobs: l.maxActiveJobs,
+    diskPath,
+    minFreeDiskBytes: l.minFreeDiskBytes,
+    retentionDays: l.retentionDays,
+    retentionBytes: l.retentionBytes,
+  };
+}
+
+/** Deletes expired jobs every `sweepMs` (and once at start); returns the stopper. */
+function sweeper(service: JobService, settings: Settings, log?: (l: string) => void): () => void {
+  const { retentionDays, retentionBytes, sweepMs } = settings.limits;
+  if (retentionDays <= 0 && retentionBytes <= 0) return () => {};
+  const run = () =>
+    service.sweep().then((n) => n > 0 && log?.(`retention: ${n} finished jobs deleted`))
+      .catch((e) => log?.(`retention sweep failed: ${e}`));
+  run();
+  const timer = setInterval(run, sweepMs);
+  return () => clearInterval(timer);
 }
 
 /** How many jobs of each kind one process runs at once. */
@@ -128,14 +153,15 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
       readPool: reader,
       analysisThreads: threads,
       attempts: j.attempts,
-      maxQueued: settings.limits.maxQueued,
-      maxActiveJobs: settings.limits.maxActiveJobs,
+      ...limitOptions(settings, null),
       announceCancel: async (id) => void await redis.publish(store.cancelChannel, id),
       fleetWorkers: () => fleetWorkers(redis, j.redisPrefix),
     });
+    const stopSweeping = sweeper(service, settings, opts.log);
     return {
       service,
       async close(graceMs = j.cancelGraceMs) {
+        stopSweeping();
         service.close();
         const [abandoned] = await Promise.all([pool.shutdown(graceMs), reader.shutdown(graceMs)]);
         await queue.close();
@@ -160,12 +186,13 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
     analysisThreads: threads,
     executor,
     attempts: j.attempts,
-    maxQueued: settings.limits.maxQueued,
-    maxActiveJobs: settings.limits.maxActiveJobs,
+    ...limitOptions(settings, settings.dataDir),
   });
+  const stopSweeping = sweeper(service, settings, opts.log);
   return {
     service,
     async close(graceMs = j.cancelGraceMs) {
+      stopSweeping();
       service.close();
       executor.abortAll();
       const [, abandoned] = await Promise.all([

@@ -8,14 +8,16 @@
  */
 import { v7 as uuidv7 } from "uuid";
 import type { AnalysisOutput } from "../lib/analysis.ts";
-import { dumpBuffers } from "../lib/dump/mod.ts";
+import { dumpBuffers, formatBytes } from "../lib/dump/mod.ts";
 import {
   ConflictError,
   InputError,
   NotFoundError,
   RateLimitError,
+  StorageFullError,
   UnavailableError,
 } from "../lib/errors.ts";
+import { freeDiskBytes } from "./disk.ts";
 import type { AnalysisSubmission, ReadOptions } from "../lib/analysis_request.ts";
 import type { AnalyseTask, ReadTask } from "./analysis_worker.ts";
 import type { JobExecutor } from "./executor.ts";
@@ -75,6 +77,14 @@ export interface JobServiceOptions {
   maxQueued?: number;
   /** Queued and running jobs one owner may have (429 beyond). */
   maxActiveJobs?: number;
+  /** Where job data goes on this machine (free space checked); null: not on local disk. */
+  diskPath?: string | null;
+  /** Free bytes below which new work is refused (507) and health is degraded. */
+  minFreeDiskBytes?: number;
+  /** Finished jobs older than this many days are deleted by {@link JobService.sweep} (0: kept). */
+  retentionDays?: number;
+  /** The oldest finished jobs are deleted while finished jobs take more bytes (0: no cap). */
+  retentionBytes?: number;
   /** This process's name in records ("api" for inline analyses). */
   name?: string;
 }
@@ -338,14 +348,60 @@ export class JobService {
     return this.opts.fleetWorkers ? await this.opts.fleetWorkers() : null;
   }
 
-  /** Whether the store answers (health). */
-  async storeHealthy(): Promise<string | null> {
+  /** What is wrong with the job layer now (health): the store, the disk. */
+  async problems(): Promise<string[]> {
+    const out: string[] = [];
     try {
       await this.opts.store.ping();
-      return null;
     } catch (e) {
-      return `${this.opts.store.name} store: ${e instanceof Error ? e.message : e}`;
+      out.push(`${this.opts.store.name} store: ${e instanceof Error ? e.message : e}`);
     }
+    const disk = this.#diskProblem();
+    if (disk) out.push(disk);
+    return out;
+  }
+
+  /**
+   * Deletes finished jobs past the retention settings: older than `retentionDays`, then the
+   * oldest while finished jobs take more than `retentionBytes`.
+   *
+   * @returns the number of jobs deleted
+   */
+  async sweep(now = Date.now()): Promise<number> {
+    const { retentionDays = 0, retentionBytes = 0 } = this.opts;
+    if (retentionDays <= 0 && retentionBytes <= 0) return 0;
+    const finished: Array<{ id: string; at: number; bytes: number }> = [];
+    for (const status of FINISHED) {
+      for await (const rec of this.opts.store.withStatus(status)) {
+        finished.push({
+          id: rec.id,
+          at: Date.parse(rec.finished_at ?? rec.updated_at),
+          bytes: rec.bytes,
+        });
+      }
+    }
+    finished.sort((a, b) => a.at - b.at);
+    const cutoff = retentionDays > 0 ? now - retentionDays * 86_400_000 : -Infinity;
+    let total = finished.reduce((s, f) => s + f.bytes, 0);
+    let removed = 0;
+    for (const f of finished) {
+      const expired = f.at < cutoff;
+      if (!expired && !(retentionBytes > 0 && total > retentionBytes)) break;
+      if (await this.opts.store.remove(f.id)) removed++;
+      total -= f.bytes;
+    }
+    return removed;
+  }
+
+  #diskProblem(): string | null {
+    const { diskPath, minFreeDiskBytes = 0 } = this.opts;
+    if (!diskPath || minFreeDiskBytes <= 0) return null;
+    const free = freeDiskBytes(diskPath);
+    if (free === null || free >= minFreeDiskBytes) return null;
+    return `disk: ${formatBytes(free)} free under ${diskPath}, below ${
+      formatBytes(minFreeDiskBytes)
+    } ` +
+      "(INFOPLANE_MIN_FREE_DISK_MB)";
   }
 
   /** Ends event streams; the engine itself is closed by whoever built it. */
@@ -381,6 +437,8 @@ export class JobService {
     if (this.#closing.signal.aborted) {
       throw new UnavailableError("the service is shutting down; send the request again");
     }
+    const disk = this.#diskProblem();
+    if (disk) throw new StorageFullError(`no new work is taken while the disk is full: ${disk}`);
   }
 
   async #stop(kind: JobKind, id: string): Promise<void> {

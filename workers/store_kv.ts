@@ -358,3 +358,32 @@ function indexOf(rec: { kind: JobRecord["kind"]; status: JobStatus; label: strin
 export function withChange<R extends { id: string; owner: string }>(cur: R, change: JobChange): R {
   return { ...cur, ...change, id: cur.id, owner: cur.owner, updated_at: new Date().toISOString() };
 }
+
+/**
+ * Opens the Deno KV file of the embedded engine, refusing files that would lose data silently:
+ * an empty file (a failed copy would be reused as a new, empty store) and one that is not a
+ * database.
+ *
+ * @param path the SQLite file
+ * @returns the open handle
+ * @throws {Error} with one line that names the file and says what to do
+ */
+export async function openKvFile(path: string): Promise<Deno.Kv> {
+  const size = await Deno.stat(path).then((s) => s.size, () => null);
+  if (size === 0) {
+    throw new Error(
+      `${path} is empty (0 bytes), not a job store: restore it from a backup, or delete it to ` +
+        "start with no jobs",
+    );
+  }
+  try {
+    const kv = await Deno.openKv(path);
+    await kv.get(["probe"]);
+    return kv;
+  } catch (e) {
+    throw new Error(
+      `${path} cannot be opened as the job store (${(e as Error).message}): restore it from a ` +
+        "backup, or move it aside to start with no jobs",
+    );
+  }
+}

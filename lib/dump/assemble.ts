@@ -369,8 +369,21 @@ function checkLength(a: NdArray, field: string, what: string): void {
 }
 
 /** Throws `non-finite` at the first NaN or infinity, naming its row and column. */
+/**
+ * Largest magnitude accepted: the estimator's squared distances sum d squares of differences,
+ * which overflow float64 (1.8e308) for values near 1e154 / sqrt(d); 1e150 leaves room for
+ * d up to 10^7.
+ */
+export const MAX_MAGNITUDE = 1e150;
+
+/**
+ * Refuses arrays the estimator cannot use: non-finite values, values so large that squared
+ * distances overflow, and arrays whose rows are all the same (their kernel carries no
+ * information, every nHSIC against them is 0 or undefined).
+ */
 function checkFinite(mat: Matrix, field: string, what: string): void {
   const d = mat.data;
+  let big = 0;
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
     // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
@@ -383,5 +396,26 @@ function checkFinite(mat: Matrix, field: string, what: string): void {
         field,
       );
     }
+    if (v > big) big = v;
+    else if (-v > big) big = -v;
   }
+  if (big > MAX_MAGNITUDE) {
+    throw new InputError(
+      "degenerate-input",
+      `${what} has values up to ${big.toExponential(1)}: its squared distances overflow ` +
+        `float64; rescale it (values below ${MAX_MAGNITUDE.toExponential(0)})`,
+      field,
+    );
+  }
+  const row0 = d.subarray(0, mat.cols);
+  for (let r = 1; r < mat.rows; r++) {
+    const row = d.subarray(r * mat.cols, (r + 1) * mat.cols);
+    if (row.some((v, c) => v !== row0[c])) return;
+  }
+  throw new InputError(
+    "degenerate-input",
+    `${what} is the same for every sample (a constant layer, e.g. dead units): its kernel ` +
+      "carries no information about X or Y; leave it out of the dump",
+    field,
+  );
 }

@@ -3,6 +3,7 @@
  * are built once per batch and shared by every layer and checkpoint; each layer then costs one
  * Gram matrix, one regularised inverse and an O(m^2) trace.
  */
+import { InputError } from "../errors.ts";
 import type { Dump, Matrix } from "../dump/types.ts";
 import { MIN_SAMPLES } from "../dump/assemble.ts";
 import type { Linalg } from "../linalg/types.ts";
@@ -209,25 +210,26 @@ export function measureDump(
     obs?.batch?.(bi, s, e);
     // X: H G_X H (for CKA) and R_X^T; Y: R_Y^T. Transposed so that Tr(R_X R_T) = sum R_X^T . R_T.
     let cx = new Float64Array(0);
-    const rxT = operatorOf(
-      rowsAsFloat64(dump.x, s, e, fBuf),
-      n,
-      dump.x.cols,
-      cfg,
-      la,
-      gBuf,
-      (g) => {
-        cx = g.slice(0, nn);
-        centreBoth(cx, n);
-      },
-      seeInput,
-      scratch,
-    ).slice(0, nn);
+    const rxT = usable("x", "x", () =>
+      operatorOf(
+        rowsAsFloat64(dump.x, s, e, fBuf),
+        n,
+        dump.x.cols,
+        cfg,
+        la,
+        gBuf,
+        (g) => {
+          cx = g.slice(0, nn);
+          centreBoth(cx, n);
+        },
+        seeInput,
+        scratch,
+      )).slice(0, nn);
     const xSelf = dot(cx, cx, nn);
     xx += traceOfProduct(rxT, rxT, n);
     transposeInPlace(rxT, n);
     tick();
-    const ryT = labelOperator(oneHot(dump.labels, c, s, e), n, c, cfg, la);
+    const ryT = usable("y", "y", () => labelOperator(oneHot(dump.labels, c, s, e), n, c, cfg, la));
     yy += traceOfProduct(ryT, ryT, n);
     transposeInPlace(ryT, n);
     const ySelf = labelSelfAlignment(labels, c);
@@ -236,21 +238,25 @@ export function measureDump(
       cp.layers.forEach((layer, li) => {
         const d = layer.values.cols;
         const acc = sums[ci][li];
-        const rt = operatorOf(
-          rowsAsFloat64(layer.values, s, e, fBuf),
-          n,
-          d,
-          cfg,
-          la,
-          gBuf,
-          (g) => {
-            const st = gramAlignments(g, n, cx, labels, c);
-            acc.cx += safeRatio(st.withX, Math.sqrt(xSelf * st.self));
-            acc.cy += safeRatio(st.withY, Math.sqrt(ySelf * st.self));
-          },
-          obs?.layer ? (v) => obs.layer!(ci, li, v) : undefined,
-          scratch,
-        );
+        const key = dump.checkpoints.length > 1
+          ? `${cp.name ?? cp.step}/${layer.name}`
+          : layer.name;
+        const rt = usable(`layer "${key}"`, key, () =>
+          operatorOf(
+            rowsAsFloat64(layer.values, s, e, fBuf),
+            n,
+            d,
+            cfg,
+            la,
+            gBuf,
+            (g) => {
+              const st = gramAlignments(g, n, cx, labels, c);
+              acc.cx += safeRatio(st.withX, Math.sqrt(xSelf * st.self));
+              acc.cy += safeRatio(st.withY, Math.sqrt(ySelf * st.self));
+            },
+            obs?.layer ? (v) => obs.layer!(ci, li, v) : undefined,
+            scratch,
+          ));
         acc.nx += dot(rxT, rt, nn);
         acc.ny += dot(ryT, rt, nn);
         tick();
@@ -346,4 +352,23 @@ export function gramAlignments(
 /** num / den, or 0 when the denominator vanishes (a constant representation carries nothing). */
 export function safeRatio(num: number, den: number): number {
   return den > 0 && Number.isFinite(den) ? num / den : 0;
+}
+
+/**
+ * Runs an operator computation, turning a failed factorisation into the input error it is: the
+ * regularised kernel of that array is not positive definite in float64 (near-duplicate samples
+ * with a tiny eps, or values at the edge of the range), which says something about the data.
+ */
+function usable<T>(what: string, field: string, compute: () => T): T {
+  try {
+    return compute();
+  } catch (e) {
+    if (!/not positive definite/.test((e as Error)?.message ?? "")) throw e;
+    throw new InputError(
+      "degenerate-input",
+      `${what}: its regularised kernel matrix is not positive definite in float64, so nHSIC ` +
+        "cannot be computed; check it for repeated or extreme values, or raise estimator.eps",
+      field,
+    );
+  }
 }
