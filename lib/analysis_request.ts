@@ -124,8 +124,7 @@ export async function readAnalysisRequest(
     dump = read.dump;
     fields = {};
     for (const [k, v] of Object.entries(read.text)) fields[k] = k === "label" ? v : jsonField(v, k);
-    const file = entries.dump;
-    if (file instanceof File) archive = new Uint8Array(await file.arrayBuffer());
+    archive = read.archive;
   } else {
     throw new InputError(
       "unsupported-media-type",

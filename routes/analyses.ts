@@ -113,8 +113,9 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     const contentType = c.req.header("content-type") ?? "";
     const reservation = c.get("reservation");
     const raw = new Uint8Array(await c.req.arrayBuffer());
-    // JSON expands several-fold while it is parsed; an archive holds its raw bytes and arrays.
-    const parsing = raw.length * (contentType.includes("json") ? 10 : 2);
+    // JSON expands several-fold while it is parsed; a form is held three times (the body, the
+    // form's file, the archive's bytes) until the body and the form are collected.
+    const parsing = raw.length * (contentType.includes("json") ? 10 : 3);
     reservation?.resize(parsing, "reading the request", "(body)");
     const sub = await jobs.readAnalysis(raw, contentType, {
       maxBytes: Math.min(settings.maxDumpBytes, deps.budget.available + parsing),

@@ -30,7 +30,7 @@ export function problemResponse(description: string) {
 
 /** The path parameter `id` of a job. */
 export const IdParamSchema = z.object({
-  id: z.string().min(1).max(200).openapi({
+  id: z.string().min(1).openapi({
     param: { name: "id", in: "path" },
     description: "The job's id (a UUID).",
   }),

@@ -20,12 +20,15 @@ export class KvJobQueue implements JobQueue {
   #lanes = new Map<JobKind, Lane>();
   #listening = false;
   #closed = false;
+  /** Enqueued here and not delivered yet (the embedded engine is one process). */
+  #undelivered = 0;
 
   /** @param kv an open handle (closing it ends the listener) */
   constructor(readonly kv: Deno.Kv) {}
 
   async enqueue(kind: JobKind, id: string): Promise<void> {
     await this.kv.enqueue({ kind, id });
+    this.#undelivered++;
   }
 
   consume(kind: JobKind, concurrency: number, handler: JobHandler): Promise<void> {
@@ -54,7 +57,8 @@ export class KvJobQueue implements JobQueue {
   }
 
   depth(): Promise<number> {
-    return Promise.resolve([...this.#lanes.values()].reduce((n, l) => n + l.waiting.length, 0));
+    const waiting = [...this.#lanes.values()].reduce((n, l) => n + l.waiting.length, 0);
+    return Promise.resolve(waiting + this.#undelivered);
   }
 
   async close(): Promise<void> {
@@ -68,6 +72,7 @@ export class KvJobQueue implements JobQueue {
   }
 
   #deliver(raw: unknown): void {
+    this.#undelivered = Math.max(0, this.#undelivered - 1);
     const msg = raw as { kind?: JobKind; id?: string } | null;
     const lane = msg?.kind ? this.#lanes.get(msg.kind) : undefined;
     if (!lane || typeof msg?.id !== "string") {

@@ -419,11 +419,13 @@ export class JobService {
       );
     }
     if (maxActiveJobs === undefined) return;
-    let active = 0;
+    // A set: a job that starts between the two reads is counted once.
+    const ids = new Set<string>();
     for (const status of UNFINISHED) {
       const page = await this.opts.store.list({ owner, status, limit: maxActiveJobs });
-      active += page.items.length;
+      for (const r of page.items) ids.add(r.id);
     }
+    const active = ids.size;
     if (active >= maxActiveJobs) {
       throw new RateLimitError(
         `you have ${active} jobs queued or running (INFOPLANE_MAX_ACTIVE_JOBS); wait for some ` +

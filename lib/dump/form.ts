@@ -15,6 +15,8 @@ export interface FormDump {
   dump: Dump;
   /** The text fields present, by name. */
   text: Record<string, string>;
+  /** The .npz archive's bytes, when the dump came as one (its arrays may share them). */
+  archive: Uint8Array | null;
 }
 
 /**
@@ -59,7 +61,11 @@ export async function dumpFromForm(
       );
     }
     const bytes = new Uint8Array(await whole.arrayBuffer());
-    return { dump: parseNpzDump(bytes, whole.name, { maxBytes: opts.maxBytes }), text };
+    return {
+      dump: parseNpzDump(bytes, whole.name, { maxBytes: opts.maxBytes }),
+      text,
+      archive: bytes,
+    };
   }
   const arrays = new Map<string, NdArray>();
   for (const [key, f] of files) {
@@ -79,5 +85,5 @@ export async function dumpFromForm(
       source: files.get(k)!.name,
     })),
   });
-  return { dump, text };
+  return { dump, text, archive: null };
 }
