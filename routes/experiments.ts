@@ -17,19 +17,28 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { renderPng, renderSvg } from "../lib/charts/render.ts";
-import { experimentJob, isExperimentJob } from "../lib/experiments/job.ts";
-import { EXPERIMENTS, suiteRuns } from "../lib/experiments/suite.ts";
 import {
   EXPERIMENT_NAMES,
+  experimentJob,
   type ExperimentName,
+  EXPERIMENTS,
+  isExperimentJob,
   PUBLIC_SCALES,
   type Scale,
   type SuiteResult,
-} from "../lib/experiments/types.ts";
-import { CLAIMS, evaluateClaims } from "../lib/report/claims.ts";
-import { buildFigures, type Figure } from "../lib/report/figures.ts";
-import { reportBlocks, toHtml, toMarkdown } from "../lib/report/report.ts";
+  suiteRuns,
+} from "../lib/experiments/mod.ts";
+import {
+  buildFigures,
+  CLAIMS,
+  evaluateClaims,
+  type Figure,
+  renderPng,
+  renderSvg,
+  reportBlocks,
+  toHtml,
+  toMarkdown,
+} from "../lib/report/mod.ts";
 import type { TrainingJob } from "../lib/train/types.ts";
 import type { TrainingRecord } from "../workers/training_types.ts";
 import type { AppEnv, Deps } from "./env.ts";

@@ -14,16 +14,20 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { type RunExecutor, runSuite } from "../lib/experiments/runner.ts";
-import { EXPERIMENTS, selectExperiments, suiteRuns } from "../lib/experiments/suite.ts";
-import type { ExperimentRunJob } from "../lib/experiments/job.ts";
 import {
+  type ExperimentRunJob,
+  EXPERIMENTS,
   PUBLIC_SCALES,
+  type RunExecutor,
+  RUNNER_MODULE,
   type RunRecord,
+  runSuite,
   type Scale,
+  selectExperiments,
   type SuiteResult,
-} from "../lib/experiments/types.ts";
-import { writeReport } from "../lib/report/report.ts";
+  suiteRuns,
+} from "../lib/experiments/mod.ts";
+import { writeReport } from "../lib/report/mod.ts";
 import type { BackendName, TrainingEvent, TrainingJob } from "../lib/train/types.ts";
 import { workerRunner } from "../workers/training_runner.ts";
 
@@ -57,7 +61,7 @@ function clock(s: number): string {
 
 /** Runs each run in a Web Worker of its own through the training engine's worker runner. */
 export function workerExecutor(): RunExecutor {
-  const runner = workerRunner(new URL("../lib/experiments/job.ts", import.meta.url));
+  const runner = workerRunner(RUNNER_MODULE);
   return async (spec, ctx) => {
     const job: ExperimentRunJob = { kind: "experiment-run", run: spec };
     const out = await runner(job as unknown as TrainingJob, {

@@ -9,17 +9,22 @@ import assert from "node:assert/strict";
 import { createApp } from "../routes/app.ts";
 import type { Deps } from "../routes/env.ts";
 import { loadSettings } from "../lib/settings.ts";
-import { experimentJob, isExperimentJob, runTraining } from "../lib/experiments/job.ts";
-import { runTrainingProbed } from "../lib/experiments/probed.ts";
-import { runSuite } from "../lib/experiments/runner.ts";
-import { EXPERIMENTS, selectExperiments, suiteRuns } from "../lib/experiments/suite.ts";
-import { TOY_SHORTCUT_FLIP, toyDataset } from "../lib/experiments/toy.ts";
 import {
   EXPERIMENT_NAMES,
+  experimentJob,
+  EXPERIMENTS,
+  isExperimentJob,
   PUBLIC_SCALES,
   type RunRecord,
+  runSuite,
+  runTraining,
+  runTrainingProbed,
+  selectExperiments,
   type SuiteResult,
-} from "../lib/experiments/types.ts";
+  suiteRuns,
+  TOY_SHORTCUT_FLIP,
+  toyDataset,
+} from "../lib/experiments/mod.ts";
 import {
   medianOffDiagonal,
   snnl,

@@ -12,12 +12,22 @@ import type {
   ProbePoint,
   RunRecord,
   SuiteResult,
-} from "../lib/experiments/types.ts";
+} from "../lib/experiments/mod.ts";
 import { DEFAULT_ESTIMATOR } from "../lib/nhsic/config.ts";
-import { exceeds, pairedDiff, ranks, spearman } from "../lib/report/aggregate.ts";
-import { CLAIMS, evaluateClaims, verdictOf } from "../lib/report/claims.ts";
-import { buildFigures } from "../lib/report/figures.ts";
-import { renderReport, reportBlocks, scopeSvgIds, toMarkdown } from "../lib/report/report.ts";
+import {
+  buildFigures,
+  CLAIMS,
+  evaluateClaims,
+  exceeds,
+  pairedDiff,
+  ranks,
+  renderReport,
+  reportBlocks,
+  scopeSvgIds,
+  spearman,
+  toMarkdown,
+  verdictOf,
+} from "../lib/report/mod.ts";
 import { summarise } from "../lib/summary.ts";
 import type { MethodResult, MethodSpec, TrainingResult } from "../lib/train/types.ts";
 const STEPS = [0, 10, 20, 40, 80];

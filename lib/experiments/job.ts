@@ -24,8 +24,9 @@ import type {
   TrainingJob,
   TrainingResult,
 } from "../train/types.ts";
-import { executeRun, runMethodLabel, runSuite } from "./runner.ts";
-import { type SuiteDataset, suiteRuns } from "./suite.ts";
+import type { SuiteDataset } from "./_experiment.ts";
+import { suiteRuns } from "./_registry.ts";
+import { executeRun, runMethodLabel, runSuite } from "./_runner.ts";
 import type { ExperimentName, RunRecord, RunSpec, Scale, SuiteResult } from "./types.ts";
 
 /** What an experiment job asks for. */
@@ -35,7 +36,7 @@ export interface ExperimentJobSpec {
   scale: Scale;
   /** Training backend of every run. */
   backend: BackendName | "auto";
-  /** Test-only seed override (see lib/experiments/suite.ts). */
+  /** Test-only seed override (see lib/experiments/_configs.ts). */
   seeds?: number[];
   /** Recorded in the result. */
   command: string;

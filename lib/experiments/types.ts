@@ -7,7 +7,7 @@
  */
 import type { TrainingRequest } from "../train/request.ts";
 import type { BackendName, TrainingResult } from "../train/types.ts";
-import type { ToySpec } from "./toy.ts";
+import type { ToySpec } from "./_toy_data.ts";
 
 /** The named experiments, in the order a suite runs them. */
 export const EXPERIMENT_NAMES = [
@@ -30,7 +30,7 @@ export type Scale = "micro" | "cpu" | "full";
 /** Scales a caller may ask for outside tests. */
 export const PUBLIC_SCALES: readonly Scale[] = ["cpu", "full"];
 
-/** Extra measurements at every tracking point, taken from the live network (lib/experiments/probed.ts). */
+/** Extra measurements at every tracking point, taken from the live network (lib/experiments/_probed.ts). */
 export interface ProbeSpec {
   /** Soft nearest-neighbour loss of every tracked layer and of the input (lib/metrics/snnl.ts). */
   snnl?: boolean;

@@ -1,7 +1,7 @@
 /**
  * Runs experiments: each run is resolved into a training job (lib/train/request.ts), trained on
  * its dataset (loaded once per process) and, when it asks for probes, measured at every tracking
- * point through lib/experiments/probed.ts. A suite groups the runs into experiment results with
+ * point through lib/experiments/_probed.ts. A suite groups the runs into experiment results with
  * their aggregates and records settings, seeds, datasets, backend and wall time.
  *
  * The same code runs from the CLI (scripts/experiments.ts, optionally with runs spread over Web
@@ -20,10 +20,10 @@ import { snnl } from "../metrics/snnl.ts";
 import { resolveTrainingRequest } from "../train/request.ts";
 import { runTrainingOn } from "../train/run.ts";
 import type { TrainingEvent, TrainingJob } from "../train/types.ts";
-import { probeActivations, runTrainingProbed } from "./probed.ts";
-import { summariseExperiment } from "./summaries.ts";
-import { EXPERIMENTS, type RunOptions, selectExperiments, type SuiteDataset } from "./suite.ts";
-import { toyColumns, toyDataset } from "./toy.ts";
+import type { RunOptions, SuiteDataset } from "./_experiment.ts";
+import { probeActivations, runTrainingProbed } from "./_probed.ts";
+import { EXPERIMENTS, selectExperiments } from "./_registry.ts";
+import { toyColumns, toyDataset } from "./_toy_data.ts";
 import type { Network } from "../train/network.ts";
 import type {
   DatasetSource,
@@ -325,7 +325,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       settings: def.settings(opts.scale, opts),
       seeds: [...new Set(runs.map((r) => r.seed))],
       runs: recs,
-      summary: summariseExperiment(name, recs),
+      summary: def.summarise(recs),
       started_at: new Date(startedAt.getTime() + (t.first - t0)).toISOString(),
       finished_at: new Date(startedAt.getTime() + (t.last - t0)).toISOString(),
       // With several runs at once, experiments overlap: this is first start to last end.
