@@ -212,7 +212,10 @@ export function methodWords(methods: MethodSpec[]): string {
       m.name === "e2e"
         ? "e2e"
         : `${m.name}(${m.loss ?? "cross_entropy"}${
-          m.nhsic_lambda ? `, nHSIC lambda ${m.nhsic_lambda} ${m.nhsic_target}` : ""
+          m.nhsic_lambda
+            ? `, nHSIC lambda ${m.nhsic_lambda} ${m.nhsic_target}` +
+              (m.nhsic_on === "head" ? " on the head's output" : "")
+            : ""
         })`
     ).join(", ") + ".";
 }
