@@ -18,6 +18,7 @@ import type {
   RunRecord,
   RunSpec,
   Scale,
+  SweepSetting,
 } from "./types.ts";
 
 /** Datasets the suite trains on besides the toy. */
@@ -68,4 +69,10 @@ export interface Experiment {
   parts: ClaimPart[];
   /** What the experiment shows in a claim's section (called when it is part of the suite). */
   section(claim: number, e: ExperimentResult, figures: Figure[]): ClaimSection | null;
+  /**
+   * The numbers behind its claim parts under each setting of the estimator sweep (the report's
+   * section "Does the verdict depend on the estimator?"); `swept` has the experiment's runs
+   * re-analysed under each setting (runs that kept a sweep only).
+   */
+  sweepTables?(swept: Array<{ setting: SweepSetting; runs: RunRecord[] }>): Block[];
 }

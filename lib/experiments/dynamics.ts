@@ -34,8 +34,9 @@ import {
   tagsOf,
   values,
 } from "./_measures.ts";
+import { SWEEP_WORDS } from "./_sweep.ts";
 import { trajectoryFigures } from "./_trajectories.ts";
-import type { ExperimentName, ExperimentResult, RunRecord, Scale } from "./types.ts";
+import type { ExperimentName, ExperimentResult, RunRecord, Scale, SweepSetting } from "./types.ts";
 
 const NAME = "information-dynamics" as const;
 
@@ -63,6 +64,26 @@ const CONFIGS: Record<Scale, Config[]> = {
       model: { family: "conv", depth: 4, channels: [8, 16] },
       epochs: 10,
       firstEpochPoints: 4,
+      methods: E2E_VS_LAYERWISE,
+    },
+  ],
+  // The paper's dynamics are about late training: whole datasets, 40 and 30 epochs, nine tracking
+  // points in the first epoch.
+  long: [
+    {
+      dataset: "mnist",
+      train: undefined,
+      model: { family: "mlp", depth: 5, width: 256 },
+      epochs: 40,
+      firstEpochPoints: 8,
+      methods: E2E_VS_LAYERWISE,
+    },
+    {
+      dataset: "fashion-mnist",
+      train: undefined,
+      model: { family: "conv", depth: 4, channels: [8, 16] },
+      epochs: 30,
+      firstEpochPoints: 8,
       methods: E2E_VS_LAYERWISE,
     },
   ],
@@ -187,6 +208,7 @@ const PARTS: ClaimPart[] = [
   {
     claim: 2,
     id: "2a",
+    estimator: true,
     statement: "Early in training, E2E's layers carry more label information than layer-wise ones.",
     rule: "Unit: a configuration of depth >= 2 in accuracy-vs-depth, information-dynamics or " +
       "entanglement. Test: at the first tracking point after step 0, the mean over the blocks " +
@@ -198,6 +220,7 @@ const PARTS: ClaimPart[] = [
   {
     claim: 3,
     id: "3a",
+    estimator: true,
     statement: "E2E's middle layers compress late in training.",
     rule: "Unit: a configuration of information-dynamics. Test: e2e's compression (peak minus " +
       "final nHSIC(X;T_l)/nHSIC(X;X)), averaged over the middle layers (the blocks after the " +
@@ -208,6 +231,7 @@ const PARTS: ClaimPart[] = [
   {
     claim: 3,
     id: "3b",
+    estimator: true,
     statement: "E2E's last layer keeps its label information.",
     rule: "Unit: a configuration. Test: the output's label retention (final over peak " +
       `nHSIC(Y;T)/nHSIC(Y;Y)) of e2e, averaged over seeds, is at least ${RETENTION_THRESHOLD}.`,
@@ -217,6 +241,7 @@ const PARTS: ClaimPart[] = [
   {
     claim: 3,
     id: "3c",
+    estimator: true,
     statement: "E2E's layers move differently from each other, layer-wise ones alike.",
     rule: "Unit: a configuration. Test: e2e's differentiation score (population sd over all " +
       "tracked layers of their compression) exceeds layerwise(cross_entropy)'s.",
@@ -226,6 +251,7 @@ const PARTS: ClaimPart[] = [
   {
     claim: 4,
     id: "4a",
+    estimator: true,
     statement: "E2E's final representation reaches an information bottleneck.",
     rule: `Unit: a configuration of information-dynamics. Test: e2e's output ${IB_RULE} in at ` +
       "least two thirds of the seeds.",
@@ -235,6 +261,7 @@ const PARTS: ClaimPart[] = [
   {
     claim: 4,
     id: "4b",
+    estimator: true,
     statement: "Layer-wise training's final representation does not.",
     rule: "Unit: a configuration. Test: layerwise(cross_entropy)'s output follows the " +
       "bottleneck in at most a third of the seeds.",
@@ -313,6 +340,54 @@ function tables(e: ExperimentResult): Block[] {
   });
 }
 
+/** Per configuration, the numbers behind claims 3 and 4 under each estimator setting. */
+function sweepTables(swept: Array<{ setting: SweepSetting; runs: RunRecord[] }>): Block[] {
+  const configs = groups(swept[0]?.runs ?? []).map(([group, rs]) => ({
+    group,
+    title: groupTitle(rs),
+  }));
+  return configs.flatMap(({ group, title }): Block[] => {
+    const rows = swept.map(({ setting, runs }) => {
+      const rs = runs.filter((r) => r.group === group);
+      const ib = (label: string) => {
+        const c = ibCount(rs, label);
+        return `${c.ib} / ${c.n}`;
+      };
+      return [
+        setting.label,
+        fmtStat(over(rs, E2E, middleCompression)),
+        fmtStat(over(rs, LW, middleCompression)),
+        fmtStat(over(rs, E2E, (m) => m.analysis.summary.last_layer.compression ?? NaN)),
+        fmtStat(over(rs, E2E, lastRetention)),
+        fmtDiff(pairedDiff(values(rs, E2E, differentiation), values(rs, LW, differentiation))),
+        ib(E2E),
+        ib(LW),
+      ];
+    });
+    return [
+      {
+        type: "p",
+        text: `information-dynamics, ${title} (mean ± sd over seeds; differentiation: paired ` +
+          "difference ± SE):",
+      },
+      {
+        type: "table",
+        head: [
+          "estimator",
+          "e2e middle compression",
+          "layer-wise middle compression",
+          "e2e output compression",
+          "e2e output label retention",
+          "differentiation e2e - layer-wise",
+          "e2e output follows IB",
+          "layer-wise output follows IB",
+        ],
+        rows,
+      },
+    ];
+  });
+}
+
 /** The `information-dynamics` experiment. */
 export const informationDynamics: Experiment = {
   name: NAME,
@@ -321,11 +396,13 @@ export const informationDynamics: Experiment = {
     "training: early label propagation, late compression of middle layers, an information " +
     "bottleneck at the output?",
   claims: [2, 3, 4],
-  runs: (scale, opts = {}) => configRuns(NAME, CONFIGS[scale], scale, opts),
-  settings: (scale, opts = {}) => settingsOf(CONFIGS[scale], scale, opts),
+  runs: (scale, opts = {}) =>
+    configRuns(NAME, CONFIGS[scale], scale, opts, { estimator_sweep: true }),
+  settings: (scale, opts = {}) => settingsOf(CONFIGS[scale], scale, opts, [SWEEP_WORDS]),
   summarise,
   figures: (e) => trajectoryFigures(e, "dynamics"),
   parts: PARTS,
+  sweepTables,
   section: (claim, e, figs) => {
     switch (claim) {
       case 2:

@@ -30,6 +30,7 @@ import {
   tagsOf,
   values,
 } from "./_measures.ts";
+import { SWEEP_WORDS } from "./_sweep.ts";
 import type { ExperimentResult, RunRecord, Scale } from "./types.ts";
 
 const NAME = "entanglement" as const;
@@ -58,6 +59,24 @@ const CONFIGS: Record<Scale, Config[]> = {
       model: { family: "conv", depth: 4, channels: [8, 16] },
       epochs: 6,
       firstEpochPoints: 2,
+      methods: E2E_VS_LAYERWISE,
+    },
+  ],
+  long: [
+    {
+      dataset: "mnist",
+      train: undefined,
+      model: { family: "mlp", depth: 5, width: 256 },
+      epochs: 20,
+      firstEpochPoints: 4,
+      methods: E2E_VS_LAYERWISE,
+    },
+    {
+      dataset: "fashion-mnist",
+      train: undefined,
+      model: { family: "conv", depth: 4, channels: [8, 16] },
+      epochs: 12,
+      firstEpochPoints: 4,
       methods: E2E_VS_LAYERWISE,
     },
   ],
@@ -151,6 +170,7 @@ const PARTS: ClaimPart[] = [
   {
     claim: 5,
     id: "5b",
+    estimator: true,
     statement: "A middle layer's entanglement goes with its compression.",
     rule: "Unit: a configuration. Test: over the middle layers of both methods and all seeds, " +
       `the Spearman correlation of compression and final SNNL is at least ${RHO_THRESHOLD}.`,
@@ -384,12 +404,14 @@ export const entanglement: Experiment = {
     "Are E2E's middle layers more class-entangled (higher SNNL) than layer-wise ones, and " +
     "does a layer's entanglement go with its compression?",
   claims: [5],
-  runs: (scale, opts = {}) => configRuns(NAME, CONFIGS[scale], scale, opts, { snnl: true }),
+  runs: (scale, opts = {}) =>
+    configRuns(NAME, CONFIGS[scale], scale, opts, { snnl: true, estimator_sweep: true }),
   settings: (scale, opts = {}) =>
     settingsOf(CONFIGS[scale], scale, opts, [
       "SNNL (Frosst et al. 2019) of every layer on the nHSIC probe samples at every tracking " +
       "point, in the probe batches, at the temperature minimising it over T = 2^k x median " +
       "squared distance, k = -6..4 (lib/metrics/snnl.ts).",
+      SWEEP_WORDS,
     ]),
   summarise,
   figures,

@@ -7,8 +7,9 @@
  * Layout: one file per experiment (accuracy_vs_depth.ts, dynamics.ts, toy.ts,
  * nhsic_regularised.ts, entanglement.ts), each exporting one {@link Experiment}; the list of them
  * (_registry.ts); shared configuration (_configs.ts), measures (_measures.ts), figures
- * (_trajectories.ts), the runner (_runner.ts), probes (_probed.ts) and the toy's data
- * (_toy_data.ts); the contracts (types.ts) and the training engine's runner module (job.ts).
+ * (_trajectories.ts), the runner (_runner.ts) with its store of finished runs (_store.ts),
+ * probes (_probed.ts), the estimator sweep (_sweep.ts) and the toy's data (_toy_data.ts); the
+ * contracts (types.ts) and the training engine's runner module (job.ts).
  *
  * @module
  */
@@ -26,10 +27,13 @@ export {
   type RunContext,
   type RunExecutor,
   runMethodLabel,
+  type RunStore,
   runSuite,
   type SuiteOptions,
   type SuiteProgress,
 } from "./_runner.ts";
+export { dirRunStore } from "./_store.ts";
+export { ESTIMATOR_SWEEP, measureSweep, SWEEP_WORDS, sweepSettings, sweptRuns } from "./_sweep.ts";
 export {
   type CheckpointHook,
   EVAL_CONTEXT,

@@ -33,6 +33,7 @@ const NAME = "toy" as const;
 const SIZES: Record<Scale, { train: number; test: number; width: number; epochs: number }> = {
   micro: { train: 256, test: 64, width: 8, epochs: 2 },
   cpu: { train: 4000, test: 1000, width: 32, epochs: 20 },
+  long: { train: 20000, test: 5000, width: 64, epochs: 40 },
   full: { train: 20000, test: 5000, width: 64, epochs: 40 },
 };
 

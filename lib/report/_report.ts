@@ -15,17 +15,12 @@ import { join } from "node:path";
 import { renderPng, renderSvg } from "../charts/mod.ts";
 import type { ClaimSection } from "../experiments/_experiment.ts";
 import { EXPERIMENT_LIST } from "../experiments/_registry.ts";
-import type { ExperimentName, RunRecord, SuiteResult } from "../experiments/types.ts";
+import type { SuiteResult } from "../experiments/types.ts";
 import { type Block, clock, toHtml, toMarkdown } from "./_document.ts";
 import type { Figure } from "./_figures.ts";
-import {
-  type ClaimResult,
-  CLAIMS,
-  evaluatePart,
-  GENERAL_RULES,
-  type PartResult,
-  verdictOf,
-} from "./_rules.ts";
+import { evaluateClaims } from "./_claims.ts";
+import { type ClaimResult, GENERAL_RULES, type PartResult } from "./_rules.ts";
+import { sweepBlocks } from "./_sweep.ts";
 
 function partBlocks(p: PartResult): Block[] {
   const pass = p.units.filter((u) => u.holds).length;
@@ -50,26 +45,6 @@ export function buildFigures(suite: SuiteResult): Figure[] {
   return suite.experiments.flatMap((e) => {
     const def = EXPERIMENT_LIST.find((d) => d.name === e.name);
     return def && e.runs.length > 0 ? def.figures(e) : [];
-  });
-}
-
-/** Evaluates every claim on a suite's runs (claims whose experiments did not run: "not tested"). */
-export function evaluateClaims(suite: SuiteResult): ClaimResult[] {
-  const byExperiment = new Map<ExperimentName, RunRecord[]>(
-    suite.experiments.map((e) => [e.name, e.runs]),
-  );
-  const runsOf = (n: ExperimentName) => byExperiment.get(n) ?? [];
-  const parts = EXPERIMENT_LIST.flatMap((e) => e.parts)
-    .sort((a, b) => a.claim - b.claim || a.id.localeCompare(b.id));
-  return CLAIMS.map((c) => {
-    const own = parts.filter((p) => p.claim === c.number);
-    const results = own.map((p) => evaluatePart(p, runsOf));
-    return {
-      ...c,
-      experiments: [...new Set(own.flatMap((p) => p.evidence))],
-      parts: results,
-      verdict: verdictOf(results),
-    };
   });
 }
 
@@ -113,6 +88,7 @@ function claimBlocks(c: ClaimResult, suite: SuiteResult, figures: Figure[]): Blo
 /** The report as a document model. */
 export function reportBlocks(suite: SuiteResult, figures: Figure[] = buildFigures(suite)): Block[] {
   const claims = evaluateClaims(suite);
+  const sweep = sweepBlocks(suite, claims);
   const runs = suite.experiments.reduce((n, e) => n + e.runs.length, 0);
   const methods = suite.experiments.reduce(
     (n, e) => n + e.runs.reduce((k, r) => k + r.result.methods.length, 0),
@@ -122,6 +98,10 @@ export function reportBlocks(suite: SuiteResult, figures: Figure[] = buildFigure
     cpu: "CPU scale: subsets of the data and a few epochs, sized to finish on a 2-core machine " +
       "within an hour (settings below). The full-scale setting (`deno task experiments --scale " +
       "full`) uses whole datasets and the paper's optimiser defaults and is meant for a GPU.",
+    long: "Long scale: whole training splits, the paper's optimiser defaults and 30+ epochs " +
+      "where the paper's dynamics are (settings below), sized to finish on a 2-core machine in " +
+      "under two hours with two runs at a time; smaller grids than the full scale (see " +
+      "docs/experiments.md for what it leaves out).",
     full: "Full scale: whole datasets and the paper's optimiser defaults.",
     micro: "Micro scale: a smoke test on a handful of samples; the numbers mean nothing.",
   };
@@ -143,11 +123,24 @@ export function reportBlocks(suite: SuiteResult, figures: Figure[] = buildFigure
       items: [
         `Command: \`${suite.command || "(not recorded)"}\``,
         `Wall time: ${clock(suite.wall_seconds)} (${suite.started_at} to ${suite.finished_at}); ` +
-        `${runs} runs, ${methods} method trainings, ${suite.concurrency} at a time.`,
+        `${runs} runs, ${methods} method trainings, ${suite.concurrency} at a time.` +
+        (suite.resumed
+          ? ` This session resumed an interrupted suite: ${suite.resumed.runs} runs were taken ` +
+            `from earlier sessions, which ran ${clock(suite.resumed.earlier_wall_seconds)} ` +
+            `(their runs' own time: ${clock(suite.resumed.run_seconds)}); in all ` +
+            `${clock(suite.wall_seconds + suite.resumed.earlier_wall_seconds)} of wall time.`
+          : ""),
         `Scale: ${suite.scale}. ${scaleNote[suite.scale] ?? ""}`,
         `Training backend: ${suite.backend.name} (${suite.backend.device}); nHSIC linear ` +
         `algebra: ${suite.linalg}; Deno ${suite.environment.deno} on ${suite.environment.os}, ` +
-        `${suite.environment.cpus ?? "?"} CPUs.`,
+        `${suite.environment.cpus ?? "?"} CPUs.` +
+        (suite.environment.load
+          ? ` Machine load (1-minute load average) ${suite.environment.load.start.toFixed(2)} at ` +
+            `the start, ${suite.environment.load.mean.toFixed(2)} on average over ` +
+            `${suite.environment.load.samples} samples taken as runs finished, ` +
+            `${suite.environment.load.end.toFixed(2)} at the end (the machine is shared: a load ` +
+            `above ${suite.concurrency} means other work slowed the suite down).`
+          : ""),
         `Experiments: ${suite.names.join(", ")}.`,
       ],
     },
@@ -175,6 +168,13 @@ export function reportBlocks(suite: SuiteResult, figures: Figure[] = buildFigure
           .join("; "),
       ]),
     },
+    ...(sweep.length
+      ? [{
+        type: "p" as const,
+        text: 'How these verdicts change with the nHSIC estimator: see "Does the verdict depend ' +
+          'on the estimator?" below.',
+      }]
+      : []),
     { type: "h", level: 2, text: "How verdicts are decided" },
     { type: "list", items: [...GENERAL_RULES] },
     {
@@ -187,6 +187,7 @@ export function reportBlocks(suite: SuiteResult, figures: Figure[] = buildFigure
     },
   ];
   for (const c of claims) out.push(...claimBlocks(c, suite, figures));
+  out.push(...sweep);
   out.push({ type: "h", level: 2, text: "Experiments: settings, seeds, wall time" });
   for (const e of suite.experiments) {
     out.push(

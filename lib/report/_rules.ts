@@ -141,6 +141,11 @@ export interface ClaimPart {
   rule: string;
   /** Experiments whose runs the part reads, in the order the report names them. */
   evidence: ExperimentName[];
+  /**
+   * Whether the test reads nHSIC values (and so may depend on how nHSIC is estimated: the
+   * report's estimator sweep tests it again under every setting).
+   */
+  estimator?: boolean;
   /** The test in every unit, given the runs of each experiment (none when it did not run). */
   units(runsOf: (name: ExperimentName) => RunRecord[]): UnitResult[];
 }

@@ -24,9 +24,16 @@ export {
 } from "./_aggregate.ts";
 export { type Block, scopeSvgIds, toHtml, toMarkdown } from "./_document.ts";
 export { type Figure, meanTrajectories } from "./_figures.ts";
+export { claimParts, evaluateClaims } from "./_claims.ts";
+export {
+  claimsUnder,
+  sweepBlocks,
+  sweepSettingsOf,
+  type SweptClaim,
+  trackingSettingId,
+} from "./_sweep.ts";
 export {
   buildFigures,
-  evaluateClaims,
   FIGURE_PNG_SCALE,
   type RenderedReport,
   renderReport,
