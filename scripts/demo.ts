@@ -542,8 +542,8 @@ async function main(): Promise<number> {
     log("");
     say(
       "The paper's compression is a late-training effect, and whether it shows depends on the " +
-        "estimator: docs/report-long/report.md trains 20-40 epochs on whole datasets and tests " +
-        "every claim under 12 estimator settings.",
+        "estimator: docs/report-long/report.md trains on whole datasets for up to 40 epochs " +
+        "and tests every claim under 12 estimator settings.",
       "   ",
     );
     if (service.started) {
