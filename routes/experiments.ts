@@ -18,19 +18,26 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { renderPng } from "../lib/charts/render.ts";
-import { type ExperimentJobSpec, suiteSize } from "../lib/experiments/job.ts";
-import { EXPERIMENTS } from "../lib/experiments/suite.ts";
 import {
   EXPERIMENT_NAMES,
+  type ExperimentJobSpec,
   type ExperimentName,
+  EXPERIMENTS,
   PUBLIC_SCALES,
   type Scale,
   type SuiteResult,
-} from "../lib/experiments/types.ts";
-import { type RenderedSuite, ReportCache } from "../lib/report/cache.ts";
-import { CLAIMS, evaluateClaims } from "../lib/report/claims.ts";
-import { reportBlocks, toHtml, toMarkdown } from "../lib/report/report.ts";
+  suiteSize,
+} from "../lib/experiments/mod.ts";
+import {
+  CLAIMS,
+  evaluateClaims,
+  type RenderedSuite,
+  renderPng,
+  reportBlocks,
+  ReportCache,
+  toHtml,
+  toMarkdown,
+} from "../lib/report/mod.ts";
 import { ConflictError, InputError, NotFoundError } from "../lib/errors.ts";
 import type { JobRecordOf } from "../workers/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";

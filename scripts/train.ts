@@ -7,7 +7,8 @@
  *
  * `--config` takes a training request (the API's JSON body); flags given with it override its
  * fields. Methods: a comma-separated list of `name[:key=value...]`, e.g.
- * `e2e,layerwise,layerwise:loss=similarity,layerwise:head=mlp:nhsic=0.1:target=local,sequential`.
+ * `e2e,layerwise,layerwise:loss=similarity,layerwise:head=mlp:nhsic=0.1:target=local,sequential`
+ * (`on=head` makes the nHSIC regulariser measure the head's output instead of the block's).
  * Progress goes to stderr on one carriage-return line.
  *
  * @module
@@ -38,9 +39,10 @@ export function parseMethod(item: string): MethodSpec {
     if (v === undefined) throw new Error(`method option "${o}" in "${item}" is not key=value`);
     if (k === "nhsic") m.nhsic_lambda = Number(v);
     else if (k === "target") m.nhsic_target = v;
+    else if (k === "on") m.nhsic_on = v;
     else if (k === "loss" || k === "head" || k === "label") m[k] = v;
     else {throw new Error(
-        `unknown method option "${k}" in "${item}" (loss, head, nhsic, target, label)`,
+        `unknown method option "${k}" in "${item}" (loss, head, nhsic, target, on, label)`,
       );}
   }
   return m as unknown as MethodSpec;

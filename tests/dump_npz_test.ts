@@ -110,7 +110,7 @@ function ramp<T extends Float32Array | Float64Array>(
   start: number,
   cols: number,
 ): T {
-  return Kind.from({ length: n }, (_, i) => start + Math.floor(i / cols));
+  return Kind.from(Array.from({ length: n }, (_, i) => start + Math.floor(i / cols)));
 }
 
 function smallArrays(): Record<string, NdArray> {

@@ -6,12 +6,25 @@
  * training engine and the API (submit, poll, report, figures, cancel, 404s).
  */
 import assert from "node:assert/strict";
-import { runExperimentRun, suiteSize } from "../lib/experiments/job.ts";
-import { runTrainingProbed } from "../lib/experiments/probed.ts";
-import { runSuite } from "../lib/experiments/runner.ts";
-import { EXPERIMENTS, selectExperiments, suiteRuns } from "../lib/experiments/suite.ts";
-import { TOY_SHORTCUT_FLIP, toyDataset } from "../lib/experiments/toy.ts";
-import { EXPERIMENT_NAMES, PUBLIC_SCALES, type SuiteResult } from "../lib/experiments/types.ts";
+import {
+  dirRunStore,
+  ESTIMATOR_SWEEP,
+  executeRun,
+  EXPERIMENT_NAMES,
+  EXPERIMENTS,
+  PUBLIC_SCALES,
+  type RunExecutor,
+  runExperimentRun,
+  runSuite,
+  runTrainingProbed,
+  selectExperiments,
+  type SuiteResult,
+  suiteRuns,
+  suiteSize,
+  sweptRuns,
+  TOY_SHORTCUT_FLIP,
+  toyDataset,
+} from "../lib/experiments/mod.ts";
 import {
   medianOffDiagonal,
   snnl,
@@ -305,4 +318,98 @@ Deno.test("one run of a suite runs on its own, as the CLI's Web Workers run it",
   assert.deepStrictEqual(rec.key, spec.key);
   assert.deepStrictEqual(events, rec.result.methods.map((m) => `${spec.key} · ${m.method.label}`));
   await Deno.remove(dataDir, { recursive: true });
+});
+
+Deno.test("the estimator sweep measures the tracked activations again under every setting", async () => {
+  const spec = structuredClone(
+    EXPERIMENTS["information-dynamics"].runs("micro", { seeds: [0] })[0],
+  );
+  // 128 probe samples in one batch, so that the tracking's estimator is one of the sweep's.
+  spec.request.tracking = { ...spec.request.tracking, probe_batch: 128, probe_size: 128 };
+  spec.request.dataset = {
+    ...spec.request.dataset,
+    test_limit: 128,
+  } as typeof spec.request.dataset;
+  assert(spec.probe?.estimator_sweep);
+  const rec = await executeRun(spec, {
+    dataDir: await Deno.makeTempDir({ prefix: "infoplane-exp-" }),
+  });
+  assert.deepStrictEqual(rec.sweep_settings!.length, ESTIMATOR_SWEEP.length);
+  assert.deepStrictEqual(ESTIMATOR_SWEEP.length, 12);
+  const own = rec.sweep_settings!.find((s) =>
+    JSON.stringify(s.estimator) === JSON.stringify(rec.result.tracking.estimator)
+  )!;
+  assert.deepStrictEqual(own.id, "squared-s5-m128");
+  // Under the tracking's own setting the re-analysed run is the tracked one (to 6 digits).
+  const [same] = sweptRuns([rec], own);
+  rec.result.methods.forEach((m, mi) => {
+    const a = m.analysis, b = same.result.methods[mi].analysis;
+    assert.deepStrictEqual(b.checkpoints.map((c) => c.step), a.checkpoints.map((c) => c.step));
+    a.checkpoints.forEach((cp, ci) =>
+      cp.layers.forEach((l, li) => {
+        const o = b.checkpoints[ci].layers[li];
+        assert(Math.abs(o.nhsic_x - l.nhsic_x) <= 1e-5 * Math.abs(l.nhsic_x), `${l.name} x`);
+        assert(Math.abs(o.nhsic_y - l.nhsic_y) <= 1e-5 * Math.abs(l.nhsic_y) + 1e-9, `${l.name} y`);
+      })
+    );
+    assert.deepStrictEqual(b.summary.layers.length, a.summary.layers.length);
+  });
+  // Another setting gives other values.
+  const plain = sweptRuns([rec], rec.sweep_settings!.find((s) => s.id === "plain-s1-m128")!)[0];
+  assert.notDeepStrictEqual(
+    plain.result.methods[0].analysis.checkpoints.at(-1)!.layers[0].nhsic_x,
+    rec.result.methods[0].analysis.checkpoints.at(-1)!.layers[0].nhsic_x,
+  );
+});
+
+Deno.test("an interrupted suite continues from the runs it finished", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "infoplane-resume-" });
+  const dataDir = await Deno.makeTempDir({ prefix: "infoplane-exp-" });
+  const trained: string[] = [];
+  const counting: RunExecutor = (spec, ctx) => {
+    trained.push(spec.key);
+    return executeRun(spec, ctx);
+  };
+  const first = await runSuite({
+    scale: "micro",
+    names: ["toy"],
+    seeds: [0, 1],
+    dataDir,
+    executor: counting,
+    store: await dirRunStore(dir),
+  });
+  assert.deepStrictEqual(trained.length, 2);
+  assert.deepStrictEqual(first.resumed, undefined);
+  // Started again: nothing is trained; one seed more: only that one.
+  const again = await runSuite({
+    scale: "micro",
+    names: ["toy"],
+    seeds: [0, 1, 2],
+    dataDir,
+    executor: counting,
+    store: await dirRunStore(dir),
+  });
+  assert.deepStrictEqual(trained, [
+    "toy/xor-shortcut/seed0",
+    "toy/xor-shortcut/seed1",
+    "toy/xor-shortcut/seed2",
+  ]);
+  assert.deepStrictEqual(again.resumed?.runs, 2);
+  assert(again.resumed!.earlier_wall_seconds >= 0);
+  assert.deepStrictEqual(
+    again.experiments[0].runs.slice(0, 2).map((r) =>
+      r.result.methods.map((m) => m.final_test_accuracy)
+    ),
+    first.experiments[0].runs.map((r) => r.result.methods.map((m) => m.final_test_accuracy)),
+  );
+  // A changed run (another backend) is trained again; --fresh ignores what is kept.
+  await runSuite({
+    scale: "micro",
+    names: ["toy"],
+    seeds: [0],
+    dataDir,
+    executor: counting,
+    store: await dirRunStore(dir, true),
+  });
+  assert.deepStrictEqual(trained.length, 4);
 });

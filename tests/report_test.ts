@@ -12,12 +12,25 @@ import type {
   ProbePoint,
   RunRecord,
   SuiteResult,
-} from "../lib/experiments/types.ts";
+} from "../lib/experiments/mod.ts";
 import { DEFAULT_ESTIMATOR } from "../lib/nhsic/config.ts";
-import { exceeds, pairedDiff, ranks, spearman } from "../lib/report/aggregate.ts";
-import { CLAIMS, evaluateClaims, verdictOf } from "../lib/report/claims.ts";
-import { buildFigures } from "../lib/report/figures.ts";
-import { renderReport, reportBlocks, scopeSvgIds, toMarkdown } from "../lib/report/report.ts";
+import {
+  buildFigures,
+  CLAIMS,
+  claimsUnder,
+  evaluateClaims,
+  exceeds,
+  pairedDiff,
+  ranks,
+  renderReport,
+  reportBlocks,
+  scopeSvgIds,
+  spearman,
+  sweepSettingsOf,
+  toMarkdown,
+  trackingSettingId,
+  verdictOf,
+} from "../lib/report/mod.ts";
 import { summarise } from "../lib/summary.ts";
 import type { MethodResult, MethodSpec, TrainingResult } from "../lib/train/types.ts";
 const STEPS = [0, 10, 20, 40, 80];
@@ -388,4 +401,79 @@ Deno.test("SVG ids are scoped so several figures can share a page", () => {
     scopeSvgIds(svg, "f3"),
     '<svg><clipPath id="f3-c1"/><g clip-path="url(#f3-c1)"/><use href="#f3-c1"/></svg>',
   );
+});
+
+/**
+ * The constructed suite's dynamics runs with a two-setting estimator sweep: "same" repeats the
+ * tracked values (the tracking's own estimator), "flat" is an estimator under which nothing
+ * compresses (nHSIC(X;T) only rises).
+ */
+function sweptSuite(): SuiteResult {
+  const suite = constructedSuite();
+  const settings = [
+    { id: "same", label: "the tracked one", estimator: { ...DEFAULT_ESTIMATOR, batch_size: 32 } },
+    {
+      id: "flat",
+      label: "a flat one",
+      estimator: { ...DEFAULT_ESTIMATOR, sigma: 1, batch_size: 32 },
+    },
+  ];
+  const dyn = suite.experiments.find((e) => e.name === "information-dynamics")!;
+  dyn.runs = dyn.runs.map((r) => ({
+    ...r,
+    sweep_settings: settings,
+    probes: r.result.methods.flatMap((m) =>
+      m.analysis.checkpoints.map((cp, t): ProbePoint => ({
+        method: m.method.label,
+        step: cp.step,
+        layers: cp.layers.map((l) => ({ name: l.name })),
+        sweep: {
+          same: {
+            xx: m.analysis.reference.nhsic_x_x,
+            yy: m.analysis.reference.nhsic_y_y,
+            x: cp.layers.map((l) => l.nhsic_x),
+            y: cp.layers.map((l) => l.nhsic_y),
+          },
+          flat: {
+            xx: 50,
+            yy: 10,
+            x: cp.layers.map(() => 50 * (0.5 + 0.05 * t)),
+            y: cp.layers.map((l) => l.nhsic_y),
+          },
+        },
+      }))
+    ),
+  }));
+  return suite;
+}
+
+Deno.test("the estimator sweep re-tests the nHSIC parts under each setting", () => {
+  const suite = sweptSuite();
+  assert.deepStrictEqual(sweepSettingsOf(suite).map((s) => s.id), ["same", "flat"]);
+  assert.deepStrictEqual(trackingSettingId(suite), "same");
+  const main = evaluateClaims(suite);
+  const same = claimsUnder(suite, sweepSettingsOf(suite)[0], main);
+  const flat = claimsUnder(suite, sweepSettingsOf(suite)[1], main);
+  const part = (cs: typeof same, id: string) =>
+    cs.flatMap((c) => c.parts).find((p) => p.id === id)!;
+  // The tracked values give the main verdicts on the swept runs.
+  assert.deepStrictEqual(same.find((c) => c.number === 3)!.verdict, "held");
+  assert(part(same, "3a").retested && part(same, "3a").holds);
+  // Nothing compresses under "flat": 3a, 3c and 4a fail; accuracy parts keep their result.
+  assert.deepStrictEqual(part(flat, "3a").holds, false);
+  assert.deepStrictEqual(part(flat, "4a").holds, false);
+  assert.deepStrictEqual(part(flat, "1a").retested, false);
+  assert.deepStrictEqual(part(flat, "1a").holds, part(same, "1a").holds);
+  // 2a is re-tested on the swept runs only (the dynamics configuration).
+  assert.deepStrictEqual(part(flat, "2a").units.length, 1);
+  const md = toMarkdown(reportBlocks(suite));
+  assert(md.includes("## Does the verdict depend on the estimator?"));
+  assert(
+    md.includes("| the tracked one (the tracking's) | held |"),
+    md.slice(md.indexOf("### Verdicts under")),
+  );
+  assert(md.includes("Claim 3 (Layer-role differentiation): **held** under the tracked one;"));
+  assert(md.includes("largest relative difference 0.0e+0"));
+  // Without sweeps the section is absent.
+  assert(!toMarkdown(reportBlocks(constructedSuite())).includes("depend on the estimator"));
 });

@@ -205,6 +205,14 @@ Deno.test("resolveTrainingRequest fills defaults and expands presets", () => {
     "seq-sc",
   ]);
   assert.deepStrictEqual(j2.methods[2].head, "linear");
+  // The regulariser measures the block's output unless told to measure the head's.
+  assert.deepStrictEqual(j2.methods[1].nhsic_on, "block");
+  const j3 = resolveTrainingRequest({
+    dataset: { name: "mnist" },
+    methods: [{ name: "layerwise", nhsic_lambda: 0.1, nhsic_on: "head" }],
+  });
+  assert.deepStrictEqual(j3.methods[0].label, "layerwise(cross_entropy, nhsic=0.1 global on head)");
+  assert.deepStrictEqual(j3.methods[0].nhsic_on, "head");
   assert.deepStrictEqual(j2.tracking.estimator.kernel, "linear");
   assert.deepStrictEqual(j2.optimizer.batch_size, 128);
 });
@@ -247,6 +255,24 @@ Deno.test("resolveTrainingRequest rejects bad requests with the field at fault",
       { dataset: { name: "mnist" }, methods: [{ name: "layerwise", nhsic_target: "local" }] },
       "invalid-model",
       "methods[0].nhsic_target",
+    ],
+    [
+      { dataset: { name: "mnist" }, methods: [{ name: "layerwise", nhsic_on: "head" }] },
+      "invalid-model",
+      "methods[0].nhsic_on",
+    ],
+    [
+      {
+        dataset: { name: "mnist" },
+        methods: [{ name: "layerwise", loss: "similarity", nhsic_lambda: 1, nhsic_on: "head" }],
+      },
+      "invalid-model",
+      "methods[0].nhsic_on",
+    ],
+    [
+      { dataset: { name: "mnist" }, methods: [{ name: "e2e", nhsic_on: "block" }] },
+      "invalid-model",
+      "methods[0].nhsic_on",
     ],
     [
       { dataset: { name: "mnist" }, methods: [{ name: "layerwise", head: "conv" }] },

@@ -7,8 +7,9 @@
  * @module
  */
 import type { BackendName, RunOptions } from "../train/types.ts";
-import { executeRun, runSuite } from "./runner.ts";
-import { type SuiteDataset, suiteRuns } from "./suite.ts";
+import type { SuiteDataset } from "./_experiment.ts";
+import { suiteRuns } from "./_registry.ts";
+import { executeRun, runSuite } from "./_runner.ts";
 import type { ExperimentName, RunRecord, RunSpec, Scale, SuiteResult } from "./types.ts";
 
 /** What an experiment suite job asks for. */

@@ -5,9 +5,10 @@
  *
  * @module
  */
+import type { EstimatorConfig } from "../nhsic/config.ts";
 import type { TrainingRequest } from "../train/request.ts";
 import type { BackendName, TrainingResult } from "../train/types.ts";
-import type { ToySpec } from "./toy.ts";
+import type { ToySpec } from "./_toy_data.ts";
 
 /** The named experiments, in the order a suite runs them. */
 export const EXPERIMENT_NAMES = [
@@ -22,20 +23,47 @@ export const EXPERIMENT_NAMES = [
 export type ExperimentName = typeof EXPERIMENT_NAMES[number];
 
 /**
- * How big a suite is: "cpu" finishes on a 2-core machine within an hour, "full" is meant for a
- * GPU; "micro" is a seconds-long smoke test (tests only; its numbers mean nothing).
+ * How big a suite is: "cpu" finishes on a 2-core machine within an hour (data subsets, a few
+ * epochs); "long" trains on the whole datasets for 30+ epochs where the paper's dynamics are
+ * (finishes on a 2-core machine in under two hours with two runs at a time); "full" is meant for
+ * a GPU; "micro" is a seconds-long smoke test (tests only; its numbers mean nothing).
  */
-export type Scale = "micro" | "cpu" | "full";
+export type Scale = "micro" | "cpu" | "long" | "full";
 
 /** Scales a caller may ask for outside tests. */
-export const PUBLIC_SCALES: readonly Scale[] = ["cpu", "full"];
+export const PUBLIC_SCALES: readonly Scale[] = ["cpu", "long", "full"];
 
-/** Extra measurements at every tracking point, taken from the live network (lib/experiments/probed.ts). */
+/** Extra measurements at every tracking point, taken from the live network (lib/experiments/_probed.ts). */
 export interface ProbeSpec {
   /** Soft nearest-neighbour loss of every tracked layer and of the input (lib/metrics/snnl.ts). */
   snnl?: boolean;
   /** The toy's nHSIC(U; T_l) and nHSIC(E; T_l) (lib/experiments/toy.ts). */
   toy_features?: boolean;
+  /**
+   * nHSIC(X;T_l) and nHSIC(Y;T_l) of every tracked layer again under each estimator setting of
+   * the sweep (lib/experiments/_sweep.ts), on the tracking's probe samples.
+   */
+  estimator_sweep?: boolean;
+}
+
+/** One setting of the estimator sweep. */
+export interface SweepSetting {
+  /** Short id, e.g. "squared-s5-m128". */
+  id: string;
+  /** In words, e.g. "squared distance, sigma 5, m 128". */
+  label: string;
+  estimator: EstimatorConfig;
+}
+
+/**
+ * nHSIC of every tracked layer under one sweep setting at one tracking point: the references
+ * nHSIC(X;X) and nHSIC(Y;Y), and nHSIC(X;T_l), nHSIC(Y;T_l) in the order of the point's layers.
+ */
+export interface SweepValues {
+  xx: number;
+  yy: number;
+  x: number[];
+  y: number[];
 }
 
 /** One unit of work: one training job (all its methods share the seed) plus its tags. */
@@ -77,6 +105,8 @@ export interface ProbePoint {
   layers: ProbeLayer[];
   /** SNNL of the input itself (the entanglement the network starts from). */
   input_snnl?: number;
+  /** nHSIC under each estimator setting of the sweep, by setting id. */
+  sweep?: Record<string, SweepValues>;
 }
 
 /** What one run produced. */
@@ -88,6 +118,8 @@ export interface RunRecord {
   seed: number;
   result: TrainingResult;
   probes?: ProbePoint[];
+  /** The estimator settings of the probes' `sweep` values (runs with an estimator sweep). */
+  sweep_settings?: SweepSetting[];
   seconds: number;
 }
 
@@ -135,7 +167,16 @@ export interface SuiteResult {
   command: string;
   backend: { name: BackendName | string; device: string };
   linalg: string;
-  environment: { deno: string; os: string; cpus: number | null };
+  environment: {
+    deno: string;
+    os: string;
+    cpus: number | null;
+    /**
+     * The machine's load average (1 min) at the start and the end, and its mean over samples
+     * taken as runs finished: how much else the machine was doing.
+     */
+    load?: { start: number; end: number; mean: number; samples: number };
+  };
   datasets: DatasetSource[];
   /** Runs executed at once. */
   concurrency: number;
@@ -143,6 +184,13 @@ export interface SuiteResult {
   failures: Array<{ key: string; experiment: ExperimentName; message: string }>;
   started_at: string;
   finished_at: string;
+  /** Wall time of this session (a resumed suite: from the restart). */
   wall_seconds: number;
+  /**
+   * Runs reused from an earlier, interrupted session of the same suite (their records were kept
+   * in the output directory): how many, their own run time, and the wall time of the earlier
+   * sessions (from their start to their last finished run).
+   */
+  resumed?: { runs: number; run_seconds: number; earlier_wall_seconds: number };
   experiments: ExperimentResult[];
 }

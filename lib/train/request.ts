@@ -28,6 +28,7 @@ export const MethodSpecSchema = z.object({
   loss: z.enum(["cross_entropy", "similarity", "supervised_contrastive"]).optional(),
   nhsic_lambda: z.number().min(0).max(1000).optional(),
   nhsic_target: z.enum(["global", "local"]).optional(),
+  nhsic_on: z.enum(["block", "head"]).optional(),
   label: z.string().min(1).max(80).optional(),
 }).strict().describe(
   "A training method; head, loss and the nHSIC regulariser apply to layerwise and sequential.",
@@ -141,12 +142,20 @@ function requestIssueError(issue: z.core.$ZodIssue): InputError {
   return new InputError(problemFor(issue.path, missing), `${field}: ${message}`, field);
 }
 
-/** Display label of a method, e.g. "layerwise(cross_entropy, head=mlp, nhsic=0.1 global)". */
+/**
+ * Display label of a method, e.g. "layerwise(cross_entropy, head=mlp, nhsic=0.1 global)", with
+ * " on head" when the regulariser measures the head's output.
+ */
 export function methodLabel(m: MethodSpec): string {
   if (m.name === "e2e") return "e2e";
   const parts: string[] = [m.loss ?? "cross_entropy"];
   if (m.head && m.head !== "linear") parts.push(`head=${m.head}`);
-  if (m.nhsic_lambda) parts.push(`nhsic=${m.nhsic_lambda} ${m.nhsic_target ?? "global"}`);
+  if (m.nhsic_lambda) {
+    parts.push(
+      `nhsic=${m.nhsic_lambda} ${m.nhsic_target ?? "global"}` +
+        (m.nhsic_on === "head" ? " on head" : ""),
+    );
+  }
   return `${m.name}(${parts.join(", ")})`;
 }
 
@@ -157,7 +166,7 @@ export function resolveMethod(m: MethodSpec, i: number): ResolvedMethod {
     throw new InputError("invalid-model", `${at(f)}: ${msg}`, at(f));
   };
   if (m.name === "e2e") {
-    for (const f of ["head", "loss", "nhsic_lambda", "nhsic_target"] as const) {
+    for (const f of ["head", "loss", "nhsic_lambda", "nhsic_target", "nhsic_on"] as const) {
       if (m[f] !== undefined) bad(f, "e2e has no local losses, heads or regulariser");
     }
     return { name: "e2e", label: m.label ?? "e2e" };
@@ -166,14 +175,20 @@ export function resolveMethod(m: MethodSpec, i: number): ResolvedMethod {
   if (loss === "similarity" && m.head !== undefined) {
     bad("head", "similarity matching compares the block's own features and uses no head");
   }
-  if (m.nhsic_target !== undefined && !m.nhsic_lambda) {
-    bad("nhsic_target", "set nhsic_lambda > 0 to use the nHSIC regulariser");
+  for (const f of ["nhsic_target", "nhsic_on"] as const) {
+    if (m[f] !== undefined && !m.nhsic_lambda) {
+      bad(f, "set nhsic_lambda > 0 to use the nHSIC regulariser");
+    }
+  }
+  if (m.nhsic_on === "head" && loss === "similarity") {
+    bad("nhsic_on", 'similarity matching has no head; use "block"');
   }
   const out: MethodSpec = { name: m.name, loss };
   if (loss !== "similarity") out.head = m.head ?? "linear";
   if (m.nhsic_lambda) {
     out.nhsic_lambda = m.nhsic_lambda;
     out.nhsic_target = m.nhsic_target ?? "global";
+    out.nhsic_on = m.nhsic_on ?? "block";
   }
   return { ...out, label: m.label ?? methodLabel(out) };
 }

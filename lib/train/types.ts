@@ -21,6 +21,12 @@ export interface MethodSpec {
   nhsic_lambda?: number;
   /** "global": nHSIC against the network input X; "local": against the block's own input. */
   nhsic_target?: "global" | "local";
+  /**
+   * Whose output the regulariser measures: "block" (default), the block's representation T_l;
+   * "head", the auxiliary head's output, the same tensor the local loss is computed on (as the
+   * authors' code passes it to its criterion). See docs/training.md.
+   */
+  nhsic_on?: "block" | "head";
   /** Display name; default derived from the fields above, e.g. "layerwise(cross_entropy)". */
   label?: string;
 }

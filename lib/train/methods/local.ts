@@ -1,6 +1,9 @@
 /**
  * Local objectives of layer-wise and sequential training: every block gets an auxiliary head
- * and a local loss on its own output, optionally minus lambda * nHSIC(target; block output).
+ * and a local loss on its own output, optionally minus lambda * nHSIC(target; F_l), where F_l is
+ * the block's output T_l (`nhsic_on: "block"`, the default) or its head's output, the tensor the
+ * local loss itself is computed on (`nhsic_on: "head"`, as the authors' code passes it to its
+ * criterion).
  */
 import { tf } from "../tf.ts";
 import { Head, type HeadKind } from "../heads.ts";
@@ -26,12 +29,14 @@ export class LocalObjectives {
   readonly #loss: NonNullable<ResolvedMethod["loss"]>;
   readonly #lambda: number;
   readonly #target: "global" | "local";
+  readonly #on: "block" | "head";
 
   constructor(readonly net: Network, method: ResolvedMethod, seed: number) {
     this.#store = new ParamStore(seed);
     this.#loss = method.loss ?? "cross_entropy";
     this.#lambda = method.nhsic_lambda ?? 0;
     this.#target = method.nhsic_target ?? "global";
+    this.#on = method.nhsic_on ?? "block";
     const kind: HeadKind = method.head ?? "linear";
     const c = net.plan.numClasses;
     this.heads = net.blocks.map((b) => {
@@ -92,7 +97,10 @@ export class LocalObjectives {
         return s;
       },
     };
-    const s = tf.tidy(() => regulariserKernel(this.net.forwardBlock(l, input, record)));
+    const s = tf.tidy(() => {
+      const out = this.net.forwardBlock(l, input, record);
+      return regulariserKernel(this.#on === "head" ? this.heads[l]!.apply(out, record) : out);
+    });
     const m = s.shape[0];
     const values = await s.data() as Float32Array;
     s.dispose();
@@ -120,19 +128,27 @@ export class LocalObjectives {
     inverse: tf.Tensor2D | null = null,
   ): tf.Scalar {
     let loss: tf.Scalar;
+    // What the regulariser measures: the block's output, or the head's (see the module doc).
+    let features = out;
     switch (this.#loss) {
-      case "cross_entropy":
-        loss = crossEntropy(this.heads[l]!.apply(out, ctx), batch.onehot);
+      case "cross_entropy": {
+        const z = this.heads[l]!.apply(out, ctx);
+        loss = crossEntropy(z, batch.onehot);
+        if (this.#on === "head") features = z;
         break;
+      }
       case "similarity":
         loss = similarityLoss(out, batch.onehot);
         break;
-      case "supervised_contrastive":
-        loss = supConLoss(this.heads[l]!.apply(out, ctx) as tf.Tensor2D, batch.labels);
+      case "supervised_contrastive": {
+        const z = this.heads[l]!.apply(out, ctx);
+        loss = supConLoss(z as tf.Tensor2D, batch.labels);
+        if (this.#on === "head") features = z;
         break;
+      }
     }
     if (targetRT) {
-      loss = tf.sub(loss, tf.mul(nhsicAgainst(targetRT, out, inverse), this.#lambda));
+      loss = tf.sub(loss, tf.mul(nhsicAgainst(targetRT, features, inverse), this.#lambda));
     }
     return loss;
   }

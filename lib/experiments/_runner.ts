@@ -1,7 +1,7 @@
 /**
  * Runs experiments: each run is resolved into a training job (lib/train/request.ts), trained on
  * its dataset (loaded once per process) and, when it asks for probes, measured at every tracking
- * point through lib/experiments/probed.ts. A suite groups the runs into experiment results with
+ * point through lib/experiments/_probed.ts. A suite groups the runs into experiment results with
  * their aggregates and records settings, seeds, datasets, backend and wall time.
  *
  * The same code runs from the CLI (scripts/experiments.ts, optionally with runs spread over Web
@@ -20,10 +20,11 @@ import { snnl } from "../metrics/snnl.ts";
 import { resolveTrainingRequest } from "../train/request.ts";
 import { runTrainingOn } from "../train/run.ts";
 import type { TrainingEvent, TrainingJob } from "../train/types.ts";
-import { probeActivations, runTrainingProbed } from "./probed.ts";
-import { summariseExperiment } from "./summaries.ts";
-import { EXPERIMENTS, type RunOptions, selectExperiments, type SuiteDataset } from "./suite.ts";
-import { toyColumns, toyDataset } from "./toy.ts";
+import type { RunOptions, SuiteDataset } from "./_experiment.ts";
+import { probeActivations, runTrainingProbed } from "./_probed.ts";
+import { EXPERIMENTS, selectExperiments } from "./_registry.ts";
+import { measureSweep, sweepSettings } from "./_sweep.ts";
+import { toyColumns, toyDataset } from "./_toy_data.ts";
 import type { Network } from "../train/network.ts";
 import type {
   DatasetSource,
@@ -35,6 +36,7 @@ import type {
   RunSpec,
   Scale,
   SuiteResult,
+  SweepSetting,
 } from "./types.ts";
 
 /** What running one run needs. */
@@ -82,9 +84,10 @@ export async function executeRun(spec: RunSpec, ctx: RunContext): Promise<RunRec
   const onEvent = ctx.onEvent && ((e: TrainingEvent) => ctx.onEvent!(relabel(e, spec)));
   const opts = { dataDir: ctx.dataDir, onEvent, signal: ctx.signal };
   const probes: ProbePoint[] = [];
+  const sweep = spec.probe?.estimator_sweep ? sweepSettings(job.tracking.estimator) : undefined;
   const result = spec.probe
     ? await runTrainingProbed(job, ds, opts, async (net, step, method) => {
-      probes.push(await measureProbes(spec, job, ds, net, step, method.label));
+      probes.push(await measureProbes(spec, job, ds, net, step, method.label, sweep));
     })
     : await runTrainingOn(job, ds, opts);
   return {
@@ -95,6 +98,7 @@ export async function executeRun(spec: RunSpec, ctx: RunContext): Promise<RunRec
     seed: spec.seed,
     result,
     ...(spec.probe ? { probes } : {}),
+    ...(sweep ? { sweep_settings: sweep } : {}),
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -108,6 +112,7 @@ async function measureProbes(
   net: Network,
   step: number,
   method: string,
+  sweep?: SweepSetting[],
 ): Promise<ProbePoint> {
   const n = Math.min(job.tracking.probe_size, ds.test.n);
   const batch = job.tracking.probe_batch;
@@ -130,6 +135,11 @@ async function measureProbes(
       cache.set(key, snnl(ds.test.x.subarray(0, n * d), n, d, labels, { batchSize: batch }).snnl);
     }
     point.input_snnl = cache.get(key);
+  }
+  if (sweep) {
+    const d = ds.shape.reduce((p, v) => p * v, 1);
+    const x = { rows: n, cols: d, data: ds.test.x.subarray(0, n * d) };
+    point.sweep = measureSweep(x, labels, ds.numClasses, acts, linalg, sweep);
   }
   if (spec.probe?.toy_features) {
     // nHSIC of each layer against chosen input columns, with the tracking's own estimator.
@@ -196,6 +206,32 @@ export interface SuiteOptions extends RunOptions {
   onRunDone?: (p: SuiteProgress) => void;
   /** Aborting stops every running run at its next step. */
   signal?: AbortSignal;
+  /**
+   * Keeps every finished run and hands back the runs an earlier, interrupted session of the same
+   * suite finished (those are not trained again). Default: none.
+   */
+  store?: RunStore;
+  /** Called once with the runs taken from the store (none on a first session). */
+  onResume?: (records: RunRecord[]) => void;
+}
+
+/** Where a suite keeps finished runs, so that an interrupted suite continues where it stopped. */
+export interface RunStore {
+  /** The record of a finished run of exactly this spec, or null. */
+  load(spec: RunSpec): Promise<RunRecord | null>;
+  /** Keeps a finished run. */
+  save(spec: RunSpec, rec: RunRecord): Promise<void>;
+  /** Wall seconds that earlier sessions of this suite ran (0 for a first session). */
+  earlierWallSeconds(): Promise<number>;
+}
+
+/** The machine's 1-minute load average, or null where it cannot be read. */
+function loadAverage(): number | null {
+  try {
+    return Deno.loadavg()[0];
+  } catch {
+    return null; // no --allow-sys, or a platform without it
+  }
 }
 
 /** Fashion-MNIST / MNIST files of a directory checked against the published MD5s. */
@@ -272,10 +308,31 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
   const timing = new Map<ExperimentName, { first: number; last: number }>();
   let next = 0, done = 0;
   const signal = opts.signal ?? new AbortController().signal;
+  const loads: number[] = [];
+  const sampleLoad = () => {
+    const l = loadAverage();
+    if (l !== null) loads.push(l);
+  };
+  sampleLoad();
+  // Runs an earlier session finished are taken as they are.
+  const resumed = { runs: 0, run_seconds: 0 };
+  const todo: RunSpec[] = [];
+  for (const spec of all) {
+    const rec = await opts.store?.load(spec) ?? null;
+    if (rec) {
+      records.set(spec.key, rec);
+      resumed.runs++;
+      resumed.run_seconds += rec.seconds;
+      done++;
+    } else {
+      todo.push(spec);
+    }
+  }
+  opts.onResume?.([...records.values()]);
   const lane = async () => {
-    while (next < all.length) {
+    while (next < todo.length) {
       signal.throwIfAborted();
-      const spec = all[next++];
+      const spec = todo[next++];
       const started = performance.now();
       let rec: RunRecord;
       try {
@@ -293,6 +350,8 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
         continue;
       }
       records.set(spec.key, rec);
+      await opts.store?.save(spec, rec);
+      sampleLoad();
       const t = timing.get(spec.experiment) ?? { first: started, last: started };
       t.first = Math.min(t.first, started);
       t.last = Math.max(t.last, performance.now());
@@ -306,7 +365,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       });
     }
   };
-  const lanes = Array.from({ length: Math.min(concurrency, all.length) }, lane);
+  const lanes = Array.from({ length: Math.min(concurrency, todo.length) }, lane);
   const settled = await Promise.allSettled(lanes);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failed) {
@@ -326,7 +385,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       settings: def.settings(opts.scale, opts),
       seeds: [...new Set(runs.map((r) => r.seed))],
       runs: recs,
-      summary: summariseExperiment(name, recs),
+      summary: def.summarise(recs),
       started_at: new Date(startedAt.getTime() + (t.first - t0)).toISOString(),
       finished_at: new Date(startedAt.getTime() + (t.last - t0)).toISOString(),
       // With several runs at once, experiments overlap: this is first start to last end.
@@ -356,13 +415,35 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       device: first?.device ?? "",
     },
     linalg: getLinalg().name,
-    environment: { deno, os, cpus },
+    environment: {
+      deno,
+      os,
+      cpus,
+      ...(loads.length > 0
+        ? {
+          load: {
+            start: loads[0],
+            end: loadAverage() ?? loads.at(-1)!,
+            mean: loads.reduce((a, b) => a + b, 0) / loads.length,
+            samples: loads.length,
+          },
+        }
+        : {}),
+    },
     datasets: sources,
     concurrency,
     failures,
     started_at: startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     wall_seconds: (performance.now() - t0) / 1000,
+    ...(resumed.runs > 0
+      ? {
+        resumed: {
+          ...resumed,
+          earlier_wall_seconds: await opts.store?.earlierWallSeconds() ?? 0,
+        },
+      }
+      : {}),
     experiments,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Per-run measures the experiment summaries and the claim verdicts share (definitions in
- * docs/experiments.md, "Measures"). Each takes one method's result of one run (one seed).
+ * Per-run measures the experiments' summaries, tables, figures and claim rules share (definitions
+ * in docs/experiments.md, "Measures"), and the grouping of runs over seeds. Each measure takes one
+ * method's result of one run (one seed).
  *
  * - blocks: the tracked layers except the output ("logits");
  * - middle layers: the blocks after the first (none at depth 1);
@@ -8,10 +9,91 @@
  *
  * @module
  */
-import type { ProbePoint, RunRecord } from "../experiments/types.ts";
+import { type SeedValue, type Stat, stat } from "../report/_aggregate.ts";
 import type { LayerSummary } from "../summary.ts";
 import { LOGITS } from "../train/network.ts";
 import type { MethodResult } from "../train/types.ts";
+import type { ProbePoint, RunRecord } from "./types.ts";
+
+/** Method label of end-to-end training. */
+export const E2E = "e2e";
+/** Method label of layer-wise training with local cross-entropy (the paper's main comparison). */
+export const LW = "layerwise(cross_entropy)";
+
+/** Whether a method label is a layer-wise method (anything but e2e). */
+export function isLayerwise(label: string): boolean {
+  return label !== E2E;
+}
+
+/** Runs grouped by their group key (a configuration over seeds), in first-seen order. */
+export function groups(runs: RunRecord[]): Array<[string, RunRecord[]]> {
+  const m = new Map<string, RunRecord[]>();
+  for (const r of runs) m.set(r.group, [...(m.get(r.group) ?? []), r]);
+  return [...m];
+}
+
+/** The tags of a group's runs (those of its first run). */
+export function tagsOf(runs: RunRecord[]): Record<string, string | number> {
+  return runs[0]?.tags ?? {};
+}
+
+/** "mnist, mlp w128, depth 5" (the depth only where the runs have one). */
+export function groupTitle(runs: RunRecord[]): string {
+  const t = runs[0].tags;
+  return `${t.dataset}, ${t.model_name ?? t.model}${
+    t.depth === undefined ? "" : `, depth ${t.depth}`
+  }`;
+}
+
+/** A statistic over the seeds of a group for one method (NaN where a run lacks the method). */
+export function over(
+  runs: RunRecord[],
+  label: string,
+  f: (m: MethodResult, r: RunRecord) => number,
+): Stat {
+  return stat(runs.map((r) => {
+    const m = methodOf(r, label);
+    return m ? f(m, r) : NaN;
+  }));
+}
+
+/** Per-seed values of a method's measure (runs without the method are left out). */
+export function values(
+  runs: RunRecord[],
+  label: string,
+  f: (m: MethodResult, r: RunRecord) => number,
+): SeedValue[] {
+  return runs.flatMap((r): SeedValue[] => {
+    const m = methodOf(r, label);
+    return m ? [{ seed: r.seed, value: f(m, r) }] : [];
+  });
+}
+
+/** Per-layer statistics of a method over the seeds of a group. */
+export function layerStats(runs: RunRecord[], label: string): Array<{
+  name: string;
+  final_x: Stat;
+  final_y: Stat;
+  compression: Stat;
+  label_retention: Stat;
+}> {
+  const first = runs.map((r) => methodOf(r, label)).find((m) => m);
+  if (!first) return [];
+  return first.analysis.summary.layers.map((l, i) => {
+    const pick = (f: (s: LayerSummary) => number | null) =>
+      over(runs, label, (m) => f(m.analysis.summary.layers[i]) ?? NaN);
+    return {
+      name: l.name,
+      final_x: pick((s) => s.final_x),
+      final_y: pick((s) => s.final_y),
+      compression: pick((s) => s.compression),
+      label_retention: pick((s) => s.label_retention),
+    };
+  });
+}
+
+/** Final test accuracy of a method. */
+export const accuracy = (m: MethodResult): number => m.final_test_accuracy;
 
 /** The method of a run with a given label, or undefined. */
 export function methodOf(run: RunRecord, label: string): MethodResult | undefined {

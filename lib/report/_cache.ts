@@ -6,9 +6,10 @@
  * @module
  */
 import { LRUCache } from "lru-cache";
-import { renderSvg } from "../charts/render.ts";
+import { renderSvg } from "../charts/mod.ts";
 import type { SuiteResult } from "../experiments/types.ts";
-import { buildFigures, type Figure } from "./figures.ts";
+import type { Figure } from "./_figures.ts";
+import { buildFigures } from "./_report.ts";
 
 /** One suite's report pieces. */
 export interface RenderedSuite {
