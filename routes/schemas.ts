@@ -6,7 +6,7 @@ import { EstimatorSchema as EstimatorFields } from "../lib/nhsic/config.ts";
 import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
 
 /** Estimator settings (lib/nhsic/config.ts), a named component of the document. */
-export const EstimatorSchema = EstimatorFields.openapi("Estimator", {
+export const EstimatorSchema = z.object(EstimatorFields.shape).strict().openapi("Estimator", {
   example: { kernel: "gaussian", sigma: 5, eps: 1e-5, batch_size: null },
 });
 
