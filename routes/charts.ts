@@ -15,6 +15,7 @@ import { LRUCache } from "lru-cache";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import {
   buildChart,
+  buildMeasureChart,
   CHART_FORMATS,
   CHART_MEDIA_TYPES,
   CHART_NAMES,
@@ -24,10 +25,14 @@ import {
   type ChartSourceKind,
   isChartFormat,
   isChartName,
+  isMeasureChartName,
+  MEASURE_CHART_NAMES,
+  MEASURE_CHARTS,
   renderPng,
   renderSvg,
 } from "../lib/charts/mod.ts";
-import { InputError, NotFoundError } from "../lib/errors.ts";
+import { ConflictError, InputError, NotFoundError } from "../lib/errors.ts";
+import type { SimilarityName } from "../lib/measures/mod.ts";
 import type { TrainingResult } from "../lib/train/types.ts";
 import type { AppEnv, Deps } from "./env.ts";
 import { ownerOf, problemResponse } from "./http.ts";
@@ -38,7 +43,7 @@ export const CHART_CACHE_CONTROL = "private, max-age=3600";
 const DEFAULT_SCALE = 2;
 
 const ChartInfoSchema = z.object({
-  name: z.enum(CHART_NAMES),
+  name: z.enum([...CHART_NAMES, ...MEASURE_CHART_NAMES]),
   title: z.string(),
   description: z.string(),
   sources: z.array(z.enum(["analyses", "trainings"])),
@@ -66,7 +71,10 @@ const listCharts = createRoute({
 });
 
 function chartRoute(kind: ChartSourceKind) {
-  const charts = CHARTS.filter((c) => c.sources.includes(kind)).map((c) => c.name);
+  const charts: string[] = [
+    ...CHARTS.filter((c) => c.sources.includes(kind)).map((c) => c.name),
+    ...(kind === "analyses" ? MEASURE_CHART_NAMES : []),
+  ];
   const noun = kind === "analyses" ? "analysis" : "training";
   return createRoute({
     method: "get",
@@ -118,16 +126,26 @@ function chartRoute(kind: ChartSourceKind) {
 export function chartRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.openapi(listCharts, (c) =>
     c.json({
-      charts: CHARTS.map((ch) => ({
-        name: ch.name,
-        title: ch.title,
-        description: ch.description,
-        sources: ch.sources,
-        formats: [...CHART_FORMATS],
-        urls: Object.fromEntries(
-          ch.sources.map((s) => [s, `/v1/${s}/{id}/charts/${ch.name}.{format}`]),
-        ),
-      })),
+      charts: [
+        ...CHARTS.map((ch) => ({
+          name: ch.name,
+          title: ch.title,
+          description: ch.description,
+          sources: ch.sources,
+          formats: [...CHART_FORMATS],
+          urls: Object.fromEntries(
+            ch.sources.map((s) => [s, `/v1/${s}/{id}/charts/${ch.name}.{format}`]),
+          ),
+        })),
+        ...MEASURE_CHARTS.map((ch) => ({
+          name: ch.name,
+          title: ch.title,
+          description: `${ch.description} Needs ${ch.needs}; ?measure= and ?step= pick the map.`,
+          sources: ["analyses" as const],
+          formats: [...CHART_FORMATS],
+          urls: { analyses: `/v1/analyses/{id}/charts/${ch.name}.{format}` },
+        })),
+      ],
       formats: CHART_FORMATS.map((f) => ({ name: f, media_type: CHART_MEDIA_TYPES[f] })),
     }, 200));
 
@@ -152,8 +170,15 @@ async function serveChart(
   const dot = file.lastIndexOf(".");
   const chart = dot > 0 ? file.slice(0, dot) : file;
   const format = dot > 0 ? file.slice(dot + 1) : "";
-  if (!isChartName(chart) || !CHARTS.find((ch) => ch.name === chart)!.sources.includes(kind)) {
-    const offered = CHARTS.filter((ch) => ch.sources.includes(kind)).map((ch) => ch.name);
+  const measureChart = kind === "analyses" && isMeasureChartName(chart);
+  if (
+    !measureChart &&
+    (!isChartName(chart) || !CHARTS.find((ch) => ch.name === chart)!.sources.includes(kind))
+  ) {
+    const offered = [
+      ...CHARTS.filter((ch) => ch.sources.includes(kind)).map((ch) => ch.name),
+      ...(kind === "analyses" ? MEASURE_CHART_NAMES : []),
+    ];
     throw new NotFoundError(
       `no chart "${chart}" for ${kind}; available: ${offered.join(", ")}`,
       "chart",
@@ -182,13 +207,32 @@ async function serveChart(
   }
 
   const owner = ownerOf(c);
-  const source = kind === "analyses"
-    ? { kind, result: await finished(deps, id, owner, "analysis") }
-    : { kind, result: await finished(deps, id, owner, "training") };
-  const key = [kind, owner, id, chart, format, format === "png" ? scale : ""].join("\u0000");
-  const entry = await cache.fetch(key, {
-    context: () => render(buildChart(chart, source), format, scale),
-  });
+  let spec: Record<string, unknown>;
+  let variant = "";
+  if (isMeasureChartName(chart)) {
+    // Which map: ?measure= (default the first asked) and ?step= (default the last checkpoint).
+    const measure = c.req.query("measure");
+    const step = c.req.query("step") === undefined ? undefined : Number(c.req.query("step"));
+    variant = `${measure ?? ""}@${step ?? ""}`;
+    const result = await finished(deps, id, owner, "analysis");
+    try {
+      spec = buildMeasureChart(chart, result, {
+        measure: measure as SimilarityName | undefined,
+        step,
+      });
+    } catch (e) {
+      if (e instanceof RangeError) throw new ConflictError(e.message, "chart");
+      throw e;
+    }
+  } else {
+    const source = kind === "analyses"
+      ? { kind, result: await finished(deps, id, owner, "analysis") }
+      : { kind, result: await finished(deps, id, owner, "training") };
+    spec = buildChart(chart as ChartName, source);
+  }
+  const key = [kind, owner, id, chart, variant, format, format === "png" ? scale : ""]
+    .join("\u0000");
+  const entry = await cache.fetch(key, { context: () => render(spec, format, scale) });
   const headers: Record<string, string> = {
     "content-type": CHART_MEDIA_TYPES[format] + (format === "png" ? "" : "; charset=utf-8"),
     "cache-control": CHART_CACHE_CONTROL,

@@ -29,7 +29,7 @@ import { keyOwner } from "../routes/app.ts";
 import { defaultAnalysisRequest } from "../lib/measures/mod.ts";
 import { resolveTrainingRequest } from "../lib/train/request.ts";
 import { type JobKind, type JobRecord, type JobTypes, newRecord } from "../workers/mod.ts";
-import { withService } from "./api_helpers.ts";
+import { call, encodeNpz, makeDump, withService } from "./api_helpers.ts";
 const LAYERS = ["conv1", "conv2", "fc"];
 const STEPS = [0, 50, 200, 600];
 const analysis: AnalysisOutput = sampleAnalysis({ layers: LAYERS, steps: STEPS });
@@ -378,6 +378,9 @@ Deno.test("routes: /v1/charts lists the charts and OpenAPI documents the routes"
       "nhsic-vs-step",
       "accuracy",
       "depth-profile",
+      "similarity",
+      "checkpoint-similarity",
+      "sweep-compression",
     ]);
     const acc = list.json.charts.find((c: { name: string }) => c.name === "accuracy");
     assert.deepStrictEqual(acc.sources, ["trainings"]);
@@ -388,7 +391,16 @@ Deno.test("routes: /v1/charts lists the charts and OpenAPI documents the routes"
     assert(op, "analysis chart route documented");
     const param = (name: string) =>
       op.parameters.find((p: { name: string }) => p.name === name).schema.enum;
-    assert.deepStrictEqual(param("chart"), ["information-plane", "nhsic-vs-step", "depth-profile"]);
+    assert.deepStrictEqual(param("chart"), [
+      "information-plane",
+      "nhsic-vs-step",
+      "depth-profile",
+      "similarity",
+      "checkpoint-similarity",
+      "sweep-compression",
+    ]);
+    // An analysis without similarity maps: the measure chart says what to ask for.
+    assertProblem(await get(base, "/v1/analyses/a1/charts/similarity.svg"), 409, "chart");
     assert.deepStrictEqual(param("format"), ["json", "svg", "png"]);
     const opT = doc.paths["/v1/trainings/{id}/charts/{chart}.{format}"]?.get;
     assert(
@@ -398,5 +410,24 @@ Deno.test("routes: /v1/charts lists the charts and OpenAPI documents the routes"
       "trainings offer accuracy",
     );
     assert(doc.paths["/v1/charts"]?.get, "catalogue documented");
+  });
+});
+
+Deno.test("routes: measure charts of an analysis that asked for maps and a sweep", async () => {
+  await withService({}, async (svc) => {
+    const d = makeDump({ m: 48, steps: [0, 10] });
+    const form = new FormData();
+    form.set("dump", new File([encodeNpz(d) as BlobPart], "d.npz"));
+    form.set("similarity", JSON.stringify(["cka_linear"]));
+    form.set("sweep", JSON.stringify({ sigma: [1, 5] }));
+    const r = await call(svc, "/v1/analyses", { method: "POST", body: form });
+    assert.deepStrictEqual(r.status, 200, r.text);
+    for (const chart of ["similarity", "checkpoint-similarity", "sweep-compression"]) {
+      const svg = await call(svc, `/v1/analyses/${r.body.id}/charts/${chart}.svg`);
+      assert.deepStrictEqual(svg.status, 200, `${chart}: ${svg.text.slice(0, 200)}`);
+      assert(svg.text.startsWith("<svg"), chart);
+    }
+    const step0 = await call(svc, `/v1/analyses/${r.body.id}/charts/similarity.json?step=0`);
+    assert.deepStrictEqual(step0.status, 200, step0.text);
   });
 });
