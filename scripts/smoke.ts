@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { encodeNpz, type NdArray } from "../lib/dump/mod.ts";
+import { mulberry32 } from "../lib/random.ts";
 
 /** One hostile case and what the service answered. */
 export interface CaseResult {
@@ -45,19 +46,8 @@ export interface SmokeOptions {
 
 const enc = new TextEncoder();
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function matrix(m: number, d: number, seed: number, scale = 1): NdArray {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return {
     shape: [m, d],
     dtype: "float64",

@@ -85,21 +85,6 @@ export function _labelAlignment(k: Float64Array, n: number, labels: Int32Array, 
   return s;
 }
 
-/** ||H Y Y^T H||_F^2 for one-hot labels: sum_ab (n_a [a = b] - n_a n_b / n)^2. */
-export function _labelSelfNorm(labels: Int32Array, c: number): number {
-  const n = labels.length;
-  const count = new Float64Array(c);
-  for (let i = 0; i < n; i++) count[labels[i]]++;
-  let s = 0;
-  for (let a = 0; a < c; a++) {
-    for (let b = 0; b < c; b++) {
-      const v = (a === b ? count[a] : 0) - (count[a] * count[b]) / n;
-      s += v * v;
-    }
-  }
-  return s;
-}
-
 /**
  * What the unbiased HSIC estimator of Song et al. (2012) needs of one kernel: K~ (K with a zero
  * diagonal), its row sums and their total, and HSIC_u(K, K).

@@ -19,6 +19,7 @@ import { gaussianFromGram } from "../nhsic/kernels.ts";
 import {
   batchRanges,
   type DependenceTable,
+  labelSelfAlignment,
   measureDump,
   type MeasureObserver,
   type ObservedMatrix,
@@ -41,7 +42,6 @@ import {
   _kdeBounds,
   _labelAlignment,
   _labelDebiased,
-  _labelSelfNorm,
   _rowSymbols,
   _safeRatio,
 } from "./_stats.ts";
@@ -315,7 +315,7 @@ export function measureWithExtras(
       }
       if (extra.includes("cka_gaussian")) {
         xs.gaussC = x.centredGaussian();
-        xs.ySelf = _labelSelfNorm(labels, c);
+        xs.ySelf = labelSelfAlignment(labels, c);
       }
       if (extra.includes("cka_debiased")) {
         xs.deb = x.debiased();

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { LayerResult } from "../analysis.ts";
 import type { Dump } from "../dump/types.ts";
 import type { Linalg } from "../linalg/types.ts";
 import type { EstimatorConfig } from "../nhsic/config.ts";
@@ -34,22 +35,10 @@ import { summarise, type Summary } from "../summary.ts";
 import { checkSweepSize, type SweepSpec } from "./request.ts";
 
 /** One layer at one checkpoint under one setting (the fields of a plain analysis). */
-export interface SweepLayer {
-  /** Layer name. */
-  name: string;
-  /** nHSIC(X;T). */
-  nhsic_x: number;
-  /** nHSIC(Y;T). */
-  nhsic_y: number;
-  /** nHSIC(X;T) / nHSIC(X;X). */
-  nhsic_x_norm: number;
-  /** nHSIC(Y;T) / nHSIC(Y;Y). */
-  nhsic_y_norm: number;
-  /** Linear CKA against X. */
-  cka_x: number;
-  /** Linear CKA against one-hot Y. */
-  cka_y: number;
-}
+export type SweepLayer = Pick<
+  LayerResult,
+  "name" | "nhsic_x" | "nhsic_y" | "nhsic_x_norm" | "nhsic_y_norm" | "cka_x" | "cka_y"
+>;
 
 /** The analysis of the dump under one setting of the sweep. */
 export interface SweepEntry {
