@@ -24,8 +24,8 @@ interface Libraries {
 let libraries: Promise<Libraries> | null = null;
 
 /**
- * Loads vega and vega-lite on first use (they take ~100 ms to load, which the service's start
- * need not pay). vega's Node build pulls in node-fetch 2, whose URL library warns that Node's
+ * Loads vega and vega-lite on first use (loading them is slow enough that the service's start
+ * should not pay it). vega's Node build pulls in node-fetch 2, whose URL library warns that Node's
  * `punycode` module is deprecated; that one import is kept quiet (vega never fetches here).
  */
 function loadLibraries(): Promise<Libraries> {

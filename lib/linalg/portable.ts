@@ -3,9 +3,9 @@
  *
  * Everything is written in "dot-product form": every inner loop is a dot product of two
  * contiguous row segments of a row-major Float64Array, register-blocked 3 x 3 (9
- * accumulators, 6 loads per 9 multiply-adds). In V8 that shape measured fastest on the
- * 2-core dev VM (about 4.5 GFLOP/s for gram at m=1024), ahead of 4 x 2, 4 x 4 and of
- * axpy-form (i-k-j) loops, which need a load and a store of the output per multiply-add.
+ * accumulators, 6 loads per 9 multiply-adds). In V8 that shape measured fastest, ahead of
+ * 4 x 2, 4 x 4 and of axpy-form (i-k-j) loops, which need a load and a store of the output per
+ * multiply-add (docs/performance.md, "Figures behind code comments").
  *
  * The SPD inverse follows LAPACK's dpotrf + dpotri (A = L L^T, W = L^-1, A^-1 = W^T W), but
  * keeps the operand each phase needs row-contiguous by parking a transposed copy in the
