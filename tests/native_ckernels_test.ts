@@ -64,8 +64,10 @@ test("the library loads and reports its ABI", () => {
   assert(ck!.path.endsWith(".so"), ck!.path);
 });
 
-// LeNet's layers ("rows" layout: stride 1, narrow channels), plus odd sizes and padding.
-// n large enough for several chunks (one chunk is 64K floats of patch matrix: 2-3 images here)
+// Stride-1 layers (the C kernels' direct convolutions): LeNet's two, the suite's conv net (3x3,
+// 16/32 channels: two vectors of channels per tile), a "dot" forward (few output channels, 16
+// input channels: the input channels on the vector axis), more than two vectors of channels,
+// rows wider than a tile, odd sizes and padding, a single image.
 const convCases: Array<
   {
     x: [number, number, number, number];
@@ -75,6 +77,10 @@ const convCases: Array<
 > = [
   { x: [9, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
   { x: [16, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
+  { x: [3, 14, 14, 16], f: [3, 3, 16, 32], pad: "same" },
+  { x: [2, 9, 11, 16], f: [3, 3, 16, 6], pad: "same" },
+  { x: [2, 7, 7, 20], f: [3, 3, 20, 40], pad: "same" },
+  { x: [1, 5, 37, 3], f: [3, 5, 3, 5], pad: "valid" },
   { x: [2, 9, 7, 3], f: [3, 2, 3, 4], pad: "same" },
 ];
 
@@ -112,12 +118,32 @@ for (const [i, c] of convCases.entries()) {
         filterShape: c.f,
       }) as tf.Tensor;
     };
-    await bothWays(`conv ${i}`, forward);
+    // the direct kernels sum in another order than im2col + sgemm: float32 rounding apart
+    await bothWays(`conv ${i}`, forward, 1e-6);
     await bothWays(`conv ${i} filter gradient`, filterGrad, 1e-6);
+    // and the cpu backend (tfjs' own loops) agrees too
+    assertClose(
+      await withCk(true, () => [...forward(), filterGrad()]),
+      await on("cpu", () => [...forward(), filterGrad()]),
+      1e-5,
+      `conv ${i}, C vs cpu`,
+    );
     // chunks on 1 or 3 threads: the same bits (no races, a fixed summation order)
     const one = await withThreads(1, () => withCk(true, () => [...forward(), filterGrad()]));
     const three = await withThreads(3, () => withCk(true, () => [...forward(), filterGrad()]));
     assertSameBits(three, one, `conv ${i}, 3 threads vs 1`);
+    // AVX-512, AVX2 and scalar: the same chains of fused multiply-adds, the same bits
+    const best = ck!.directIsa();
+    try {
+      for (const cap of [8, 1]) {
+        if (cap >= best) continue;
+        ck!.directIsa(cap);
+        const other = await withCk(true, () => [...forward(), filterGrad()]);
+        assertSameBits(other, one, `conv ${i}, ${cap} lanes vs ${best}`);
+      }
+    } finally {
+      ck!.directIsa(16);
+    }
   });
 }
 

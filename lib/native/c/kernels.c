@@ -11,12 +11,9 @@
  * accumulation for sums). No -ffast-math: NaN and signed zeros must behave like JS.
  */
 
-#include <dlfcn.h>
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 /* One binary for every x86-64: the loader picks the widest vector unit at load time. */
@@ -26,278 +23,669 @@
 #endif
 
 /* Version of this ABI: lib/native/ckernels.ts refuses a library built from another one. */
-int32_t ip_abi_version(void) { return 3; }
+int32_t ip_abi_version(void) { return 4; }
 
-/* ---- convolution, "rows" layout (see lib/native/kernels/conv.ts) ---- */
-
-/* xp[b, c, iy + top, ix + left] = x[b, iy, ix, c]; zero elsewhere in the n ci hp wp planes. */
-HOT static void ip_pad_nchw(const float *x, int32_t n, int32_t h, int32_t w, int32_t ci, int32_t top,
-                     int32_t left, int32_t hp, int32_t wp, float *xp) {
-  const int64_t plane = (int64_t)hp * wp;
-  memset(xp, 0, sizeof(float) * (size_t)(plane * n * ci));
-  for (int64_t b = 0; b < n; b++) {
-    const float *xb = x + b * h * w * ci;
-    float *pb = xp + b * ci * plane + (int64_t)top * wp + left;
-    if (ci == 1) {
-      for (int32_t iy = 0; iy < h; iy++) memcpy(pb + (int64_t)iy * wp, xb + (int64_t)iy * w, sizeof(float) * w);
-      continue;
-    }
-    for (int32_t iy = 0; iy < h; iy++) {
-      for (int32_t ix = 0; ix < w; ix++) {
-        const float *src = xb + ((int64_t)iy * w + ix) * ci;
-        float *dst = pb + (int64_t)iy * wp + ix;
-        for (int32_t c = 0; c < ci; c++) dst[c * plane] = src[c];
-      }
-    }
-  }
-}
-
-/* Adjoint of ip_pad_nchw without the padding: x[b, iy, ix, c] = xp[b, c, iy + top, ix + left]. */
-HOT static void ip_unpad_nhwc(const float *xp, int32_t n, int32_t h, int32_t w, int32_t ci, int32_t top,
-                       int32_t left, int32_t hp, int32_t wp, float *x) {
-  const int64_t plane = (int64_t)hp * wp;
-  for (int64_t b = 0; b < n; b++) {
-    float *xb = x + b * h * w * ci;
-    const float *pb = xp + b * ci * plane + (int64_t)top * wp + left;
-    if (ci == 1) {
-      for (int32_t iy = 0; iy < h; iy++) memcpy(xb + (int64_t)iy * w, pb + (int64_t)iy * wp, sizeof(float) * w);
-      continue;
-    }
-    for (int32_t iy = 0; iy < h; iy++) {
-      for (int32_t ix = 0; ix < w; ix++) {
-        float *dst = xb + ((int64_t)iy * w + ix) * ci;
-        const float *src = pb + (int64_t)iy * wp + ix;
-        for (int32_t c = 0; c < ci; c++) dst[c] = src[c * plane];
-      }
-    }
-  }
-}
+/* ---- a pool of helper threads (caller runs too; no barrier) ---- */
 
 /*
- * Patch matrix colT [fh fw ci, nb l] of images b0 .. b0 + nb - 1 of the padded copy xp: row
- * (ky fw + kx) ci + c, column bb l + j holds xp[(b0 + bb) ci + c plane + ky wp + kx + j].
+ * run_parallel(fn, ctx, chunks, threads) calls fn(ctx, c, worker) for every chunk c, on the
+ * calling thread (worker 0) and up to threads - 1 helper threads (workers 1..). Chunks are
+ * claimed one at a time from a shared counter and the call returns when every chunk is done:
+ * a helper that is not running (a busy machine, a sleeping thread) simply claims nothing, and
+ * the caller does the work itself. OpenMP's parallel-for instead waits at a barrier for every
+ * team member, which on a loaded machine (other processes on the cores) made a 5 ms
+ * convolution take 15-20 ms. What is computed never depends on which worker ran a chunk.
+ *
+ * One job at a time (Workers of one process share the library): a caller that finds the pool
+ * busy runs its chunks alone. Helpers are started on first use and never stop; they spin for
+ * ~50 us after a job (the next convolution of a training step is usually that close), then
+ * sleep on a futex. They allocate nothing and touch no memory but the job's.
  */
-HOT static void ip_rows_pack(const float *xp, int32_t ci, int32_t fh, int32_t fw, int32_t hp, int32_t wp,
-                      int32_t l, int32_t b0, int32_t nb, float *colT) {
-  const int64_t plane = (int64_t)hp * wp, cols = (int64_t)nb * l;
-  for (int32_t ky = 0; ky < fh; ky++) {
-    for (int32_t kx = 0; kx < fw; kx++) {
-      for (int32_t c = 0; c < ci; c++) {
-        float *row = colT + ((int64_t)(ky * fw + kx) * ci + c) * cols;
-        const float *src = xp + ((int64_t)b0 * ci + c) * plane + (int64_t)ky * wp + kx;
-        for (int32_t bb = 0; bb < nb; bb++) memcpy(row + (int64_t)bb * l, src + bb * ci * plane, sizeof(float) * l);
-      }
-    }
-  }
-}
+typedef void (*task_fn)(const void *ctx, int32_t chunk, int32_t worker);
 
-/*
- * NHWC output of images b0.. from yT [co, nb l] (the product W^T colT): y[b, oy, ox, c] =
- * act(yT[c, bb l + oy wp + ox] + bias[c]) for ox < ow (the wp - ow extra columns are dropped).
- * bias may be null (has_bias 0); relu != 0 then maps v to v > 0 ? v : 0, NaN kept (as the JS
- * epilogue of lib/native/kernels/util.ts: +0 for -0 and -inf too).
- */
-HOT static void ip_rows_gather(const float *yT, int32_t co, int32_t nb, int32_t oh, int32_t ow,
-                        int32_t wp, const float *bias, int32_t has_bias, int32_t relu, float *y) {
-  const int64_t l = (int64_t)oh * wp, cols = (int64_t)nb * l;
-  for (int64_t bb = 0; bb < nb; bb++) {
-    for (int32_t oy = 0; oy < oh; oy++) {
-      float *yr = y + ((bb * oh + oy) * (int64_t)ow) * co;
-      const float *src = yT + bb * l + (int64_t)oy * wp;
-      for (int32_t ox = 0; ox < ow; ox++) {
-        for (int32_t c = 0; c < co; c++) {
-          float v = src[c * cols + ox];
-          if (has_bias) v += bias[c];
-          if (relu) v = v > 0.0f ? v : (v != v ? v : 0.0f);
-          yr[(int64_t)ox * co + c] = v;
-        }
-      }
-    }
-  }
-}
+enum { MAX_WORKERS = 16 };
 
-/* dyp [nb l, co] from dy rows of images b0..: dyp[bb l + oy wp + ox, c] = dy[b, oy, ox, c], zero
- * in the wp - ow extra columns. dy points at image b0. */
-HOT static void ip_rows_spread(const float *dy, int32_t co, int32_t nb, int32_t oh, int32_t ow,
-                        int32_t wp, float *dyp) {
-  const int64_t run = (int64_t)ow * co, pitch = (int64_t)wp * co;
-  for (int64_t r = 0; r < (int64_t)nb * oh; r++) {
-    memcpy(dyp + r * pitch, dy + r * run, sizeof(float) * run);
-    memset(dyp + r * pitch + run, 0, sizeof(float) * (pitch - run));
-  }
-}
+#if defined(__linux__) && defined(__GNUC__)
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#define IP_POOL 1
 
-/* ---- whole convolutions, "rows" layout, a chunk of images per thread ---- */
+static struct {
+  pthread_mutex_t busy, start;
+  int32_t helpers;
+  _Atomic uint32_t gen;    /* futex word: a new job was published */
+  _Atomic uint64_t ticket; /* gen << 32 | next chunk to claim */
+  _Atomic int32_t done;    /* chunks finished in the current job */
+  _Atomic int32_t sleeping;
+  task_fn fn;
+  const void *ctx;
+  int32_t chunks, width;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
 
-/*
- * The convolutions below call cblas_sgemm themselves, from several threads at once (OpenMP,
- * one chunk of images per thread, OpenBLAS itself on one thread in each). A training step's
- * products are too small for OpenBLAS's own threading (it splits every 2-MFLOP product and
- * waits for both halves); whole chunks on separate cores need no synchronisation until the end.
- * The library binds the OpenBLAS that lib/linalg already loaded (same path: same instance, core
- * type and settings).
- */
-typedef void (*sgemm_t)(int, int, int, int, int, int, float, const float *, int, const float *,
-                        int, float, float *, int);
-static sgemm_t sgemm_fn = 0;
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
-
-/* Binds cblas_sgemm of the library at path (a NUL-terminated string); 1 on success. */
-int32_t ip_bind_blas(const char *path) {
-  void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
-  if (!h) h = dlopen(path, RTLD_NOW);
-  if (!h) return 0;
-  sgemm_fn = (sgemm_t)dlsym(h, "cblas_sgemm");
-  return sgemm_fn != 0;
-}
-
-/* The calling team member (0 without OpenMP or outside a parallel region). */
-static int thread_id(void) {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
 #endif
 }
 
-/* Geometry, as lib/native/ckernels.ts packs it into an Int32Array. */
-enum { G_N, G_H, G_W, G_CI, G_FH, G_FW, G_TOP, G_LEFT, G_HP, G_WP, G_OH, G_OW, G_CO, G_PER, G_LEN };
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
 
-/* Adjoint of ip_rows_pack. The columns ox >= ow hold exact zeros (W times the zero columns of
- * dyp); a run that would spill past the chunk's own images skips them, so threads never write
- * the same element. */
-static void rows_unpack_add_valid(const float *colT, int32_t ci, int32_t fh, int32_t fw,
-                                  int32_t hp, int32_t wp, int32_t oh, int32_t ow, int32_t b0,
-                                  int32_t nb, float *dxp) {
-  const int64_t plane = (int64_t)hp * wp, l = (int64_t)oh * wp, cols = (int64_t)nb * l;
-  const float *end = dxp + (int64_t)(b0 + nb) * ci * plane;
-  for (int32_t bb = 0; bb < nb; bb++) {
-    for (int32_t c = 0; c < ci; c++) {
-      float *dst0 = dxp + ((int64_t)(b0 + bb) * ci + c) * plane;
-      for (int32_t ky = 0; ky < fh; ky++) {
-        for (int32_t kx = 0; kx < fw; kx++) {
-          const float *src = colT + ((int64_t)(ky * fw + kx) * ci + c) * cols + (int64_t)bb * l;
-          float *dst = dst0 + (int64_t)ky * wp + kx;
-          if (dst + l <= end) {
-            for (int64_t j = 0; j < l; j++) dst[j] += src[j];
-            continue;
+/* Claims and runs chunks of job `g` until none is left (or a newer job replaced it). */
+static void claim_chunks(uint32_t g, int32_t worker) {
+  for (;;) {
+    uint64_t t = atomic_load(&pool.ticket);
+    if ((uint32_t)(t >> 32) != g) return;
+    /* chunks and width belong to job g whenever the compare-exchange below succeeds */
+    if ((int32_t)(uint32_t)t >= pool.chunks || worker >= pool.width) return;
+    if (!atomic_compare_exchange_weak(&pool.ticket, &t, t + 1)) continue;
+    pool.fn(pool.ctx, (int32_t)(uint32_t)t, worker);
+    atomic_fetch_add(&pool.done, 1);
+  }
+}
+
+static void *helper_main(void *arg) {
+  const int32_t worker = (int32_t)(intptr_t)arg;
+  uint32_t seen = atomic_load(&pool.gen);
+  for (;;) {
+    uint32_t g;
+    const double t0 = now_us();
+    int spins = 0;
+    while ((g = atomic_load(&pool.gen)) == seen) {
+      cpu_relax();
+      if (++spins < 256) continue;
+      spins = 0;
+      if (now_us() - t0 < 50) continue;
+      atomic_fetch_add(&pool.sleeping, 1);
+      if (atomic_load(&pool.gen) == seen) {
+        syscall(SYS_futex, &pool.gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+      }
+      atomic_fetch_sub(&pool.sleeping, 1);
+    }
+    seen = g;
+    claim_chunks(g, worker);
+  }
+  return NULL;
+}
+
+/* Starts helpers up to n (at most MAX_WORKERS - 1); returns how many run. */
+static int32_t start_helpers(int32_t n) {
+  if (n > MAX_WORKERS - 1) n = MAX_WORKERS - 1;
+  if (pool.helpers >= n) return pool.helpers;
+  pthread_mutex_lock(&pool.start);
+  while (pool.helpers < n) {
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    const int ok = pthread_create(&t, &a, helper_main, (void *)(intptr_t)(pool.helpers + 1)) == 0;
+    pthread_attr_destroy(&a);
+    if (!ok) break;
+    pool.helpers++;
+  }
+  pthread_mutex_unlock(&pool.start);
+  return pool.helpers;
+}
+
+static void run_parallel(task_fn fn, const void *ctx, int32_t chunks, int32_t threads) {
+  if (threads > chunks) threads = chunks;
+  if (threads <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
+    for (int32_t c = 0; c < chunks; c++) fn(ctx, c, 0);
+    return;
+  }
+  if (start_helpers(threads - 1) < 1) {
+    pthread_mutex_unlock(&pool.busy);
+    for (int32_t c = 0; c < chunks; c++) fn(ctx, c, 0);
+    return;
+  }
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.chunks = chunks;
+  pool.width = threads;
+  atomic_store(&pool.done, 0);
+  const uint32_t g = atomic_load(&pool.gen) + 1;
+  atomic_store(&pool.ticket, (uint64_t)g << 32);
+  atomic_store(&pool.gen, g);
+  if (atomic_load(&pool.sleeping) > 0) {
+    syscall(SYS_futex, &pool.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+  }
+  claim_chunks(g, 0);
+  /* the last chunks may still run on helpers; a descheduled one gets the core back */
+  for (int spins = 0; atomic_load(&pool.done) < chunks;) {
+    cpu_relax();
+    if (++spins >= 2048) {
+      spins = 0;
+      sched_yield();
+    }
+  }
+  pthread_mutex_unlock(&pool.busy);
+}
+#else
+static void run_parallel(task_fn fn, const void *ctx, int32_t chunks, int32_t threads) {
+  (void)threads;
+  for (int32_t c = 0; c < chunks; c++) fn(ctx, c, 0);
+}
+#endif
+
+/* ---- direct convolutions (stride 1, NHWC) ---- */
+
+/*
+ * Forward: y[b, oy, ox, o] = act(bias[o] + sum over ky, kx, c of
+ * x[b, oy + ky - top, ox + kx - left, c] w[ky, kx, c, o]), the terms in the order (ky, kx, c)
+ * (that of the patch matrix), one fused multiply-add after the other, rows outside the image
+ * skipped (their terms are zero). Vectorised over output channels: a tile of P pixels of one
+ * output row times one or two vectors of channels stays in registers while the patch entries
+ * stream by (a weight vector load and P broadcasts of input values per entry). The input is
+ * read in place; with left/right padding each image is first copied into a worker's scratch with
+ * zero columns.
+ *
+ * Input gradient: the same sweep over dy (a "full" convolution) with the filter flipped and its
+ * channel axes swapped: dx[b, iy, ix, c] = sum over ky', kx', o of
+ * dy[b, iy + ky' - (fh - 1 - top), ix + kx' - (fw - 1 - left), o] w[fh-1-ky', fw-1-kx', c, o].
+ *
+ * Filter gradient: dw[ky, kx, c, o] = sum over b, oy, ox of x[b, oy + ky - top, ox + kx - left, c]
+ * dy[b, oy, ox, o]: T consecutive (kx, c) entries of one filter row times the output channels in
+ * registers, the pixels streaming by. Images are cut into chunks (at most 16, fixed by n); each
+ * chunk sums its images in order into its own part and the parts are added in chunk order, so
+ * the result is the same on any number of threads.
+ *
+ * The ISA variants (AVX-512 with 16 lanes, AVX2 with 8, scalar) only differ in how many output
+ * channels share one instruction: every element is the same chain of fmaf and the same bits.
+ */
+
+/* Geometry of a direct convolution, as lib/native/ckernels.ts packs it into an Int32Array. */
+enum { D_N, D_H, D_W, D_CI, D_FH, D_FW, D_TOP, D_LEFT, D_OH, D_OW, D_CO, D_LEN };
+
+/* A forward-style sweep: in [n, hin, win, cin] -> out [n, oh, ow, cout]. */
+typedef struct {
+  const float *in;
+  int32_t n, hin, win, cin, fh, fw, top, left, wpad, oh, ow, cout;
+  const float *wpk;  /* packed filter: [groups][fh fw cin][nv VL] */
+  const float *bias; /* packed bias [groups nv VL], or null */
+  int32_t relu, nv, groups;
+  int32_t dot_c; /* "dot" sweeps (input channels on the vector axis): channels per tile */
+  float *scratch; /* workers x per_worker floats: a padded image each */
+  int64_t per_worker;
+  float *out;
+} Sweep;
+
+typedef struct {
+  const float *x, *dy;
+  int32_t n, h, w, ci, fh, fw, top, left, wpad, oh, ow, co, nv, per;
+  float *parts; /* chunks x fh fw ci co */
+  float *scratch;
+  int64_t per_worker;
+} FilterSweep;
+
+static inline float *worker_scratch(const Sweep *s, int32_t worker) {
+  return s->scratch + (int64_t)worker * s->per_worker;
+}
+
+/* The image [h, w, c] with `left` zero columns before and wpad - w - left after each row: src
+ * itself when there are none, else a copy in scratch (h wpad c floats). */
+static inline const float *padded_rows(const float *src, int32_t h, int32_t w, int32_t c,
+                                       int32_t left, int32_t wpad, float *scratch) {
+  if (left == 0 && wpad == w) return src;
+  const int64_t run = (int64_t)w * c, row = (int64_t)wpad * c, before = (int64_t)left * c;
+  for (int32_t y = 0; y < h; y++) {
+    float *d = scratch + y * row;
+    memset(d, 0, sizeof(float) * (size_t)before);
+    memcpy(d + before, src + y * run, sizeof(float) * (size_t)run);
+    memset(d + before + run, 0, sizeof(float) * (size_t)(row - before - run));
+  }
+  return scratch;
+}
+
+/* [ky0, ky1): the filter rows whose input row oy + ky - top lies in [0, hin). */
+static inline void rows_in_range(int32_t oy, int32_t top, int32_t fh, int32_t hin, int32_t *ky0,
+                                 int32_t *ky1) {
+  const int32_t lo = top - oy, hi = hin + top - oy;
+  *ky0 = lo > 0 ? lo : 0;
+  *ky1 = hi < fh ? hi : fh;
+  if (*ky1 < *ky0) *ky1 = *ky0;
+}
+
+#define R1_6(X, n) X(1, n) X(2, n) X(3, n) X(4, n) X(5, n) X(6, n)
+#define R7_12(X, n) X(7, n) X(8, n) X(9, n) X(10, n) X(11, n) X(12, n)
+#define R13_14(X, n) X(13, n) X(14, n)
+#define R15_24(X, n) \
+  X(15, n) X(16, n) X(17, n) X(18, n) X(19, n) X(20, n) X(21, n) X(22, n) X(23, n) X(24, n)
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define IP_X86 1
+
+/* AVX-512: 16 lanes, 32 registers. */
+#define SFX _z16
+#define TGT __attribute__((target("avx512f,fma")))
+#define VL 16
+#define VT __m512
+#define V_ZERO() _mm512_setzero_ps()
+#define V_LOAD(p) _mm512_loadu_ps(p)
+#define V_BCAST(p) _mm512_set1_ps(*(p))
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_MASK(l) ((__mmask16)((l) >= 16 ? 0xFFFF : (1u << (l)) - 1))
+#define V_LOADM(p, l) _mm512_maskz_loadu_ps(V_MASK(l), p)
+#define V_STOREM(p, v, l) _mm512_mask_storeu_ps(p, V_MASK(l), v)
+#define V_RELU(v)                                                              \
+  _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ) | \
+                          _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q),              \
+                      v)
+#define FWD_PMAX1 24
+#define FWD_PMAX2 14
+#define FLT_TMAX1 24
+#define FLT_TMAX2 14
+#define FWD_TILES(X) R1_6(X, 1) R7_12(X, 1) R13_14(X, 1) R15_24(X, 1) R1_6(X, 2) R7_12(X, 2) R13_14(X, 2)
+#define FLT_TILES(X) FWD_TILES(X)
+#define DOT_TILES(X) \
+  R1_6(X, 1) X(7, 1) X(8, 1) R1_6(X, 2) X(7, 2) X(8, 2) R1_6(X, 3) X(7, 3) \
+  X(1, 4) X(2, 4) X(3, 4) X(4, 4) X(5, 4) X(1, 6) X(2, 6) X(3, 6) X(4, 6) X(1, 8) X(2, 8) X(3, 8)
+static inline TGT float fold16_z16(const __m512 *a) {
+  const __m512 v = a[0];
+  const __m512 t = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E)); /* o + o+8 */
+  const __m256 y = _mm512_castps512_ps256(t);
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1)); /* + o+4 */
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));                                           /* + o+2 */
+  x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));                                       /* + o+1 */
+  return _mm_cvtss_f32(x);
+}
+/*
+ * fold16 of v[0..15] at once, results in order into out[0..15]: the same additions (lanes o and
+ * o+8, then o+4, o+2, o+1) as fold16_z16 on each vector, done on pairs of vectors.
+ */
+static inline __attribute__((always_inline)) TGT void fold16x16_z16(const __m512 *v,
+                                                                    float *out) {
+  __m512 w[8], x[4], y[2];
+  for (int i = 0; i < 8; i++) {
+    w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                         _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+  }
+  for (int i = 0; i < 4; i++) {
+    x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xDD));
+  }
+  for (int i = 0; i < 2; i++) {
+    y[i] = _mm512_add_ps(_mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0x44),
+                         _mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0xEE));
+  }
+  const __m512 z = _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88),
+                                 _mm512_shuffle_ps(y[0], y[1], 0xDD));
+  /* lane 4i + j of z is the sum of v[4j + i] */
+  const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+  _mm512_storeu_ps(out, _mm512_permutexvar_ps(order, z));
+}
+#define FOLD16X16(v, out) fold16x16_z16(v, out)
+static inline int32_t dot_pmax_z16(int32_t c) {
+  return c == 1 ? 8 : c == 2 ? 8 : c == 3 ? 7 : c == 4 ? 5 : c == 6 ? 4 : 3;
+}
+#include "conv_direct.h"
+#undef DOT_TILES
+#undef FOLD16X16
+#undef SFX
+#undef TGT
+#undef VL
+#undef VT
+#undef V_ZERO
+#undef V_LOAD
+#undef V_BCAST
+#undef V_FMA
+#undef V_ADD
+#undef V_MASK
+#undef V_LOADM
+#undef V_STOREM
+#undef V_RELU
+#undef FWD_PMAX1
+#undef FWD_PMAX2
+#undef FLT_TMAX1
+#undef FLT_TMAX2
+#undef FWD_TILES
+#undef FLT_TILES
+
+/* AVX2 + FMA: 8 lanes, 16 registers. */
+static const int32_t ymask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+#define SFX _y8
+#define TGT __attribute__((target("avx2,fma")))
+#define VL 8
+#define VT __m256
+#define V_ZERO() _mm256_setzero_ps()
+#define V_LOAD(p) _mm256_loadu_ps(p)
+#define V_BCAST(p) _mm256_broadcast_ss(p)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_MASK(l) _mm256_loadu_si256((const __m256i *)(ymask_table + 8 - ((l) >= 8 ? 8 : (l))))
+#define V_LOADM(p, l) ((l) >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, V_MASK(l)))
+#define V_STOREM(p, v, l) \
+  ((l) >= 8 ? _mm256_storeu_ps(p, v) : _mm256_maskstore_ps(p, V_MASK(l), v))
+#define V_RELU(v)                                                                \
+  _mm256_and_ps(v, _mm256_or_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ), \
+                                _mm256_cmp_ps(v, v, _CMP_UNORD_Q)))
+#define FWD_PMAX1 12
+#define FWD_PMAX2 6
+#define FLT_TMAX1 12
+#define FLT_TMAX2 6
+#define FWD_TILES(X) R1_6(X, 1) R7_12(X, 1) R1_6(X, 2)
+#define FLT_TILES(X) FWD_TILES(X)
+#define DOT_TILES(X) X(1, 1) X(2, 1) X(3, 1) X(1, 2) X(2, 2) X(1, 3) X(1, 4) X(1, 6) X(1, 8)
+static inline TGT float fold16_y8(const __m256 *v) {
+  const __m256 t = _mm256_add_ps(v[0], v[1]); /* o + o+8 */
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)); /* + o+4 */
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));                                           /* + o+2 */
+  x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));                                       /* + o+1 */
+  return _mm_cvtss_f32(x);
+}
+static inline int32_t dot_pmax_y8(int32_t c) { return c == 1 ? 3 : c == 2 ? 2 : 1; }
+#include "conv_direct.h"
+#undef DOT_TILES
+#undef SFX
+#undef TGT
+#undef VL
+#undef VT
+#undef V_ZERO
+#undef V_LOAD
+#undef V_BCAST
+#undef V_FMA
+#undef V_ADD
+#undef V_MASK
+#undef V_LOADM
+#undef V_STOREM
+#undef V_RELU
+#undef FWD_PMAX1
+#undef FWD_PMAX2
+#undef FLT_TMAX1
+#undef FLT_TMAX2
+#undef FWD_TILES
+#undef FLT_TILES
+#endif
+
+/* Scalar: one lane (fmaf: the same rounding as the vector FMAs). */
+#include <math.h>
+static inline float relu1(float v) { return v > 0.0f ? v : (v != v ? v : 0.0f); }
+#define SFX _s1
+#define TGT
+#define VL 1
+#define VT float
+#define V_ZERO() 0.0f
+#define V_LOAD(p) (*(p))
+#define V_BCAST(p) (*(p))
+#define V_FMA(a, b, c) fmaf(a, b, c)
+#define V_ADD(a, b) ((a) + (b))
+#define V_LOADM(p, l) (*(p))
+#define V_STOREM(p, v, l) (*(p) = (v))
+#define V_RELU(v) relu1(v)
+#define FWD_PMAX1 8
+#define FWD_PMAX2 4
+#define FLT_TMAX1 8
+#define FLT_TMAX2 4
+#define FWD_TILES(X) R1_6(X, 1) X(7, 1) X(8, 1) X(1, 2) X(2, 2) X(3, 2) X(4, 2)
+#define FLT_TILES(X) FWD_TILES(X)
+#define DOT_TILES(X) X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 6) X(1, 8)
+static inline float fold16_s1(const float *v) {
+  float t[8];
+  for (int o = 0; o < 8; o++) t[o] = v[o] + v[o + 8];
+  for (int o = 0; o < 4; o++) t[o] = t[o] + t[o + 4];
+  for (int o = 0; o < 2; o++) t[o] = t[o] + t[o + 2];
+  return t[0] + t[1];
+}
+static inline int32_t dot_pmax_s1(int32_t c) {
+  (void)c;
+  return 1;
+}
+#include "conv_direct.h"
+#undef DOT_TILES
+#undef SFX
+#undef TGT
+#undef VL
+#undef VT
+#undef V_ZERO
+#undef V_LOAD
+#undef V_BCAST
+#undef V_FMA
+#undef V_ADD
+#undef V_LOADM
+#undef V_STOREM
+#undef V_RELU
+#undef FWD_PMAX1
+#undef FWD_PMAX2
+#undef FLT_TMAX1
+#undef FLT_TMAX2
+#undef FWD_TILES
+#undef FLT_TILES
+
+/* The vector ISA in use: lanes 16 (AVX-512), 8 (AVX2 + FMA) or 1 (scalar). */
+static int32_t isa_best = 0, isa_cap = 16;
+
+static int32_t best_isa(void) {
+  if (isa_best) return isa_best;
+  int32_t isa = 1;
+#ifdef IP_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = 8;
+  if (__builtin_cpu_supports("avx512f") && isa == 8) isa = 16;
+#endif
+  isa_best = isa;
+  return isa;
+}
+
+/*
+ * The lanes of the ISA the direct convolutions use (16, 8 or 1). cap > 0 limits it to at most
+ * that many lanes (tests run every variant); cap 0 only asks.
+ */
+int32_t ip_direct_isa(int32_t cap) {
+  if (cap > 0) isa_cap = cap;
+  const int32_t b = best_isa();
+  return b < isa_cap ? b : (isa_cap >= 16 ? 16 : isa_cap >= 8 ? 8 : 1);
+}
+
+/* The lanes used for `cout` output channels: 8 where 16 would leave half of them empty. */
+static int32_t lanes_for(int32_t cout) {
+  const int32_t isa = ip_direct_isa(0);
+  return isa == 16 && cout <= 8 ? 8 : isa;
+}
+
+/* Vectors per tile: 1 or 2 (co up to two vectors at once; more channels: groups of two). */
+static int32_t nv_for(int32_t cout, int32_t vl) { return cout <= vl ? 1 : 2; }
+
+/*
+ * Whether a sweep puts its input channels on the vector axis ("dot" tiles): few output channels
+ * and whole vectors of input channels. A function of the shape only, never of the ISA (the two
+ * forms sum in different orders).
+ */
+static int32_t dot_channels(int32_t cin, int32_t cout) {
+  if (cout > 8 || cin < 16 || cin > 64) return 0;
+  return cout <= 4 ? cout : cout <= 6 ? 6 : 8;
+}
+
+static task_fn sweep_task_for(const Sweep *s) {
+  /* dot tiles always fill the ISA's widest vectors; others size them to cout */
+  const int32_t vl = s->dot_c ? ip_direct_isa(0) : lanes_for(s->cout), dot = s->dot_c;
+#ifdef IP_X86
+  if (vl == 16) return dot ? dot_task_z16 : sweep_task_z16;
+  if (vl == 8) return dot ? dot_task_y8 : sweep_task_y8;
+#endif
+  (void)vl;
+  return dot ? dot_task_s1 : sweep_task_s1;
+}
+
+static task_fn filter_task_for(int32_t vl) {
+#ifdef IP_X86
+  if (vl == 16) return filter_task_z16;
+  if (vl == 8) return filter_task_y8;
+#endif
+  (void)vl;
+  return filter_task_s1;
+}
+
+/* Chunks of the filter gradient: at most 16, a function of n only. */
+static int32_t filter_per(int32_t n) {
+  const int32_t chunks = n < 16 ? n : 16;
+  return chunks > 0 ? (n + chunks - 1) / chunks : 1;
+}
+
+/* The sweep of kind 0 (forward) or 1 (input gradient: a sweep over dy) on g, without weights. */
+static Sweep sweep_of(const int32_t *g, int32_t kind) {
+  Sweep s = {0};
+  s.n = g[D_N], s.fh = g[D_FH], s.fw = g[D_FW];
+  if (kind == 0) {
+    s.hin = g[D_H], s.win = g[D_W], s.cin = g[D_CI], s.top = g[D_TOP], s.left = g[D_LEFT];
+    s.oh = g[D_OH], s.ow = g[D_OW], s.cout = g[D_CO];
+  } else {
+    s.hin = g[D_OH], s.win = g[D_OW], s.cin = g[D_CO];
+    s.top = g[D_FH] - 1 - g[D_TOP], s.left = g[D_FW] - 1 - g[D_LEFT];
+    s.oh = g[D_H], s.ow = g[D_W], s.cout = g[D_CI];
+  }
+  s.wpad = s.ow + s.fw - 1;
+  s.dot_c = dot_channels(s.cin, s.cout);
+  const int32_t vl = lanes_for(s.cout), gw = (s.nv = nv_for(s.cout, vl)) * vl;
+  s.groups = (s.cout + gw - 1) / gw;
+  s.per_worker = (int64_t)s.hin * s.wpad * s.cin;
+  return s;
+}
+
+/* Floats of packed weights (and bias) of a sweep. */
+static int64_t packed_floats(const Sweep *s) {
+  const int64_t taps = (int64_t)s->fh * s->fw;
+  if (s->dot_c) return taps * s->dot_c * ((s->cin + 15) / 16) * 16;
+  const int64_t gw = (int64_t)s->nv * lanes_for(s->cout);
+  return s->groups * gw * (taps * s->cin + 1);
+}
+
+/*
+ * Floats of scratch the direct convolution `kind` (0 forward, 1 input gradient, 2 filter
+ * gradient) needs on `threads` threads with the ISA now in use: packed filter and bias (or the
+ * per-chunk parts), then one padded image per worker.
+ */
+int64_t ip_direct_scratch(const int32_t *g, int32_t kind, int32_t threads) {
+  if (threads < 1) threads = 1;
+  if (threads > MAX_WORKERS) threads = MAX_WORKERS;
+  if (kind == 2) {
+    const int64_t k = (int64_t)g[D_FH] * g[D_FW] * g[D_CI];
+    const int32_t per = filter_per(g[D_N]), chunks = (g[D_N] + per - 1) / per;
+    const int64_t img = (int64_t)g[D_H] * (g[D_OW] + g[D_FW] - 1) * g[D_CI];
+    return chunks * k * g[D_CO] + threads * img;
+  }
+  const Sweep s = sweep_of(g, kind);
+  return packed_floats(&s) + threads * s.per_worker;
+}
+
+/* The filter entry a sweep multiplies input channel i of tap (ky, kx) by, for output channel o. */
+static inline float tap(const float *filter, const int32_t *g, int32_t kind, int32_t ky,
+                        int32_t kx, int32_t i, int32_t o) {
+  const int32_t fh = g[D_FH], fw = g[D_FW], ci = g[D_CI], co = g[D_CO];
+  if (kind == 0) return filter[(((int64_t)ky * fw + kx) * ci + i) * co + o];
+  /* input gradient: flipped taps, the channel axes swapped (i: conv output, o: conv input) */
+  return filter[(((int64_t)(fh - 1 - ky) * fw + (fw - 1 - kx)) * ci + o) * co + i];
+}
+
+/* Packs a sweep's filter (and bias) into the front of scratch; returns where the images go. */
+static float *pack_sweep(Sweep *s, const float *filter, const float *bias, int32_t kind,
+                         const int32_t *g, float *scratch) {
+  s->wpk = scratch;
+  s->bias = 0;
+  if (s->dot_c) {
+    /* [ky][kx][c < dot_c][i < 16 nb], zero beyond cout and cin */
+    const int32_t w16 = (s->cin + 15) / 16 * 16;
+    float *d = scratch;
+    for (int32_t ky = 0; ky < s->fh; ky++) {
+      for (int32_t kx = 0; kx < s->fw; kx++) {
+        for (int32_t c = 0; c < s->dot_c; c++) {
+          for (int32_t i = 0; i < w16; i++) {
+            *d++ = c < s->cout && i < s->cin ? tap(filter, g, kind, ky, kx, i, c) : 0.0f;
           }
-          for (int32_t oy = 0; oy < oh; oy++) {
-            for (int32_t ox = 0; ox < ow; ox++) dst[(int64_t)oy * wp + ox] += src[(int64_t)oy * wp + ox];
+        }
+      }
+    }
+    return scratch + packed_floats(s);
+  }
+  /* [group][ky][kx][i < cin][j < gw], zero beyond cout; then the bias [groups gw] */
+  const int32_t gw = s->nv * lanes_for(s->cout);
+  const int64_t k = (int64_t)s->fh * s->fw * s->cin;
+  float *d = scratch;
+  for (int32_t grp = 0; grp < s->groups; grp++) {
+    for (int32_t ky = 0; ky < s->fh; ky++) {
+      for (int32_t kx = 0; kx < s->fw; kx++) {
+        for (int32_t i = 0; i < s->cin; i++) {
+          for (int32_t j = 0; j < gw; j++) {
+            const int32_t o = grp * gw + j;
+            *d++ = o < s->cout ? tap(filter, g, kind, ky, kx, i, o) : 0.0f;
           }
         }
       }
     }
   }
+  float *bpk = scratch + s->groups * k * gw;
+  if (bias) {
+    for (int64_t j = 0; j < (int64_t)s->groups * gw; j++) bpk[j] = j < s->cout ? bias[j] : 0.0f;
+    s->bias = bpk;
+  }
+  return scratch + packed_floats(s);
 }
 
-/* How a convolution is cut: patch length k, channels out, images per chunk, chunks, and l, the
- * output positions per image on the padded width. */
-typedef struct {
-  int32_t k, co, per, chunks;
-  int64_t l;
-} Plan;
-
-static Plan plan_of(const int32_t *g) {
-  Plan p = {g[G_FH] * g[G_FW] * g[G_CI], g[G_CO], g[G_PER], (g[G_N] + g[G_PER] - 1) / g[G_PER],
-            (int64_t)g[G_OH] * g[G_WP]};
-  return p;
-}
-
-/* Chunk c: its images b0 .. b0 + nb - 1, its columns, and the calling thread's part of `work`
- * (threads x (k + co) per l floats, from the caller: no allocation here): the patch matrix colT
- * [k, per l], then room for per l co floats (yT or dyp). */
-typedef struct {
-  int32_t b0, nb;
-  int64_t cols;
-  float *colT, *rest;
-} Chunk;
-
-static Chunk chunk_at(const Plan *p, const int32_t *g, int32_t c, float *work) {
-  Chunk ch;
-  ch.b0 = c * p->per;
-  ch.nb = g[G_N] - ch.b0 < p->per ? g[G_N] - ch.b0 : p->per;
-  ch.cols = ch.nb * p->l;
-  ch.colT = work + (int64_t)thread_id() * (p->k + p->co) * p->per * p->l;
-  ch.rest = ch.colT + (int64_t)p->k * p->per * p->l;
-  return ch;
-}
-
-/* The patch matrix of chunk ch into its scratch. */
-static void pack_chunk(const float *xp, const int32_t *g, const Plan *p, const Chunk *ch) {
-  ip_rows_pack(xp, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], (int32_t)p->l, ch->b0, ch->nb,
-               ch->colT);
-}
-
-/* Row b0 of an NHWC output-shaped array (dy or y). */
-static inline int64_t out_row(const int32_t *g, int32_t b0) {
-  return (int64_t)b0 * g[G_OH] * g[G_OW] * g[G_CO];
-}
-
-/* The padded copy of x in xp (n ci hp wp floats, then fw zeros the last patch rows read). */
-static void pad_all(const float *x, const int32_t *g, float *xp) {
-  ip_pad_nchw(x, g[G_N], g[G_H], g[G_W], g[G_CI], g[G_TOP], g[G_LEFT], g[G_HP], g[G_WP], xp);
-  memset(xp + (int64_t)g[G_N] * g[G_CI] * g[G_HP] * g[G_WP], 0, sizeof(float) * g[G_FW]);
-}
-
-/* y = act(conv2d(x, filter) + bias) (NHWC); xp: scratch of n ci hp wp + fw floats; work: see
- * chunk_at. */
-void ip_conv_rows_forward(const float *x, const float *filter, const float *bias,
-                          int32_t has_bias, int32_t relu, const int32_t *g, int32_t threads,
-                          float *xp, float *work, float *y) {
-  const Plan p = plan_of(g);
-  (void)threads; /* without OpenMP */
-  pad_all(x, g, xp);
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
-  for (int32_t c = 0; c < p.chunks; c++) {
-    const Chunk ch = chunk_at(&p, g, c, work);
-    pack_chunk(xp, g, &p, &ch);
-    sgemm_fn(ROW_MAJOR, TRANS, NO_TRANS, p.co, (int)ch.cols, p.k, 1.0f, filter, p.co, ch.colT,
-             (int)ch.cols, 0.0f, ch.rest, (int)ch.cols);
-    ip_rows_gather(ch.rest, p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], bias, has_bias, relu,
-                   y + out_row(g, ch.b0));
+/* y = act(conv2d(x, filter) + bias), stride 1 (see above); scratch: ip_direct_scratch(g, 0). */
+void ip_conv_direct_forward(const float *x, const float *filter, const float *bias,
+                            int32_t has_bias, int32_t relu, const int32_t *g, int32_t threads,
+                            float *scratch, float *y) {
+  Sweep s = sweep_of(g, 0);
+  s.in = x;
+  s.out = y;
+  s.relu = relu;
+  s.scratch = pack_sweep(&s, filter, has_bias ? bias : 0, 0, g, scratch);
+  run_parallel(sweep_task_for(&s), &s, s.n, threads);
+  if (!s.dot_c || !(has_bias || relu)) return;
+  /* dot tiles have no epilogue: bias and ReLU in a second pass (rare: co <= 8, ci >= 16) */
+  const int64_t total = (int64_t)s.n * s.oh * s.ow;
+  for (int64_t q = 0; q < total; q++) {
+    for (int32_t o = 0; o < s.cout; o++) {
+      float v = y[q * s.cout + o];
+      if (has_bias) v += bias[o];
+      if (relu) v = v > 0.0f ? v : (v != v ? v : 0.0f);
+      y[q * s.cout + o] = v;
+    }
   }
 }
 
-/* dW [fh fw ci, co] of the convolution: per-chunk products summed in chunk order, so the result
- * does not depend on the thread count. xp as above; parts: chunks k co floats of scratch. */
-void ip_conv_rows_filter(const float *x, const float *dy, const int32_t *g, int32_t threads,
-                         float *xp, float *work, float *parts, float *dw) {
-  const Plan p = plan_of(g);
-  (void)threads;
-  pad_all(x, g, xp);
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
-  for (int32_t c = 0; c < p.chunks; c++) {
-    const Chunk ch = chunk_at(&p, g, c, work);
-    pack_chunk(xp, g, &p, &ch);
-    ip_rows_spread(dy + out_row(g, ch.b0), p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], ch.rest);
-    sgemm_fn(ROW_MAJOR, NO_TRANS, NO_TRANS, p.k, p.co, (int)ch.cols, 1.0f, ch.colT, (int)ch.cols,
-             ch.rest, p.co, 0.0f, parts + (int64_t)c * p.k * p.co, p.co);
-  }
-  const int64_t kc = (int64_t)p.k * p.co;
-  memcpy(dw, parts, sizeof(float) * kc);
-  for (int32_t c = 1; c < p.chunks; c++) {
-    const float *part = parts + c * kc;
+/* dx of the convolution (stride 1); scratch: ip_direct_scratch(g, 1). */
+void ip_conv_direct_input(const float *dy, const float *filter, const int32_t *g, int32_t threads,
+                          float *scratch, float *dx) {
+  Sweep s = sweep_of(g, 1);
+  s.in = dy;
+  s.out = dx;
+  s.scratch = pack_sweep(&s, filter, 0, 1, g, scratch);
+  run_parallel(sweep_task_for(&s), &s, s.n, threads);
+}
+
+/* dw [fh, fw, ci, co] of the convolution (stride 1); scratch: ip_direct_scratch(g, 2). */
+void ip_conv_direct_filter(const float *x, const float *dy, const int32_t *g, int32_t threads,
+                           float *scratch, float *dw) {
+  FilterSweep f = {0};
+  f.x = x, f.dy = dy;
+  f.n = g[D_N], f.h = g[D_H], f.w = g[D_W], f.ci = g[D_CI], f.fh = g[D_FH], f.fw = g[D_FW];
+  f.top = g[D_TOP], f.left = g[D_LEFT], f.oh = g[D_OH], f.ow = g[D_OW], f.co = g[D_CO];
+  f.wpad = f.ow + f.fw - 1;
+  const int32_t vl = lanes_for(f.co);
+  f.nv = nv_for(f.co, vl);
+  f.per = filter_per(f.n);
+  const int32_t chunks = (f.n + f.per - 1) / f.per;
+  const int64_t kc = (int64_t)f.fh * f.fw * f.ci * f.co;
+  f.parts = scratch;
+  f.scratch = scratch + chunks * kc;
+  f.per_worker = (int64_t)f.h * f.wpad * f.ci;
+  run_parallel(filter_task_for(vl), &f, chunks, threads);
+  memcpy(dw, f.parts, sizeof(float) * (size_t)kc);
+  for (int32_t c = 1; c < chunks; c++) {
+    const float *part = f.parts + c * kc;
     for (int64_t i = 0; i < kc; i++) dw[i] += part[i];
   }
-}
-
-/* dx (NHWC) of the convolution; dxp: scratch of n ci hp wp + fw floats. */
-void ip_conv_rows_input(const float *dy, const float *filter, const int32_t *g, int32_t threads,
-                        float *dxp, float *work, float *dx) {
-  const Plan p = plan_of(g);
-  (void)threads;
-  memset(dxp, 0, sizeof(float) * ((int64_t)g[G_N] * g[G_CI] * g[G_HP] * g[G_WP] + g[G_FW]));
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1 && p.chunks > 1)
-  for (int32_t c = 0; c < p.chunks; c++) {
-    const Chunk ch = chunk_at(&p, g, c, work);
-    ip_rows_spread(dy + out_row(g, ch.b0), p.co, ch.nb, g[G_OH], g[G_OW], g[G_WP], ch.rest);
-    sgemm_fn(ROW_MAJOR, NO_TRANS, TRANS, p.k, (int)ch.cols, p.co, 1.0f, filter, p.co, ch.rest,
-             p.co, 0.0f, ch.colT, (int)ch.cols);
-    rows_unpack_add_valid(ch.colT, g[G_CI], g[G_FH], g[G_FW], g[G_HP], g[G_WP], g[G_OH], g[G_OW],
-                          ch.b0, ch.nb, dxp);
-  }
-  ip_unpad_nhwc(dxp, g[G_N], g[G_H], g[G_W], g[G_CI], g[G_TOP], g[G_LEFT], g[G_HP], g[G_WP], dx);
 }
 
 /* ---- max pooling (NHWC) ---- */

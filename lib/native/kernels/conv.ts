@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NativeBackend } from "../backend.ts";
 import { biasAndActivation, NATIVE_ACTIVATIONS } from "./matmul.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
-import { rowsScratch, type RowsShape } from "../ckernels.ts";
+import type { DirectKind, DirectShape } from "../ckernels.ts";
 import { kernelThreads } from "../../linalg/threads.ts";
 
 /**
@@ -137,11 +137,33 @@ function threadsFor(backend: NativeBackend): number {
   return kernelThreads(backend.blas.openblas.threads());
 }
 
-/** The geometry the C kernels take. */
-function rowsShape(g: Geom, p: Padded): RowsShape {
-  const { n, h, w, ci, fh, fw, top, left, oh, ow, co, k } = g;
-  const per = chunkImages(g, k * p.l);
-  return { n, h, w, ci, fh, fw, top, left, oh, ow, co, per, hp: p.hp, wp: p.wp, l: p.l };
+/**
+ * Whether the C kernels' direct convolution takes this layer: stride 1 (any channel counts; the
+ * 1x1 "pointwise" layout stays a single sgemm) with at most fh - 1 / fw - 1 padding per side.
+ */
+function direct(backend: NativeBackend, g: Geom): boolean {
+  return backend.ck !== null && g.sh === 1 && g.sw === 1 && g.layout !== "pointwise" &&
+    g.top < g.fh && g.bottom < g.fh && g.left < g.fw && g.right < g.fw &&
+    g.oh === g.h + g.top + g.bottom - g.fh + 1 && g.ow === g.w + g.left + g.right - g.fw + 1 &&
+    g.n * g.oh * g.ow * g.co > 0 && g.n * g.h * g.w * g.ci > 0;
+}
+
+function directShape(g: Geom): DirectShape {
+  const { n, h, w, ci, fh, fw, top, left, oh, ow, co } = g;
+  return { n, h, w, ci, fh, fw, top, left, oh, ow, co };
+}
+
+/** Runs a direct convolution of the C kernels with pooled scratch. */
+function runDirect(
+  backend: NativeBackend,
+  g: Geom,
+  kind: DirectKind,
+  fn: (s: DirectShape, threads: number, scratch: Float32Array) => void,
+): void {
+  const s = directShape(g), threads = threadsFor(backend);
+  const scratch = backend.alloc(backend.ck!.directScratch(s, kind, threads));
+  fn(s, threads, scratch);
+  backend.release(scratch);
 }
 
 // All data movement below is strided 2-D copies/adds in OpenBLAS (somatcopy, geadd): the
@@ -270,7 +292,7 @@ function spreadDy(
   blas.copy2d(nb * oh, ow * co, dy.subarray(b0 * oh * ow * co), ow * co, dyp, p.wp * co);
 }
 
-/** Bias and ReLU applied while the output is written (the C kernels only). */
+/** Bias and ReLU applied while the output is written (the C kernels' direct convolution). */
 interface Epilogue {
   bias: Float32Array | null;
   relu: boolean;
@@ -282,19 +304,9 @@ function rowsForward(
   filter: Float32Array,
   g: Geom,
   y: Float32Array,
-  epilogue: Epilogue | null = null,
 ): void {
-  const { blas, ck } = backend;
+  const { blas } = backend;
   const p = padded(g);
-  if (ck) {
-    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
-    const xp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
-    const bias = epilogue?.bias ?? null, relu = epilogue?.relu ?? false;
-    ck.convForward(x, filter, bias, relu, rs, threads, xp, work, y);
-    backend.release(work);
-    backend.release(xp);
-    return;
-  }
   const { n, h, w, ci, oh, ow, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
   padToChannelsFirst(blas, x, g, p, xp, tmp);
@@ -321,16 +333,8 @@ function rowsBackpropFilter(
   g: Geom,
   dw: Float32Array,
 ): void {
-  const { blas, ck } = backend;
+  const { blas } = backend;
   const p = padded(g);
-  if (ck) {
-    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
-    const xp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
-    const parts = backend.alloc(sz.parts);
-    ck.convFilter(x, dy, rs, threads, xp, work, parts, dw);
-    for (const a of [parts, work, xp]) backend.release(a);
-    return;
-  }
   const { n, h, w, ci, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
   padToChannelsFirst(blas, x, g, p, xp, tmp);
@@ -355,16 +359,8 @@ function rowsBackpropInput(
   g: Geom,
   dx: Float32Array,
 ): void {
-  const { blas, ck } = backend;
+  const { blas } = backend;
   const p = padded(g);
-  if (ck) {
-    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
-    const dxp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
-    ck.convInput(dy, filter, rs, threads, dxp, work, dx);
-    backend.release(work);
-    backend.release(dxp);
-    return;
-  }
   const { n, h, w, ci, co, k } = g;
   const dxp = backend.alloc(p.len, true), tmp = backend.alloc(h * w * ci);
   const per = chunkImages(g, k * p.l);
@@ -453,7 +449,7 @@ function col2imAdd(col: Float32Array, g: Geom, b0: number, nb: number, dx: Float
 
 /**
  * y = conv2d(x, filter) into a pooled array. An epilogue (bias, ReLU) is applied on the way
- * only in the "rows" layout with the C kernels: the caller checks that before passing one.
+ * only by the C kernels' direct convolution: the caller checks {@link direct} before passing one.
  */
 function conv2dForward(
   backend: NativeBackend,
@@ -470,8 +466,18 @@ function conv2dForward(
     gemm(false, false, n * oh * ow, co, k, 1, x, k, filter, co, 0, y, co);
     return y;
   }
+  if (direct(backend, g)) {
+    const bias = epilogue?.bias ?? null, relu = epilogue?.relu ?? false;
+    runDirect(
+      backend,
+      g,
+      0,
+      (s, t, scr) => backend.ck!.directForward(x, filter, bias, relu, s, t, scr, y),
+    );
+    return y;
+  }
   if (g.layout === "rows") {
-    rowsForward(backend, x, filter, g, y, epilogue);
+    rowsForward(backend, x, filter, g, y);
     return y;
   }
   const per = chunkImages(g);
@@ -513,7 +519,7 @@ const fusedConv2dConfig: tf.KernelConfig = {
     const shape = [g.n, g.oh, g.ow, g.co];
     const bv = bias ? f32(backend, bias) : null;
     if (
-      backend.ck && g.layout === "rows" && (activation === "linear" || activation === "relu") &&
+      direct(backend, g) && (activation === "linear" || activation === "relu") &&
       (!bias || (bv && bv.length === g.co && bias.shape[bias.shape.length - 1] === g.co))
     ) {
       // bias and ReLU while the C kernel writes the output: no second pass over it
@@ -547,6 +553,11 @@ const conv2dBackpropInputConfig: tf.KernelConfig = {
       // dx = dy W^T (W is ci x co)
       const dx = backend.alloc(n * h * w * ci);
       if (dx.length > 0) gemm(false, true, n * h * w, ci, co, 1, dyv, co, fv, co, 0, dx, ci);
+      return out(backend, inShape, dx);
+    }
+    if (direct(backend, g)) {
+      const dx = backend.alloc(n * h * w * ci);
+      runDirect(backend, g, 1, (s, t, scr) => backend.ck!.directInput(dyv, fv, s, t, scr, dx));
       return out(backend, inShape, dx);
     }
     if (g.layout === "rows" && dyv.length > 0 && n * h * w * ci > 0) {
@@ -590,6 +601,10 @@ const conv2dBackpropFilterConfig: tf.KernelConfig = {
     if (g.layout === "pointwise") {
       // dW = x^T dy over all pixels
       gemm(true, false, ci, co, n * h * w, 1, xv, ci, dyv, co, 0, dw, co);
+      return out(backend, fShape, dw);
+    }
+    if (direct(backend, g)) {
+      runDirect(backend, g, 2, (s, t, scr) => backend.ck!.directFilter(xv, dyv, s, t, scr, dw));
       return out(backend, fShape, dw);
     }
     if (g.layout === "rows") {
