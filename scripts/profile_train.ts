@@ -105,8 +105,8 @@ function shapeKey(name: string, inputs: tfc.NamedTensorInfoMap): string {
 }
 
 /** Wraps every kernel registered for `backend` with a timer; returns the accumulator. */
-function wrapKernels(backend: string): Map<string, { ms: number; calls: number }> {
-  const acc = new Map<string, { ms: number; calls: number }>();
+function wrapKernels(backend: string): Map<string, { ms: number; calls: number; each: number[] }> {
+  const acc = new Map<string, { ms: number; calls: number; each: number[] }>();
   for (const k of tfc.getKernelsForBackend(backend)) {
     const fn = k.kernelFunc;
     tfc.unregisterKernel(k.kernelName, backend);
@@ -117,9 +117,10 @@ function wrapKernels(backend: string): Map<string, { ms: number; calls: number }
         const r = fn(args);
         const dt = performance.now() - t0;
         const key = shapeKey(k.kernelName, args.inputs);
-        const e = acc.get(key) ?? acc.set(key, { ms: 0, calls: 0 }).get(key)!;
+        const e = acc.get(key) ?? acc.set(key, { ms: 0, calls: 0, each: [] }).get(key)!;
         e.ms += dt;
         e.calls++;
+        e.each.push(dt);
         return r;
       },
     });
@@ -205,13 +206,18 @@ async function main(): Promise<void> {
       `kernels: ${(kt / steps).toFixed(2)} ms per step in ${(calls / steps).toFixed(0)} calls; ` +
         `outside kernels: ${((total - kt) / steps).toFixed(2)} ms per step`,
     );
+    // per call: the mean, and the median (robust to the preemptions of a loaded machine)
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const medSum = [...acc.values()].reduce((a, e) => a + med(e.each) * e.calls / steps, 0);
+    console.log(`kernels, by median call time: ${medSum.toFixed(2)} ms per step`);
     const rows = [...acc.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
     for (const [k, e] of rows) {
+      const perStep = (e.calls / steps).toFixed(1), mean = (1000 * e.ms / e.calls).toFixed(0);
       console.log(
-        `${(e.ms / steps).toFixed(3).padStart(8)} ms/step ${
-          (e.calls / steps).toFixed(1).padStart(5)
-        } ` +
-          `calls  ${(1000 * e.ms / e.calls).toFixed(0).padStart(6)} us/call  ${k}`,
+        `${(e.ms / steps).toFixed(3).padStart(8)} ms/step ${perStep.padStart(5)} calls ` +
+          `${mean.padStart(6)} us mean ${
+            (1000 * med(e.each)).toFixed(0).padStart(6)
+          } us median  ${k}`,
       );
     }
   }

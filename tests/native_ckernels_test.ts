@@ -243,3 +243,38 @@ test("a LeNet-5 training step gives the same loss and gradients with and without
     return [value, ...grads];
   }, 1e-6);
 });
+
+test("GEMM: every transpose form, bias and ReLU, odd sizes; against OpenBLAS and cpu", async () => {
+  if (!ck!.gemmAvailable()) return; // no AVX-512: matMul runs on OpenBLAS either way
+  const shapes: Array<[number, number, number]> = [
+    [128, 256, 784],
+    [7, 10, 5],
+    [13, 70, 1],
+    [1, 33, 17],
+    [50, 129, 64],
+  ];
+  for (const [m, n, k] of shapes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = rand(m * k, m + n + k), b = rand(k * n, m * n + k), bias = rand(n, 7 * n);
+      const fn = () => {
+        const at = tf.tensor2d(a, ta ? [k, m] : [m, k]), bt = tf.tensor2d(b, tb ? [n, k] : [k, n]);
+        const plain = tf.matMul(at, bt, ta, tb);
+        const fused = tf.fused.matMul({
+          a: at,
+          b: bt,
+          transposeA: ta,
+          transposeB: tb,
+          bias: tf.tensor1d(bias),
+          activation: "relu",
+        });
+        return [plain, fused];
+      };
+      const what = `gemm ${m}x${n}x${k} ${ta ? "T" : "N"}${tb ? "T" : "N"}`;
+      await bothWays(what, fn, 1e-6);
+      assertClose(await withCk(true, fn), await on("cpu", fn), 1e-5, `${what}, C vs cpu`);
+      const one = await withThreads(1, () => withCk(true, fn));
+      const three = await withThreads(3, () => withCk(true, fn));
+      assertSameBits(three, one, `${what}, 3 threads vs 1`);
+    }
+  }
+});

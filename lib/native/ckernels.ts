@@ -32,6 +32,12 @@ const SYMBOLS = {
   },
   ip_conv_direct_input: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
   ip_conv_direct_filter: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
+  ip_gemm_available: { parameters: [], result: i32 },
+  ip_gemm_scratch: { parameters: [i32, i32, i32], result: "i64" },
+  ip_gemm: {
+    parameters: [i32, i32, i32, i32, i32, buf, i32, buf, i32, buf, i32, buf, i32, i32, buf],
+    result: "void",
+  },
   ip_maxpool: {
     parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
     result: "void",
@@ -126,6 +132,34 @@ export interface CKernels {
    * `cap` limits it from now on (tests compare the variants). Every variant gives the same bits.
    */
   directIsa(cap?: number): number;
+  /**
+   * Whether {@link CKernels.gemm} runs on this CPU (AVX-512; the callers use OpenBLAS
+   * otherwise). Asked on every call: tests cap the ISA.
+   */
+  gemmAvailable(): boolean;
+  /** Floats of scratch gemm needs for an op(B) of k rows and n columns. */
+  gemmScratch(transB: boolean, n: number, k: number): number;
+  /**
+   * c = op(a) op(b) (+ bias[n]) (ReLU), row-major with leading dimensions; every element one
+   * chain of FMAs over k in order (the same bits on any number of threads).
+   */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    c: Float32Array,
+    ldc: number,
+    bias: Float32Array | null,
+    relu: boolean,
+    threads: number,
+    scratch: Float32Array,
+  ): void;
   /** Max pooling, first maximum wins, NaN never does. */
   maxPool(x: Float32Array, g: PoolShape, y: Float32Array): void;
   /** Its gradient (dx is overwritten). */
@@ -239,6 +273,26 @@ function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): 
       s.ip_conv_direct_filter(x, dy, geometry(r), threads, scratch, dw),
     directScratch: (r, kind, threads) => Number(s.ip_direct_scratch(geometry(r), kind, threads)),
     directIsa: (cap = 0) => s.ip_direct_isa(cap),
+    gemmAvailable: () => s.ip_gemm_available() === 1,
+    gemmScratch: (tb, n, k) => Number(s.ip_gemm_scratch(tb ? 1 : 0, n, k)),
+    gemm: (ta, tb, m, n, k, a, lda, b, ldb, c, ldc, bias, relu, threads, scratch) =>
+      s.ip_gemm(
+        ta ? 1 : 0,
+        tb ? 1 : 0,
+        m,
+        n,
+        k,
+        a,
+        lda,
+        b,
+        ldb,
+        c,
+        ldc,
+        bias ? offHeapBias(bias) : NO_BIAS,
+        (bias ? 1 : 0) | (relu ? 2 : 0),
+        threads,
+        scratch,
+      ),
     maxPool: (x, g, y) =>
       s.ip_maxpool(x, g.n, g.h, g.w, g.c, g.oh, g.ow, g.fh, g.fw, g.sh, g.sw, g.top, g.left, y),
     maxPoolGrad: (x, dy, g, dx) =>

@@ -688,6 +688,178 @@ void ip_conv_direct_filter(const float *x, const float *dy, const int32_t *g, in
   }
 }
 
+/* ---- single-precision GEMM (AVX-512) ---- */
+
+/*
+ * C = op(A) op(B), optionally plus a bias row and a ReLU, for the dense layers of a training
+ * step (batch 128, widths 10..1024). OpenBLAS is the fallback; this exists because it beats the
+ * OpenBLAS kernels a deployment may be configured with (OPENBLAS_CORETYPE=Haswell on an
+ * AVX-512 machine: AVX2 kernels at half the width) and because the bias and ReLU are applied
+ * while the tile is still in registers. Every element of C is one chain of fused multiply-adds
+ * over k = 0 .. K-1 in order, whatever the tiling and the thread count (tiles own whole
+ * elements; no split of K), so results do not depend on threads.
+ *
+ * B is read in place in blocks of 64 columns (B^T is first packed into such panels, [panel][k]
+ * [64], zeros past N); A is read in place (element (i, k) at a + i sai + k sak: A or A^T). A tile is up to 6 rows x 4
+ * vectors of 16 columns: per k, 4 vector loads of B and 6 broadcasts of A feed 24 FMAs.
+ */
+#ifdef IP_X86
+#define TGT512 __attribute__((target("avx512f,fma")))
+enum { GM_NR = 64, GM_MR = 6, GM_ROW_TILES = 8 };
+
+static inline __attribute__((always_inline)) TGT512 void gemm_tile(
+    const float *a, int64_t sai, int64_t sak, const float *bp, int64_t sbk, int32_t k, float *c,
+    int64_t ldc, int32_t ncols, const float *bias, int32_t relu, const int MR, const int NV) {
+  __m512 acc[6][4];
+  __mmask16 bm[4];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; v++) {
+    const int32_t lanes = ncols - 16 * v;
+    bm[v] = (__mmask16)(lanes >= 16 ? 0xFFFF : lanes > 0 ? (1u << lanes) - 1 : 0);
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+  }
+  for (int32_t kk = 0; kk < k; kk++) {
+    __m512 bv[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(bm[v], bp + kk * sbk + 16 * v);
+    const float *ak = a + kk * sak;
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      const __m512 av = _mm512_set1_ps(ak[i * sai]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      const int32_t lanes = ncols - 16 * v;
+      if (lanes <= 0) continue;
+      const __mmask16 m = (__mmask16)(lanes >= 16 ? 0xFFFF : (1u << lanes) - 1);
+      __m512 val = acc[i][v];
+      if (bias) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(m, bias + 16 * v));
+      if (relu) {
+        val = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(val, _mm512_setzero_ps(), _CMP_GT_OQ) |
+                                      _mm512_cmp_ps_mask(val, val, _CMP_UNORD_Q),
+                                  val);
+      }
+      _mm512_mask_storeu_ps(c + i * ldc + 16 * v, m, val);
+    }
+  }
+}
+
+static TGT512 void gemm_tile_any(const float *a, int64_t sai, int64_t sak, const float *bp,
+                                 int64_t sbk, int32_t k, float *c, int64_t ldc, int32_t ncols,
+                                 const float *bias, int32_t relu, int MR, int NV) {
+#define X(mr, nv)                                                                \
+  case (nv) * 8 + (mr):                                                          \
+    gemm_tile(a, sai, sak, bp, sbk, k, c, ldc, ncols, bias, relu, mr, nv);      \
+    return;
+#define XM(nv) X(1, nv) X(2, nv) X(3, nv) X(4, nv) X(5, nv) X(6, nv)
+  switch (NV * 8 + MR) { XM(1) XM(2) XM(3) XM(4) }
+#undef XM
+#undef X
+}
+
+typedef struct {
+  int32_t transa, transb, m, n, k, lda, ldb, ldc, relu, panels, row_chunks, pack;
+  const float *a, *b, *bias;
+  float *c, *packed;
+} Gemm;
+
+/* Panel p of op(B) into packed + p K 64 (zeros past N). */
+static TGT512 void gemm_pack(const void *ctx, int32_t p, int32_t worker) {
+  (void)worker;
+  const Gemm *g = (const Gemm *)ctx;
+  const int32_t j0 = p * GM_NR, nc = g->n - j0 < GM_NR ? g->n - j0 : GM_NR;
+  float *dst = g->packed + (int64_t)p * g->k * GM_NR;
+  /* B^T stored [n][k] (or B [k][n] read through a packed panel): gathers of 16 elements */
+  const int64_t sj = g->transb ? g->ldb : 1, sk = g->transb ? 1 : g->ldb;
+  const __m512i idx = _mm512_mullo_epi32(
+      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+      _mm512_set1_epi32((int32_t)sj));
+  for (int v = 0; v < 4; v++) {
+    const int32_t lanes = nc - 16 * v;
+    const __mmask16 m = (__mmask16)(lanes >= 16 ? 0xFFFF : lanes > 0 ? (1u << lanes) - 1 : 0);
+    const float *src = g->b + (j0 + 16 * v) * sj;
+    for (int32_t kk = 0; kk < g->k; kk++) {
+      const __m512 col = m ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, src + kk * sk, 4)
+                           : _mm512_setzero_ps();
+      _mm512_storeu_ps(dst + (int64_t)kk * GM_NR + 16 * v, col);
+    }
+  }
+}
+
+/* Chunk: panel p x up to GM_ROW_TILES tiles of GM_MR rows. */
+static TGT512 void gemm_chunk(const void *ctx, int32_t chunk, int32_t worker) {
+  (void)worker;
+  const Gemm *g = (const Gemm *)ctx;
+  const int32_t p = chunk % g->panels, rc = chunk / g->panels;
+  const int32_t j0 = p * GM_NR, nc = g->n - j0 < GM_NR ? g->n - j0 : GM_NR;
+  const int32_t nv = (nc + 15) / 16;
+  const int64_t sai = g->transa ? 1 : g->lda, sak = g->transa ? g->lda : 1;
+  /* op(B) = B is read in place (rows of ldb); B^T was packed into panels of 64 columns */
+  const float *bp = g->pack ? g->packed + (int64_t)p * g->k * GM_NR : g->b + j0;
+  const int64_t sbk = g->pack ? GM_NR : g->ldb;
+  const float *bias = g->bias ? g->bias + j0 : 0;
+  const int32_t i0 = rc * GM_ROW_TILES * GM_MR;
+  const int32_t i1 = i0 + GM_ROW_TILES * GM_MR < g->m ? i0 + GM_ROW_TILES * GM_MR : g->m;
+  for (int32_t i = i0; i < i1; i += GM_MR) {
+    const int32_t mr = i1 - i < GM_MR ? i1 - i : GM_MR;
+    gemm_tile_any(g->a + i * sai, sai, sak, bp, sbk, g->k, g->c + (int64_t)i * g->ldc + j0,
+                  g->ldc, nc, bias, g->relu, mr, nv);
+  }
+}
+#endif
+
+/* Whether ip_gemm runs here (an AVX-512 CPU, and the ISA not capped below 16 lanes). */
+int32_t ip_gemm_available(void) {
+#ifdef IP_X86
+  return ip_direct_isa(0) == 16;
+#else
+  return 0;
+#endif
+}
+
+/* Floats of scratch ip_gemm needs for an op(B) with n columns and k rows. */
+int64_t ip_gemm_scratch(int32_t transb, int32_t n, int32_t k) {
+  (void)transb;
+  return (int64_t)((n + 63) / 64) * 64 * (k > 0 ? k : 1);
+}
+
+/*
+ * c[m, n] (leading dimension ldc) = op(a) op(b), plus bias[n] when flags & 1, then a ReLU when
+ * flags & 2 (NaN kept, -0 and below to +0). op(a) is m x k: a is [m][lda] or, transposed,
+ * [k][lda]; op(b) is k x n: b is [k][ldb] or, transposed, [n][ldb]. Needs ip_gemm_available().
+ */
+void ip_gemm(int32_t transa, int32_t transb, int32_t m, int32_t n, int32_t k, const float *a,
+             int32_t lda, const float *b, int32_t ldb, float *c, int32_t ldc, const float *bias,
+             int32_t flags, int32_t threads, float *scratch) {
+#ifdef IP_X86
+  if (m <= 0 || n <= 0) return;
+  Gemm g = {transa, transb, m, n, k, lda, ldb, ldc, (flags & 2) != 0, (n + GM_NR - 1) / GM_NR,
+            0, 0, a, b, (flags & 1) ? bias : 0, c, scratch};
+  const int32_t rows = GM_ROW_TILES * GM_MR;
+  g.row_chunks = (m + rows - 1) / rows;
+  const int64_t work = (int64_t)m * n * (k > 0 ? k : 1);
+  /* below ~1 MFLOP a second thread costs more than it saves */
+  const int32_t t = work < (1 << 19) ? 1 : threads;
+  /* B is read in place unless transposed, or large with rows a multiple of 4 KiB apart (they
+     would all compete for the same cache sets) */
+  g.pack = transb || ((int64_t)k * n > (1 << 18) && ldb % 1024 == 0);
+  if (k > 0 && g.pack) run_parallel(gemm_pack, &g, g.panels, t);
+  run_parallel(gemm_chunk, &g, g.panels * g.row_chunks, t);
+#else
+  (void)transa, (void)transb, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb;
+  (void)c, (void)ldc, (void)bias, (void)flags, (void)threads, (void)scratch;
+#endif
+}
+
 /* ---- max pooling (NHWC) ---- */
 
 /* Windows of 2x2, stride 2, no padding, tiling the image exactly: the usual case, unrolled. */
