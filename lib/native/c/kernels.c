@@ -38,8 +38,8 @@ int32_t ip_abi_version(void) { return 4; }
  *
  * One job at a time (Workers of one process share the library): a caller that finds the pool
  * busy runs its chunks alone. Helpers are started on first use and never stop; they spin for
- * ~50 us after a job (the next convolution of a training step is usually that close), then
- * sleep on a futex. They allocate nothing and touch no memory but the job's.
+ * ~20 us after a job (the next kernel of a training step is often that close), then sleep on a
+ * futex. They allocate nothing and touch no memory but the job's.
  */
 typedef void (*task_fn)(const void *ctx, int32_t chunk, int32_t worker);
 
@@ -104,7 +104,7 @@ static void *helper_main(void *arg) {
       cpu_relax();
       if (++spins < 256) continue;
       spins = 0;
-      if (now_us() - t0 < 50) continue;
+      if (now_us() - t0 < 20) continue;
       atomic_fetch_add(&pool.sleeping, 1);
       if (atomic_load(&pool.gen) == seen) {
         syscall(SYS_futex, &pool.gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
@@ -137,8 +137,22 @@ static int32_t start_helpers(int32_t n) {
   return pool.helpers;
 }
 
+/*
+ * On a machine busier than its cores, a helper can be descheduled in the middle of a chunk and
+ * the caller then waits for it (up to a scheduler time slice, milliseconds). Each job records
+ * whether the caller waited long for the helpers after running out of chunks to claim; three
+ * such jobs among the last eight make the next 256 jobs run on the calling thread alone, after
+ * which helpers are tried again. Only the speed changes: results never depend on it.
+ */
+static int32_t solo_left = 0;
+static uint32_t straggles = 0;
+
 static void run_parallel(task_fn fn, const void *ctx, int32_t chunks, int32_t threads) {
   if (threads > chunks) threads = chunks;
+  if (threads > 1 && solo_left > 0) {
+    solo_left--;
+    threads = 1;
+  }
   if (threads <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
     for (int32_t c = 0; c < chunks; c++) fn(ctx, c, 0);
     return;
@@ -148,6 +162,7 @@ static void run_parallel(task_fn fn, const void *ctx, int32_t chunks, int32_t th
     for (int32_t c = 0; c < chunks; c++) fn(ctx, c, 0);
     return;
   }
+  const double t0 = now_us();
   pool.fn = fn;
   pool.ctx = ctx;
   pool.chunks = chunks;
@@ -160,6 +175,7 @@ static void run_parallel(task_fn fn, const void *ctx, int32_t chunks, int32_t th
     syscall(SYS_futex, &pool.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
   }
   claim_chunks(g, 0);
+  const double t1 = now_us();
   /* the last chunks may still run on helpers; a descheduled one gets the core back */
   for (int spins = 0; atomic_load(&pool.done) < chunks;) {
     cpu_relax();
@@ -167,6 +183,12 @@ static void run_parallel(task_fn fn, const void *ctx, int32_t chunks, int32_t th
       spins = 0;
       sched_yield();
     }
+  }
+  const double t2 = now_us(), wait = t2 - t1;
+  straggles = (straggles << 1 | (wait > 30 && wait > 0.25 * (t2 - t0))) & 0xFF;
+  if (__builtin_popcount(straggles) >= 3) {
+    solo_left = 256;
+    straggles = 0;
   }
   pthread_mutex_unlock(&pool.busy);
 }
