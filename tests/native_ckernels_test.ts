@@ -150,6 +150,7 @@ for (const [i, c] of convCases.entries()) {
 test("max pooling and its gradient: 2x2 tiles, odd sizes, overlapping windows, ties, NaN", async () => {
   const cases: Array<[[number, number, number, number], number, number, "same" | "valid"]> = [
     [[4, 28, 28, 6], 2, 2, "valid"],
+    [[3, 8, 6, 20], 2, 2, "valid"],
     [[2, 7, 9, 3], 2, 2, "valid"],
     [[2, 9, 9, 4], 3, 2, "same"],
   ];
@@ -159,7 +160,7 @@ test("max pooling and its gradient: 2x2 tiles, odd sizes, overlapping windows, t
     const x = randInt(n, 50 + k, 4);
     x[3] = NaN;
     x[17] = -Infinity;
-    await bothWays(`pool ${k}`, () => {
+    const pool = () => {
       const xt = tf.tensor4d(x, shape);
       const y = tf.maxPool(xt, size, stride, pad);
       const dy = tf.tensor4d(rand(y.size, 60 + k), y.shape as [number, number, number, number]);
@@ -169,7 +170,14 @@ test("max pooling and its gradient: 2x2 tiles, odd sizes, overlapping windows, t
         pad,
       }) as tf.Tensor;
       return [y, dx];
-    });
+    };
+    await bothWays(`pool ${k}`, pool);
+    // chunks of images on 3 threads: the same bits
+    assertSameBits(
+      await withThreads(3, () => withCk(true, pool)),
+      await withThreads(1, () => withCk(true, pool)),
+      `pool ${k}, 3 threads vs 1`,
+    );
   }
 });
 

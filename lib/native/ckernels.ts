@@ -39,14 +39,14 @@ const SYMBOLS = {
     result: "void",
   },
   ip_maxpool: {
-    parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
+    parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
     result: "void",
   },
   ip_maxpool_grad: {
-    parameters: [buf, buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
+    parameters: [buf, buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
     result: "void",
   },
-  ip_relu_grad: { parameters: [buf, buf, i32, buf], result: "void" },
+  ip_relu_grad: { parameters: [buf, buf, i32, i32, buf], result: "void" },
   ip_sum_middle: { parameters: [buf, i32, i32, i32, buf], result: "void" },
 } as const;
 
@@ -160,12 +160,18 @@ export interface CKernels {
     threads: number,
     scratch: Float32Array,
   ): void;
-  /** Max pooling, first maximum wins, NaN never does. */
-  maxPool(x: Float32Array, g: PoolShape, y: Float32Array): void;
+  /** Max pooling, first maximum wins, NaN never does; images on up to `threads` threads. */
+  maxPool(x: Float32Array, g: PoolShape, y: Float32Array, threads?: number): void;
   /** Its gradient (dx is overwritten). */
-  maxPoolGrad(x: Float32Array, dy: Float32Array, g: PoolShape, dx: Float32Array): void;
+  maxPoolGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    g: PoolShape,
+    dx: Float32Array,
+    threads?: number,
+  ): void;
   /** dx = dy * step(x) (NaN where x is NaN). */
-  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, threads?: number): void;
   /** y[o, j] = sum_r x[o, r, j] in float64, x viewed as [outer, reduced, inner]. */
   sumMiddle(x: Float32Array, outer: number, reduced: number, inner: number, y: Float32Array): void;
 }
@@ -293,9 +299,25 @@ function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): 
         threads,
         scratch,
       ),
-    maxPool: (x, g, y) =>
-      s.ip_maxpool(x, g.n, g.h, g.w, g.c, g.oh, g.ow, g.fh, g.fw, g.sh, g.sw, g.top, g.left, y),
-    maxPoolGrad: (x, dy, g, dx) =>
+    maxPool: (x, g, y, threads = 1) =>
+      s.ip_maxpool(
+        x,
+        g.n,
+        g.h,
+        g.w,
+        g.c,
+        g.oh,
+        g.ow,
+        g.fh,
+        g.fw,
+        g.sh,
+        g.sw,
+        g.top,
+        g.left,
+        threads,
+        y,
+      ),
+    maxPoolGrad: (x, dy, g, dx, threads = 1) =>
       s.ip_maxpool_grad(
         x,
         dy,
@@ -311,9 +333,10 @@ function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): 
         g.sw,
         g.top,
         g.left,
+        threads,
         dx,
       ),
-    reluGrad: (dy, x, dx) => s.ip_relu_grad(dy, x, dx.length, dx),
+    reluGrad: (dy, x, dx, threads = 1) => s.ip_relu_grad(dy, x, dx.length, threads, dx),
     sumMiddle: (x, outer, reduced, inner, y) => s.ip_sum_middle(x, outer, reduced, inner, y),
   };
 }

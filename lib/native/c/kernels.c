@@ -941,6 +941,66 @@ HOT static void maxpool_grad2x2(const float *x, const float *dy, int32_t n, int3
   }
 }
 
+#ifdef IP_X86
+/* The 2x2 loops above, 16 channels at a time (masked for the last block): the same compares
+ * and selections, so the same results. */
+static inline TGT512 __m512 max4_z16(__m512 a, __m512 e, __m512 f, __m512 k) {
+  __m512 m = _mm512_set1_ps(-__builtin_inff());
+  m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(a, m, _CMP_GT_OQ), a);
+  m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(e, m, _CMP_GT_OQ), e);
+  m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(f, m, _CMP_GT_OQ), f);
+  return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(k, m, _CMP_GT_OQ), k);
+}
+
+static TGT512 void maxpool2x2_z16(const float *x, int32_t n, int32_t oh, int32_t ow, int32_t c,
+                                  float *y) {
+  const int64_t row = 2 * (int64_t)ow * c;
+  for (int64_t r = 0; r < (int64_t)n * oh; r++) {
+    const float *r0 = x + 2 * r * row, *r1 = r0 + row;
+    float *yr = y + r * ow * c;
+    for (int64_t ox = 0; ox < ow; ox++) {
+      const float *p0 = r0 + 2 * ox * c, *p1 = r1 + 2 * ox * c;
+      for (int32_t d = 0; d < c; d += 16) {
+        const __mmask16 l = (__mmask16)(c - d >= 16 ? 0xFFFF : (1u << (c - d)) - 1);
+        const __m512 m = max4_z16(_mm512_maskz_loadu_ps(l, p0 + d), _mm512_maskz_loadu_ps(l, p0 + c + d),
+                                  _mm512_maskz_loadu_ps(l, p1 + d), _mm512_maskz_loadu_ps(l, p1 + c + d));
+        _mm512_mask_storeu_ps(yr + ox * c + d, l, m);
+      }
+    }
+  }
+}
+
+static TGT512 void maxpool_grad2x2_z16(const float *x, const float *dy, int32_t n, int32_t oh,
+                                       int32_t ow, int32_t c, float *dx) {
+  const int64_t row = 2 * (int64_t)ow * c;
+  for (int64_t r = 0; r < (int64_t)n * oh; r++) {
+    const int64_t o0 = 2 * r * row, o1 = o0 + row;
+    const float *dyr = dy + r * ow * c;
+    for (int64_t ox = 0; ox < ow; ox++) {
+      const int64_t i0 = o0 + 2 * ox * c, i2 = o1 + 2 * ox * c;
+      for (int32_t d = 0; d < c; d += 16) {
+        const __mmask16 l = (__mmask16)(c - d >= 16 ? 0xFFFF : (1u << (c - d)) - 1);
+        const __m512 a = _mm512_maskz_loadu_ps(l, x + i0 + d);
+        const __m512 e = _mm512_maskz_loadu_ps(l, x + i0 + c + d);
+        const __m512 f = _mm512_maskz_loadu_ps(l, x + i2 + d);
+        const __m512 k = _mm512_maskz_loadu_ps(l, x + i2 + c + d);
+        const __m512 m = max4_z16(a, e, f, k);
+        const __m512 g = _mm512_maskz_loadu_ps(l, dyr + ox * c + d);
+        /* a window of NaN only has no hit, and its dx stays +0 */
+        const __mmask16 h0 = _mm512_cmp_ps_mask(a, m, _CMP_EQ_OQ);
+        const __mmask16 h1 = (__mmask16)(~h0 & _mm512_cmp_ps_mask(e, m, _CMP_EQ_OQ));
+        const __mmask16 h2 = (__mmask16)(~(h0 | h1) & _mm512_cmp_ps_mask(f, m, _CMP_EQ_OQ));
+        const __mmask16 h3 = (__mmask16)(~(h0 | h1 | h2) & _mm512_cmp_ps_mask(k, m, _CMP_EQ_OQ));
+        _mm512_mask_storeu_ps(dx + i0 + d, l, _mm512_maskz_mov_ps(h0, g));
+        _mm512_mask_storeu_ps(dx + i0 + c + d, l, _mm512_maskz_mov_ps(h1, g));
+        _mm512_mask_storeu_ps(dx + i2 + d, l, _mm512_maskz_mov_ps(h2, g));
+        _mm512_mask_storeu_ps(dx + i2 + c + d, l, _mm512_maskz_mov_ps(h3, g));
+      }
+    }
+  }
+}
+#endif
+
 /* [lo, hi) of the input rows (or columns) under window o: stride s, padding before pad, size f,
  * clipped to the input's n rows. */
 static inline void window_span(int32_t o, int32_t s, int32_t pad, int32_t f, int32_t n,
@@ -950,11 +1010,16 @@ static inline void window_span(int32_t o, int32_t s, int32_t pad, int32_t f, int
   *hi = start + f > n ? n : start + f;
 }
 
-/* y = max over each window; the first maximum wins and NaN never does (-inf if none). */
-HOT void ip_maxpool(const float *x, int32_t n, int32_t h, int32_t w, int32_t c, int32_t oh,
-                    int32_t ow, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t top,
-                    int32_t left, float *y) {
-  if (tiles2x2(h, w, oh, ow, fh, fw, sh, sw, top, left)) return maxpool2x2(x, n, oh, ow, c, y);
+/* maxpool over n images (see ip_maxpool). */
+HOT static void maxpool_images(const float *x, int32_t n, int32_t h, int32_t w, int32_t c,
+                               int32_t oh, int32_t ow, int32_t fh, int32_t fw, int32_t sh,
+                               int32_t sw, int32_t top, int32_t left, float *y) {
+  if (tiles2x2(h, w, oh, ow, fh, fw, sh, sw, top, left)) {
+#ifdef IP_X86
+    if (ip_direct_isa(0) == 16) return maxpool2x2_z16(x, n, oh, ow, c, y);
+#endif
+    return maxpool2x2(x, n, oh, ow, c, y);
+  }
   for (int64_t b = 0; b < n; b++) {
     const float *xb = x + b * h * w * c;
     for (int32_t oy = 0; oy < oh; oy++) {
@@ -975,11 +1040,15 @@ HOT void ip_maxpool(const float *x, int32_t n, int32_t h, int32_t w, int32_t c, 
   }
 }
 
-/* dx of ip_maxpool: each window's dy goes to its first maximum (none if the window has none). */
-HOT void ip_maxpool_grad(const float *x, const float *dy, int32_t n, int32_t h, int32_t w,
-                         int32_t c, int32_t oh, int32_t ow, int32_t fh, int32_t fw, int32_t sh,
-                         int32_t sw, int32_t top, int32_t left, float *dx) {
+/* maxpool_grad over n images (see ip_maxpool_grad). */
+HOT static void maxpool_grad_images(const float *x, const float *dy, int32_t n, int32_t h,
+                                    int32_t w, int32_t c, int32_t oh, int32_t ow, int32_t fh,
+                                    int32_t fw, int32_t sh, int32_t sw, int32_t top, int32_t left,
+                                    float *dx) {
   if (tiles2x2(h, w, oh, ow, fh, fw, sh, sw, top, left)) {
+#ifdef IP_X86
+    if (ip_direct_isa(0) == 16) return maxpool_grad2x2_z16(x, dy, n, oh, ow, c, dx);
+#endif
     return maxpool_grad2x2(x, dy, n, oh, ow, c, dx);
   }
   memset(dx, 0, sizeof(float) * (size_t)((int64_t)n * h * w * c));
@@ -1009,15 +1078,86 @@ HOT void ip_maxpool_grad(const float *x, const float *dy, int32_t n, int32_t h, 
   }
 }
 
+
+/* ---- the pooling and ReLU-gradient kernels on the pool of helpers ---- */
+
+typedef struct {
+  const float *x, *dy;
+  int32_t n, h, w, c, oh, ow, fh, fw, sh, sw, top, left, per;
+  float *out;
+} PoolJob;
+
+enum { POOL_CHUNKS = 16 };
+
+static int32_t chunk_images(int32_t n) {
+  const int32_t chunks = n < POOL_CHUNKS ? n : POOL_CHUNKS;
+  return chunks > 0 ? (n + chunks - 1) / chunks : 1;
+}
+
+static void maxpool_task(const void *ctx, int32_t ch, int32_t worker) {
+  (void)worker;
+  const PoolJob *j = (const PoolJob *)ctx;
+  const int32_t b0 = ch * j->per, nb = j->n - b0 < j->per ? j->n - b0 : j->per;
+  maxpool_images(j->x + (int64_t)b0 * j->h * j->w * j->c, nb, j->h, j->w, j->c, j->oh, j->ow,
+                 j->fh, j->fw, j->sh, j->sw, j->top, j->left,
+                 j->out + (int64_t)b0 * j->oh * j->ow * j->c);
+}
+
+static void maxpool_grad_task(const void *ctx, int32_t ch, int32_t worker) {
+  (void)worker;
+  const PoolJob *j = (const PoolJob *)ctx;
+  const int32_t b0 = ch * j->per, nb = j->n - b0 < j->per ? j->n - b0 : j->per;
+  const int64_t in = (int64_t)b0 * j->h * j->w * j->c;
+  maxpool_grad_images(j->x + in, j->dy + (int64_t)b0 * j->oh * j->ow * j->c, nb, j->h, j->w,
+                      j->c, j->oh, j->ow, j->fh, j->fw, j->sh, j->sw, j->top, j->left,
+                      j->out + in);
+}
+
+/* y = max over each window; the first maximum wins and NaN never does (-inf if none). Images
+ * run on up to `threads` threads. */
+void ip_maxpool(const float *x, int32_t n, int32_t h, int32_t w, int32_t c, int32_t oh,
+                int32_t ow, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t top,
+                int32_t left, int32_t threads, float *y) {
+  const PoolJob j = {x, 0, n, h, w, c, oh, ow, fh, fw, sh, sw, top, left, chunk_images(n), y};
+  run_parallel(maxpool_task, &j, (n + j.per - 1) / j.per, threads);
+}
+
+/* dx of ip_maxpool: each window's dy goes to its first maximum (none if the window has none). */
+void ip_maxpool_grad(const float *x, const float *dy, int32_t n, int32_t h, int32_t w, int32_t c,
+                     int32_t oh, int32_t ow, int32_t fh, int32_t fw, int32_t sh, int32_t sw,
+                     int32_t top, int32_t left, int32_t threads, float *dx) {
+  const PoolJob j = {x, dy, n, h, w, c, oh, ow, fh, fw, sh, sw, top, left, chunk_images(n), dx};
+  run_parallel(maxpool_grad_task, &j, (n + j.per - 1) / j.per, threads);
+}
+
 /* ---- element-wise and reductions ---- */
 
 /* dx = dy * step(x): step is 1 for x > 0, 0 otherwise, NaN for NaN (as tf.mul(dy, tf.step(x))). */
-HOT void ip_relu_grad(const float *dy, const float *x, int32_t n, float *dx) {
-  for (int32_t i = 0; i < n; i++) {
+HOT static void relu_grad_range(const float *dy, const float *x, int64_t n, float *dx) {
+  for (int64_t i = 0; i < n; i++) {
     const float v = x[i];
     const float s = v > 0.0f ? 1.0f : 0.0f;
     dx[i] = dy[i] * (v != v ? v : s);
   }
+}
+
+typedef struct {
+  const float *dy, *x;
+  int64_t n, per;
+  float *dx;
+} ReluJob;
+
+static void relu_grad_task(const void *ctx, int32_t ch, int32_t worker) {
+  (void)worker;
+  const ReluJob *j = (const ReluJob *)ctx;
+  const int64_t i0 = ch * j->per, m = j->n - i0 < j->per ? j->n - i0 : j->per;
+  relu_grad_range(j->dy + i0, j->x + i0, m, j->dx + i0);
+}
+
+/* dx = dy * step(x), in chunks of 64K elements on up to `threads` threads. */
+void ip_relu_grad(const float *dy, const float *x, int32_t n, int32_t threads, float *dx) {
+  const ReluJob j = {dy, x, n, 1 << 16, dx};
+  run_parallel(relu_grad_task, &j, (int32_t)((n + j.per - 1) / j.per), threads);
 }
 
 /*
