@@ -128,6 +128,14 @@ function wrapKernels(backend: string): Map<string, { ms: number; calls: number; 
   return acc;
 }
 
+/** The native backend's buffer-pool counters (null on other backends). */
+function poolStats(): { allocated: number; recycled: number } | null {
+  const b = tf.backend() as unknown as {
+    poolStats?: () => { allocated: number; recycled: number };
+  };
+  return b.poolStats?.() ?? null;
+}
+
 async function main(): Promise<void> {
   const summary = flags.get("summarise");
   const top = Number(flags.get("top") || 25);
@@ -166,11 +174,12 @@ async function main(): Promise<void> {
     };
   }
   const stepMs: number[] = [];
-  let cpu0 = 0;
+  let cpu0 = 0, pool0 = 0;
   let kernelMsAtStart = 0;
   const kernelTotal = () => acc ? [...acc.values()].reduce((a, e) => a + e.ms, 0) : 0;
   for (let i = 0; i < warmup + steps; i++) {
     if (i === warmup) {
+      pool0 = poolStats()?.allocated ?? 0;
       acc?.clear();
       kernelMsAtStart = 0;
       optMs = batchMs = 0;
@@ -187,6 +196,13 @@ async function main(): Promise<void> {
     if (i >= warmup) stepMs.push(performance.now() - t0);
   }
   const cpu = threadCpuSeconds() - cpu0;
+  const stats = poolStats();
+  if (stats) {
+    console.log(
+      `native buffer pool: ${((stats.allocated - pool0) / steps).toFixed(2)} fresh arrays per ` +
+        "step (arrays under 64 floats are never pooled)",
+    );
+  }
   const total = stepMs.reduce((a, b) => a + b, 0);
   const sorted = [...stepMs].sort((a, b) => a - b);
   console.log(
