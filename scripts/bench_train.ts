@@ -182,8 +182,8 @@ function sliceTrain(ds: Dataset, n: number): Dataset {
 }
 
 /** The model request of a training job (lib/experiments' conv net: depth 4, channels 16/32). */
-export function trainModelOf(job: string): unknown {
-  if (job.startsWith("mlp")) return { preset: "mlp", depth: 3, width: Number(Deno.env.get("INFOPLANE_BENCH_MLP_WIDTH") ?? 256) };
+export function trainModelOf(job: string, mlpWidth = 256): unknown {
+  if (job.startsWith("mlp")) return { preset: "mlp", depth: 3, width: mlpWidth };
   if (job.startsWith("lenet5")) return { preset: "lenet5" };
   if (job.startsWith("convnet")) return convNet(4, [16, 32]);
   throw new Error(`unknown training job ${job}`);

@@ -12,7 +12,7 @@
  *   `--summarise=FILE` (self time per function, top entries).
  *
  *   deno run -A scripts/profile_train.ts [--job=lenet5-e2e] [--steps=200] [--warmup=10]
- *     [--no-kernel-timers] [--top=25]
+ *     [--no-kernel-timers] [--top=25] [--mlp-width=256]
  *   deno run -A scripts/profile_train.ts --summarise=prof/xxx.cpuprofile [--top=40]
  *
  * Jobs: mlp-e2e, mlp-layerwise, lenet5-e2e, convnet-e2e (lib/experiments' conv net, depth 4,
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   const ds = await loadDataset({ name: "mnist" }, { dataDir: "data" });
   const backend = await selectBackend("native");
   const job = resolveTrainingRequest({
-    model: trainModelOf(jobName),
+    model: trainModelOf(jobName, Number(flags.get("mlp-width") || 256)),
     dataset: { name: "mnist" },
     methods: [{ name: jobName.endsWith("layerwise") ? "layerwise" : "e2e" }],
     optimizer: { lr: 5e-4, batch_size: 128, epochs: 1, weight_decay: 0 },
