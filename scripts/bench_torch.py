@@ -24,6 +24,9 @@ JOB is one of
   one Adam step updates everything;
 - lenet5-e2e: LeNet-5 (conv 5x5 6 same, ReLU, maxpool 2, conv 5x5 16 valid, ReLU, maxpool 2,
   120, 84, 10), end-to-end;
+- convnet-e2e: lib/experiments' conv net at depth 4, channels 16/32 (four 3x3 "same" convs with
+  ReLU, 16, 32, 32, 32 channels, max-pool 2 after the first two; linear 1568 -> 10),
+  end-to-end;
 - nhsic-1024x784, nhsic-1024x4096: one nHSIC call in float64 in PyTorch's reference form, m =
   1024 samples of x and one layer of width d, 10 classes: Gaussian kernels of X and T from
   Grams by matmul (sigma 5 scaled by sqrt(d)), linear label kernel, R = K_c (K_c + eps m I)^-1
@@ -162,10 +165,23 @@ def lenet5():
     )
 
 
+def convnet(depth=4, c1=16, c2=32):
+    """lib/experiments/suite.ts convNet(depth, [c1, c2]) with lib/train's flatten classifier."""
+    layers, cin, side = [], 1, 28
+    for i in range(1, depth + 1):
+        cout = c1 if i == 1 else c2
+        layers += [torch.nn.Conv2d(cin, cout, 3, padding=1), torch.nn.ReLU()]
+        if i <= 2:
+            layers.append(torch.nn.MaxPool2d(2))
+            side //= 2
+        cin = cout
+    return torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(cin * side * side, 10))
+
+
 def train_job(job, x_all, y_all, batches, batch=128, lr=5e-4):
     """One epoch of `job` (see the module doc); returns the result fields."""
-    if job == "lenet5-e2e":
-        model = lenet5()
+    if job in ("lenet5-e2e", "convnet-e2e"):
+        model = lenet5() if job == "lenet5-e2e" else convnet()
         params = list(model.parameters())
         x_all = x_all.unsqueeze(1)  # NCHW
     else:
@@ -182,7 +198,7 @@ def train_job(job, x_all, y_all, batches, batch=128, lr=5e-4):
         starts = starts[:batches]
 
     def forward_loss(xb, yb):
-        if job == "lenet5-e2e":
+        if job in ("lenet5-e2e", "convnet-e2e"):
             logits = model(xb)
             return F.cross_entropy(logits, yb), logits
         if job == "mlp-e2e":
@@ -290,7 +306,7 @@ def train_suite(args):
     if args.job.startswith("nhsic-"):
         m, d = (int(v) for v in args.job[len("nhsic-"):].split("x"))
         out.update({"seconds": nhsic_job(m, d), "m": m, "d": d})
-    elif args.job in ("mlp-e2e", "mlp-layerwise", "lenet5-e2e"):
+    elif args.job in ("mlp-e2e", "mlp-layerwise", "lenet5-e2e", "convnet-e2e"):
         torch.manual_seed(0)
         x_all, y_all = load_mnist(args.mnist_dir)
         out.update(train_job(args.job, x_all, y_all, args.batches))
