@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose, noNative, on, rand, randInt, type Result, tf } from "./native_util.ts";
-import { loadCKernels, type NativeBackend } from "../lib/native/mod.ts";
+import { CONV_RELU_POOL, loadCKernels, type NativeBackend } from "../lib/native/mod.ts";
 import { reluGrad } from "../lib/train/ops/relu_grad.ts";
 
 const ck = noNative ? null : loadCKernels();
@@ -284,5 +284,60 @@ test("GEMM: every transpose form, bias and ReLU, odd sizes; against OpenBLAS and
       const three = await withThreads(3, () => withCk(true, fn));
       assertSameBits(three, one, `${what}, 3 threads vs 1`);
     }
+  }
+});
+
+test("fused conv + bias + ReLU + 2x2 max pool: the bits of FusedConv2D then MaxPool, gradients too", async () => {
+  const cases: Array<{ x: [number, number, number, number]; f: number[]; pad: "same" | "valid" }> =
+    [
+      { x: [9, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
+      { x: [5, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
+      { x: [3, 14, 14, 16], f: [3, 3, 16, 32], pad: "same" },
+      // a "dot" sweep (few output channels, 16 inputs): the C kernel declines, the TS path pools
+      { x: [2, 8, 8, 16], f: [3, 3, 16, 6], pad: "same" },
+    ];
+  for (const [i, c] of cases.entries()) {
+    const [fh, fw, ci, co] = c.f;
+    // small integers in x: ties inside pooling windows, zeros after the ReLU
+    const x = randInt(c.x.reduce((a, b) => a * b, 1), 100 + i, 3);
+    for (let j = 0; j < x.length; j++) x[j] -= 1;
+    if (i === 0) x[40] = NaN;
+    const f = rand(fh * fw * ci * co, 110 + i, -0.5, 0.5), b = rand(co, 120 + i, -0.2, 0.2);
+    const model = (fused: boolean) => () => {
+      const xt = tf.tensor4d(x, c.x), ft = tf.tensor4d(f, c.f as typeof c.x), bt = tf.tensor1d(b);
+      const forward = (xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor) =>
+        fused
+          ? tf.engine().runKernel(CONV_RELU_POOL, { x: xx, filter: ff, bias: bb }, {
+            strides: 1,
+            pad: c.pad,
+            dataFormat: "NHWC",
+            dilations: [1, 1],
+          }) as tf.Tensor4D
+          : tf.maxPool(
+            tf.fused.conv2d({
+              x: xx as tf.Tensor4D,
+              filter: ff as tf.Tensor4D,
+              strides: 1,
+              pad: c.pad,
+              bias: bb,
+              activation: "relu",
+            }),
+            2,
+            2,
+            "valid",
+          );
+      const p = forward(xt, ft, bt);
+      const dy = tf.tensor(rand(p.size, 130 + i), p.shape);
+      const grads = tf.grads((xx, ff, bb) => tf.sum(tf.mul(forward(xx, ff, bb), dy)))([xt, ft, bt]);
+      return [p, ...grads];
+    };
+    const unfused = await withCk(true, model(false));
+    assertSameBits(await withCk(true, model(true)), unfused, `conv-pool ${i}, C vs unfused`);
+    assertSameBits(
+      await withCk(false, model(true)),
+      await withCk(false, model(false)),
+      `conv-pool ${i}, TS`,
+    );
+    assertClose(await on("cpu", model(false)), unfused, 1e-5, `conv-pool ${i}, cpu`);
   }
 });

@@ -32,6 +32,16 @@ const SYMBOLS = {
   },
   ip_conv_direct_input: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
   ip_conv_direct_filter: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
+  ip_conv_pool_forward: {
+    parameters: [buf, buf, buf, i32, i32, buf, i32, buf, buf, buf],
+    result: "void",
+  },
+  ip_conv_pool_supported: { parameters: [buf], result: i32 },
+  ip_conv_pool_scratch: { parameters: [buf, i32], result: "i64" },
+  ip_relu_pool_grad: {
+    parameters: [buf, buf, buf, i32, i32, i32, i32, i32, buf],
+    result: "void",
+  },
   ip_gemm_available: { parameters: [], result: i32 },
   ip_gemm_scratch: { parameters: [i32, i32, i32], result: "i64" },
   ip_gemm: {
@@ -132,6 +142,41 @@ export interface CKernels {
    * `cap` limits it from now on (tests compare the variants). Every variant gives the same bits.
    */
   directIsa(cap?: number): number;
+  /**
+   * p = maxpool2x2(relu(conv2d(x, filter) + bias)) without writing the activations, plus one
+   * code byte per element of p for the gradient (see kernels.c, pool_codes). Only where
+   * {@link CKernels.convPoolSupported}; scratch: convPoolScratch(s, threads) floats.
+   */
+  convPoolForward(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    relu: boolean,
+    s: DirectShape,
+    threads: number,
+    scratch: Float32Array,
+    p: Float32Array,
+    codes: Uint8Array,
+  ): void;
+  /** Whether convPoolForward takes this convolution (even output, not a "dot" sweep). */
+  convPoolSupported(s: DirectShape): boolean;
+  /** Floats of scratch convPoolForward needs on `threads` threads. */
+  convPoolScratch(s: DirectShape, threads: number): number;
+  /**
+   * dz [n, 2 ph, 2 pw, c] of relu-then-pool from dp and the forward's p [n, ph, pw, c] and
+   * codes: exactly MaxPoolGrad followed by the ReLU gradient.
+   */
+  reluPoolGrad(
+    dp: Float32Array,
+    p: Float32Array,
+    codes: Uint8Array,
+    n: number,
+    ph: number,
+    pw: number,
+    c: number,
+    threads: number,
+    dz: Float32Array,
+  ): void;
   /**
    * Whether {@link CKernels.gemm} runs on this CPU (AVX-512; the callers use OpenBLAS
    * otherwise). Asked on every call: tests cap the ISA.
@@ -279,6 +324,23 @@ function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): 
       s.ip_conv_direct_filter(x, dy, geometry(r), threads, scratch, dw),
     directScratch: (r, kind, threads) => Number(s.ip_direct_scratch(geometry(r), kind, threads)),
     directIsa: (cap = 0) => s.ip_direct_isa(cap),
+    convPoolForward: (x, filter, bias, relu, r, threads, scratch, p, codes) =>
+      s.ip_conv_pool_forward(
+        x,
+        filter,
+        offHeapBias(bias),
+        bias ? 1 : 0,
+        relu ? 1 : 0,
+        geometry(r),
+        threads,
+        scratch,
+        p,
+        codes,
+      ),
+    convPoolSupported: (r) => s.ip_conv_pool_supported(geometry(r)) === 1,
+    convPoolScratch: (r, threads) => Number(s.ip_conv_pool_scratch(geometry(r), threads)),
+    reluPoolGrad: (dp, p, codes, n, ph, pw, c, threads, dz) =>
+      s.ip_relu_pool_grad(dp, p, codes, n, ph, pw, c, threads, dz),
     gemmAvailable: () => s.ip_gemm_available() === 1,
     gemmScratch: (tb, n, k) => Number(s.ip_gemm_scratch(tb ? 1 : 0, n, k)),
     gemm: (ta, tb, m, n, k, a, lda, b, ldb, c, ldc, bias, relu, threads, scratch) =>

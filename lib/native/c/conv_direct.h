@@ -128,7 +128,9 @@ static TGT void FN(sweep_image)(const Sweep *s, int32_t b, int32_t worker) {
   const int64_t rstride = (int64_t)s->wpad * s->cin;
   const float *img = padded_rows(s->in + (int64_t)b * s->hin * s->win * s->cin, s->hin, s->win,
                                  s->cin, s->left, s->wpad, worker_scratch(s, worker));
-  float *out = s->out + (int64_t)b * s->oh * s->ow * s->cout;
+  /* with a pooling epilogue the image's activations only live in the worker's scratch */
+  float *out = s->pooled ? worker_scratch(s, worker) + s->pad_floats
+                         : s->out + (int64_t)b * s->oh * s->ow * s->cout;
   const int32_t run = s->fw * s->cin, nv = s->nv, gw = nv * VL;
   const int32_t pmax = nv == 1 ? FWD_PMAX1 : FWD_PMAX2;
   const int32_t blocks = (s->ow + pmax - 1) / pmax, pb = (s->ow + blocks - 1) / blocks;
@@ -149,6 +151,10 @@ static TGT void FN(sweep_image)(const Sweep *s, int32_t b, int32_t worker) {
                     s->relu, nco, dst + (int64_t)ox * s->cout, s->cout, p, nv);
       }
     }
+  }
+  if (s->pooled) {
+    const int64_t pooled = (int64_t)b * (s->oh / 2) * (s->ow / 2) * s->cout;
+    pool_codes(out, s->oh / 2, s->ow / 2, s->cout, s->pooled + pooled, s->codes + pooled);
   }
 }
 

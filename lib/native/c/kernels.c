@@ -236,9 +236,12 @@ typedef struct {
   const float *bias; /* packed bias [groups nv VL], or null */
   int32_t relu, nv, groups;
   int32_t dot_c; /* "dot" sweeps (input channels on the vector axis): channels per tile */
-  float *scratch; /* workers x per_worker floats: a padded image each */
-  int64_t per_worker;
+  float *scratch; /* workers x per_worker floats: a padded image each (then its activations) */
+  int64_t per_worker, pad_floats;
   float *out;
+  /* 2x2 max pooling of the activations instead of writing them (see ip_conv_pool_forward) */
+  float *pooled;
+  uint8_t *codes;
 } Sweep;
 
 typedef struct {
@@ -275,6 +278,93 @@ static inline void rows_in_range(int32_t oy, int32_t top, int32_t fh, int32_t hi
   *ky0 = lo > 0 ? lo : 0;
   *ky1 = hi < fh ? hi : fh;
   if (*ky1 < *ky0) *ky1 = *ky0;
+}
+
+/*
+ * 2x2 max pooling of one image's activations y [2 ph, 2 pw, c] (ReLU outputs) into p
+ * [ph, pw, c], with a code per pooled element for the gradient (ip_relu_pool_grad): bits 0-1
+ * the window element holding the first maximum (order: top-left, top-right, bottom-left,
+ * bottom-right), bit 2 set when there is one (a window of NaN only has none; p is -inf), bits
+ * 4-7 which elements are NaN. Same comparisons as ip_maxpool, so p is what MaxPool gives.
+ */
+static inline uint8_t window_code(float a, float e, float f, float k, float *m) {
+  float v = -__builtin_inff();
+  v = a > v ? a : v;
+  v = e > v ? e : v;
+  v = f > v ? f : v;
+  v = k > v ? k : v;
+  *m = v;
+  const int32_t hit = a == v ? 0 : e == v ? 1 : f == v ? 2 : k == v ? 3 : -1;
+  return (uint8_t)((hit >= 0 ? hit | 4 : 0) | (a != a) << 4 | (e != e) << 5 | (f != f) << 6 |
+                   (k != k) << 7);
+}
+
+static void pool_codes_scalar(const float *y, int32_t ph, int32_t pw, int32_t c, float *p,
+                              uint8_t *codes) {
+  const int64_t row = 2 * (int64_t)pw * c;
+  for (int32_t oy = 0; oy < ph; oy++) {
+    const float *r0 = y + 2 * oy * row, *r1 = r0 + row;
+    for (int32_t ox = 0; ox < pw; ox++) {
+      const float *p0 = r0 + 2 * ox * c, *p1 = r1 + 2 * ox * c;
+      const int64_t o = ((int64_t)oy * pw + ox) * c;
+      for (int32_t d = 0; d < c; d++) {
+        codes[o + d] = window_code(p0[d], p0[c + d], p1[d], p1[c + d], p + o + d);
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+/* The same, 16 channels at a time. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void pool_codes_z16(
+    const float *y, int32_t ph, int32_t pw, int32_t c, float *p, uint8_t *codes) {
+  const int64_t row = 2 * (int64_t)pw * c;
+  const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
+  for (int32_t oy = 0; oy < ph; oy++) {
+    const float *r0 = y + 2 * oy * row, *r1 = r0 + row;
+    for (int32_t ox = 0; ox < pw; ox++) {
+      const float *p0 = r0 + 2 * ox * c, *p1 = r1 + 2 * ox * c;
+      const int64_t o = ((int64_t)oy * pw + ox) * c;
+      for (int32_t d = 0; d < c; d += 16) {
+        const __mmask16 l = (__mmask16)(c - d >= 16 ? 0xFFFF : (1u << (c - d)) - 1);
+        const __m512 a = _mm512_maskz_loadu_ps(l, p0 + d), e = _mm512_maskz_loadu_ps(l, p0 + c + d);
+        const __m512 f = _mm512_maskz_loadu_ps(l, p1 + d), k = _mm512_maskz_loadu_ps(l, p1 + c + d);
+        __m512 m = ninf;
+        m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(a, m, _CMP_GT_OQ), a);
+        m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(e, m, _CMP_GT_OQ), e);
+        m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(f, m, _CMP_GT_OQ), f);
+        m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(k, m, _CMP_GT_OQ), k);
+        _mm512_mask_storeu_ps(p + o + d, l, m);
+        const __mmask16 h0 = _mm512_cmp_ps_mask(a, m, _CMP_EQ_OQ);
+        const __mmask16 h1 = (__mmask16)(~h0 & _mm512_cmp_ps_mask(e, m, _CMP_EQ_OQ));
+        const __mmask16 h2 = (__mmask16)(~(h0 | h1) & _mm512_cmp_ps_mask(f, m, _CMP_EQ_OQ));
+        const __mmask16 h3 = (__mmask16)(~(h0 | h1 | h2) & _mm512_cmp_ps_mask(k, m, _CMP_EQ_OQ));
+        /* code = index | 4 (hit) | NaN flags << 4, assembled in 32-bit lanes */
+        __m512i v = _mm512_setzero_si512();
+        v = _mm512_mask_mov_epi32(v, h0, _mm512_set1_epi32(4));
+        v = _mm512_mask_mov_epi32(v, h1, _mm512_set1_epi32(5));
+        v = _mm512_mask_mov_epi32(v, h2, _mm512_set1_epi32(6));
+        v = _mm512_mask_mov_epi32(v, h3, _mm512_set1_epi32(7));
+        v = _mm512_mask_or_epi32(v, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), v, _mm512_set1_epi32(16));
+        v = _mm512_mask_or_epi32(v, _mm512_cmp_ps_mask(e, e, _CMP_UNORD_Q), v, _mm512_set1_epi32(32));
+        v = _mm512_mask_or_epi32(v, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), v, _mm512_set1_epi32(64));
+        v = _mm512_mask_or_epi32(v, _mm512_cmp_ps_mask(k, k, _CMP_UNORD_Q), v, _mm512_set1_epi32(128));
+        _mm_mask_storeu_epi8(codes + o + d, l, _mm512_cvtepi32_epi8(v));
+      }
+    }
+  }
+}
+#endif
+
+int32_t ip_direct_isa(int32_t cap);
+
+static void pool_codes(const float *y, int32_t ph, int32_t pw, int32_t c, float *p,
+                       uint8_t *codes) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  if (ip_direct_isa(0) == 16) return pool_codes_z16(y, ph, pw, c, p, codes);
+#endif
+  pool_codes_scalar(y, ph, pw, c, p, codes);
 }
 
 #define R1_6(X, n) X(1, n) X(2, n) X(3, n) X(4, n) X(5, n) X(6, n)
@@ -684,6 +774,98 @@ void ip_conv_direct_input(const float *dy, const float *filter, const int32_t *g
   s.out = dx;
   s.scratch = pack_sweep(&s, filter, 0, 1, g, scratch);
   run_parallel(sweep_task_for(&s), &s, s.n, threads);
+}
+
+
+/*
+ * p = maxpool2x2(act(conv2d(x, filter) + bias)) (stride-1 convolution, 2x2 pooling with stride
+ * 2 tiling its even output exactly), without writing the activations: each image's stay in the
+ * worker's scratch and are pooled there. codes: one byte per element of p for the gradient (see
+ * pool_codes). Same values as the three kernels in a row. Not for "dot" sweeps
+ * (ip_conv_pool_supported). scratch: ip_conv_pool_scratch(g, threads).
+ */
+void ip_conv_pool_forward(const float *x, const float *filter, const float *bias,
+                          int32_t has_bias, int32_t relu, const int32_t *g, int32_t threads,
+                          float *scratch, float *p, uint8_t *codes) {
+  Sweep s = sweep_of(g, 0);
+  s.in = x;
+  s.relu = relu;
+  s.pooled = p;
+  s.codes = codes;
+  s.pad_floats = s.per_worker;
+  s.per_worker += (int64_t)s.oh * s.ow * s.cout;
+  s.scratch = pack_sweep(&s, filter, has_bias ? bias : 0, 0, g, scratch);
+  run_parallel(sweep_task_for(&s), &s, s.n, threads);
+}
+
+/* Whether ip_conv_pool_forward takes g: no "dot" sweep, an even output. */
+int32_t ip_conv_pool_supported(const int32_t *g) {
+  const Sweep s = sweep_of(g, 0);
+  return !s.dot_c && s.oh % 2 == 0 && s.ow % 2 == 0 && s.oh > 0 && s.ow > 0;
+}
+
+/* Floats of scratch ip_conv_pool_forward needs on `threads` threads. */
+int64_t ip_conv_pool_scratch(const int32_t *g, int32_t threads) {
+  if (threads < 1) threads = 1;
+  if (threads > MAX_WORKERS) threads = MAX_WORKERS;
+  const Sweep s = sweep_of(g, 0);
+  return packed_floats(&s) + threads * (s.per_worker + (int64_t)s.oh * s.ow * s.cout);
+}
+
+typedef struct {
+  const float *dp, *p;
+  const uint8_t *codes;
+  int32_t n, ph, pw, c, per;
+  float *dz;
+} PoolGradJob;
+
+/*
+ * dz of relu-then-pool for images [b0, b1): exactly what MaxPoolGrad (dp to the first maximum of
+ * each window, +0 elsewhere) followed by the ReLU gradient (times step(y): 1 where y > 0, 0
+ * elsewhere, NaN where y is NaN) give. The maximum's y is p.
+ */
+static void relu_pool_grad_images(const PoolGradJob *j, int32_t b0, int32_t b1) {
+  const int32_t c = j->c, pw = j->pw;
+  const int64_t row = 2 * (int64_t)pw * c, per_img = (int64_t)j->ph * pw * c;
+  const float nan = __builtin_nanf("");
+  for (int32_t b = b0; b < b1; b++) {
+    const float *dp = j->dp + b * per_img, *p = j->p + b * per_img;
+    const uint8_t *codes = j->codes + b * per_img;
+    float *dz = j->dz + b * per_img * 4;
+    for (int32_t oy = 0; oy < j->ph; oy++) {
+      float *r0 = dz + 2 * oy * row, *r1 = r0 + row;
+      for (int32_t ox = 0; ox < pw; ox++) {
+        float *q[4] = {r0 + 2 * ox * c, r0 + 2 * ox * c + c, r1 + 2 * ox * c, r1 + 2 * ox * c + c};
+        const int64_t o = ((int64_t)oy * pw + ox) * c;
+        for (int32_t d = 0; d < c; d++) {
+          const uint8_t code = codes[o + d];
+          const int32_t hit = code & 4 ? code & 3 : -1;
+          for (int32_t i = 0; i < 4; i++) {
+            float v;
+            if (code & (16 << i)) v = nan;
+            else if (i == hit) v = dp[o + d] * (p[o + d] > 0.0f ? 1.0f : 0.0f);
+            else v = 0.0f;
+            q[i][d] = v;
+          }
+        }
+      }
+    }
+  }
+}
+
+static void relu_pool_grad_task(const void *ctx, int32_t ch, int32_t worker) {
+  (void)worker;
+  const PoolGradJob *j = (const PoolGradJob *)ctx;
+  const int32_t b0 = ch * j->per, b1 = b0 + j->per < j->n ? b0 + j->per : j->n;
+  relu_pool_grad_images(j, b0, b1);
+}
+
+/* dz [n, 2 ph, 2 pw, c] from dp and the forward's p and codes (see relu_pool_grad_images). */
+void ip_relu_pool_grad(const float *dp, const float *p, const uint8_t *codes, int32_t n,
+                       int32_t ph, int32_t pw, int32_t c, int32_t threads, float *dz) {
+  const int32_t chunks = n < 16 ? n : 16, per = chunks > 0 ? (n + chunks - 1) / chunks : 1;
+  const PoolGradJob j = {dp, p, codes, n, ph, pw, c, per, dz};
+  run_parallel(relu_pool_grad_task, &j, (n + per - 1) / per, threads);
 }
 
 /* dw [fh, fw, ci, co] of the convolution (stride 1); scratch: ip_direct_scratch(g, 2). */

@@ -632,3 +632,159 @@ export const convKernels: tf.KernelConfig[] = [
   conv2dBackpropInputConfig,
   conv2dBackpropFilterConfig,
 ];
+
+// ---- conv + bias + ReLU + 2x2 max pooling in one kernel ----
+
+/**
+ * Kernel name: a stride-1 conv2d (inputs x, filter, bias; attrs as FusedConv2D's: strides, pad,
+ * dataFormat, dilations, dimRoundingMode) with bias and ReLU, then 2x2 max pooling with stride 2
+ * over its even output. One output, the pooled p: the activations are never written out (with
+ * the C kernels each image's stay in a worker's scratch and are pooled there). One code byte per
+ * element of p (which window element is the first maximum, which elements are NaN) is attached
+ * to p's data (NativeBackend.attach) for {@link RELU_POOL_GRAD}. The values are those of
+ * FusedConv2D (relu) followed by MaxPool, bit for bit; the gradient (../conv_pool_grad.ts) is
+ * that of the two.
+ */
+export const CONV_RELU_POOL = "InfoplaneConvReluPool";
+
+/**
+ * Kernel name: dz, the gradient of the convolution's pre-activation, from dy (the gradient of
+ * p) and p (a {@link CONV_RELU_POOL} output): what MaxPoolGrad and then the ReLU gradient give.
+ */
+export const RELU_POOL_GRAD = "InfoplaneReluPoolGrad";
+
+/** The first maximum of a window (NaN never wins) and its code (see kernels.c, pool_codes). */
+function windowCode(a: number, e: number, f: number, k: number): [number, number] {
+  let m = -Infinity;
+  if (a > m) m = a;
+  if (e > m) m = e;
+  if (f > m) m = f;
+  if (k > m) m = k;
+  const hit = a === m ? 0 : e === m ? 1 : f === m ? 2 : k === m ? 3 : -1;
+  const nan = (a !== a ? 16 : 0) | (e !== e ? 32 : 0) | (f !== f ? 64 : 0) | (k !== k ? 128 : 0);
+  return [m, (hit >= 0 ? hit | 4 : 0) | nan];
+}
+
+/** TypeScript twin of the C pooling with codes: y [n, 2 ph, 2 pw, c] -> p, codes. */
+function poolWithCodes(
+  y: Float32Array,
+  n: number,
+  ph: number,
+  pw: number,
+  c: number,
+  p: Float32Array,
+  codes: Uint8Array,
+): void {
+  const row = 2 * pw * c;
+  for (let r = 0; r < n * ph; r++) {
+    const r0 = 2 * r * row, r1 = r0 + row;
+    for (let ox = 0; ox < pw; ox++) {
+      const p0 = r0 + 2 * ox * c, p1 = r1 + 2 * ox * c, o = (r * pw + ox) * c;
+      for (let d = 0; d < c; d++) {
+        const [m, code] = windowCode(y[p0 + d], y[p0 + c + d], y[p1 + d], y[p1 + c + d]);
+        p[o + d] = m;
+        codes[o + d] = code;
+      }
+    }
+  }
+}
+
+/** TypeScript twin of ip_relu_pool_grad. */
+function reluPoolGradJs(
+  dp: Float32Array,
+  p: Float32Array,
+  codes: Uint8Array,
+  n: number,
+  ph: number,
+  pw: number,
+  c: number,
+  dz: Float32Array,
+): void {
+  const row = 2 * pw * c;
+  const at = [0, c, row, row + c];
+  for (let r = 0; r < n * ph; r++) {
+    const r0 = 2 * r * row;
+    for (let ox = 0; ox < pw; ox++) {
+      const base = r0 + 2 * ox * c, o = (r * pw + ox) * c;
+      for (let d = 0; d < c; d++) {
+        const code = codes[o + d], hit = code & 4 ? code & 3 : -1;
+        for (let i = 0; i < 4; i++) {
+          dz[base + at[i] + d] = code & (16 << i)
+            ? NaN
+            : i === hit
+            ? dp[o + d] * (p[o + d] > 0 ? 1 : 0)
+            : 0;
+        }
+      }
+    }
+  }
+}
+
+const convReluPoolConfig: tf.KernelConfig = {
+  kernelName: CONV_RELU_POOL,
+  backendName: "native",
+  kernelFunc: (args) => {
+    const { inputs, backend, attrs } = args as unknown as NativeArgs;
+    const { x, filter, bias } = inputs;
+    const xv = f32(backend, x), fv = f32(backend, filter), bv = f32(backend, bias);
+    const g = xv && fv && bv ? geometry(x!.shape, filter!.shape, attrs!) : null;
+    if (!g || g.sh !== 1 || g.sw !== 1 || g.oh % 2 || g.ow % 2 || bv!.length !== g.co) {
+      throw new Error(
+        `${CONV_RELU_POOL}: needs float32 x, filter and bias [co], stride 1, NHWC, dilation 1, ` +
+          "an even output",
+      );
+    }
+    const { n, co } = g, ph = g.oh / 2, pw = g.ow / 2, len = n * ph * pw * co;
+    const p = backend.alloc(len);
+    const codeBuf = backend.alloc(Math.max(1, Math.ceil(len / 4)));
+    const codes = new Uint8Array(codeBuf.buffer, codeBuf.byteOffset, len);
+    const ck = backend.ck, s = directShape(g);
+    if (len > 0 && direct(backend, g) && ck!.convPoolSupported(s)) {
+      const threads = threadsFor(backend);
+      const scratch = backend.alloc(ck!.convPoolScratch(s, threads));
+      ck!.convPoolForward(xv!, fv!, bv, true, s, threads, scratch, p, codes);
+      backend.release(scratch);
+    } else if (len > 0) {
+      const fused = direct(backend, g);
+      let y: Float32Array | null = conv2dForward(
+        backend,
+        xv!,
+        fv!,
+        g,
+        fused ? { bias: bv, relu: true } : null,
+      );
+      if (!fused) y = biasAndActivation(backend, y, [n, g.oh, g.ow, co], bias, "relu", 0);
+      poolWithCodes(y!, n, ph, pw, co, p, codes);
+      backend.release(y!);
+    }
+    const info = out(backend, [n, ph, pw, co], p);
+    backend.attach(info.dataId, codeBuf);
+    return info;
+  },
+};
+
+const reluPoolGradConfig: tf.KernelConfig = {
+  kernelName: RELU_POOL_GRAD,
+  backendName: "native",
+  kernelFunc: (args) => {
+    const { inputs, backend } = args as unknown as NativeArgs;
+    const { dy, p } = inputs;
+    const dyv = f32(backend, dy), pv = f32(backend, p);
+    const codeBuf = p ? backend.attached(p.dataId) : undefined;
+    if (!dyv || !pv || !codeBuf || dyv.length !== pv.length || p!.shape.length !== 4) {
+      throw new Error(`${RELU_POOL_GRAD}: needs dy and p, an output of ${CONV_RELU_POOL}`);
+    }
+    const [n, ph, pw, c] = p!.shape;
+    const codes = new Uint8Array(codeBuf.buffer, codeBuf.byteOffset, pv.length);
+    const dz = backend.alloc(pv.length * 4);
+    if (backend.ck) {
+      backend.ck.reluPoolGrad(dyv, pv, codes, n, ph, pw, c, threadsFor(backend), dz);
+    } else {
+      reluPoolGradJs(dyv, pv, codes, n, ph, pw, c, dz);
+    }
+    return out(backend, [n, 2 * ph, 2 * pw, c], dz);
+  },
+};
+
+/** The fused conv-ReLU-pool kernels (registered by ../mod.ts; gradient in ../conv_pool_grad.ts). */
+export const convPoolKernels: tf.KernelConfig[] = [convReluPoolConfig, reluPoolGradConfig];
