@@ -824,7 +824,7 @@ typedef struct {
  * each window, +0 elsewhere) followed by the ReLU gradient (times step(y): 1 where y > 0, 0
  * elsewhere, NaN where y is NaN) give. The maximum's y is p.
  */
-static void relu_pool_grad_images(const PoolGradJob *j, int32_t b0, int32_t b1) {
+HOT static void relu_pool_grad_images(const PoolGradJob *j, int32_t b0, int32_t b1) {
   const int32_t c = j->c, pw = j->pw;
   const int64_t row = 2 * (int64_t)pw * c, per_img = (int64_t)j->ph * pw * c;
   const float nan = __builtin_nanf("");
@@ -837,15 +837,20 @@ static void relu_pool_grad_images(const PoolGradJob *j, int32_t b0, int32_t b1) 
       for (int32_t ox = 0; ox < pw; ox++) {
         float *q[4] = {r0 + 2 * ox * c, r0 + 2 * ox * c + c, r1 + 2 * ox * c, r1 + 2 * ox * c + c};
         const int64_t o = ((int64_t)oy * pw + ox) * c;
-        for (int32_t d = 0; d < c; d++) {
-          const uint8_t code = codes[o + d];
-          const int32_t hit = code & 4 ? code & 3 : -1;
-          for (int32_t i = 0; i < 4; i++) {
-            float v;
-            if (code & (16 << i)) v = nan;
-            else if (i == hit) v = dp[o + d] * (p[o + d] > 0.0f ? 1.0f : 0.0f);
-            else v = 0.0f;
-            q[i][d] = v;
+        /* selects, not branches (which element holds the maximum is data, and mispredicts);
+           one element of the window at a time, so that the loop over channels vectorises */
+        for (uint32_t i = 0; i < 4; i++) {
+          float *qi = q[i];
+          for (int32_t d = 0; d < c; d++) {
+            const uint32_t code = codes[o + d];
+            const float g = dp[o + d] * (float)(p[o + d] > 0.0f);
+            uint32_t gb, nb, v;
+            memcpy(&gb, &g, 4);
+            memcpy(&nb, &nan, 4);
+            const uint32_t hit = 0u - (uint32_t)((code & 7) == (4 | i));
+            const uint32_t isnan = 0u - ((code >> (4 + i)) & 1);
+            v = ((gb & hit) & ~isnan) | (nb & isnan);
+            memcpy(qi + d, &v, 4);
           }
         }
       }
@@ -853,10 +858,50 @@ static void relu_pool_grad_images(const PoolGradJob *j, int32_t b0, int32_t b1) 
   }
 }
 
+#ifdef IP_X86
+/* The same, 16 channels at a time. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void relu_pool_grad_images_z16(
+    const PoolGradJob *j, int32_t b0, int32_t b1) {
+  const int32_t c = j->c, pw = j->pw;
+  const int64_t row = 2 * (int64_t)pw * c, per_img = (int64_t)j->ph * pw * c;
+  const __m512 nan = _mm512_set1_ps(__builtin_nanf("")), one = _mm512_set1_ps(1.0f);
+  const __m512 zero = _mm512_setzero_ps();
+  for (int32_t b = b0; b < b1; b++) {
+    const float *dp = j->dp + b * per_img, *p = j->p + b * per_img;
+    const uint8_t *codes = j->codes + b * per_img;
+    float *dz = j->dz + b * per_img * 4;
+    for (int32_t oy = 0; oy < j->ph; oy++) {
+      float *r0 = dz + 2 * oy * row, *r1 = r0 + row;
+      for (int32_t ox = 0; ox < pw; ox++) {
+        float *q[4] = {r0 + 2 * ox * c, r0 + 2 * ox * c + c, r1 + 2 * ox * c, r1 + 2 * ox * c + c};
+        const int64_t o = ((int64_t)oy * pw + ox) * c;
+        for (int32_t d = 0; d < c; d += 16) {
+          const __mmask16 l = (__mmask16)(c - d >= 16 ? 0xFFFF : (1u << (c - d)) - 1);
+          const __m512i code = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(l, codes + o + d));
+          const __m512 pv = _mm512_maskz_loadu_ps(l, p + o + d);
+          const __m512 step = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(pv, zero, _CMP_GT_OQ), one);
+          const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(l, dp + o + d), step);
+          const __m512i low = _mm512_and_si512(code, _mm512_set1_epi32(7));
+          for (int32_t i = 0; i < 4; i++) {
+            const __mmask16 hit = _mm512_cmpeq_epi32_mask(low, _mm512_set1_epi32(4 | i));
+            const __mmask16 isnan = _mm512_test_epi32_mask(code, _mm512_set1_epi32(16 << i));
+            const __m512 v = _mm512_mask_mov_ps(_mm512_maskz_mov_ps(hit, g), isnan, nan);
+            _mm512_mask_storeu_ps(q[i] + d, l, v);
+          }
+        }
+      }
+    }
+  }
+}
+#endif
+
 static void relu_pool_grad_task(const void *ctx, int32_t ch, int32_t worker) {
   (void)worker;
   const PoolGradJob *j = (const PoolGradJob *)ctx;
   const int32_t b0 = ch * j->per, b1 = b0 + j->per < j->n ? b0 + j->per : j->n;
+#ifdef IP_X86
+  if (ip_direct_isa(0) == 16) return relu_pool_grad_images_z16(j, b0, b1);
+#endif
   relu_pool_grad_images(j, b0, b1);
 }
 
