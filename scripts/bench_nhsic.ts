@@ -128,7 +128,7 @@ if (import.meta.main) {
     const { printScale } = await import("./bench_nhsic_scale.ts");
     const scaleFlags = new Map<string, string>();
     for (const a of Deno.args) {
-      const m = /^--(ms|ds|batches|skip-torch)(?:=(.*))?$/.exec(a);
+      const m = /^--(ms|ds|batches|skip-torch|full-scale|torch-device)(?:=(.*))?$/.exec(a);
       if (m) scaleFlags.set(m[1], m[2] ?? "");
     }
     await printScale(scaleFlags);

@@ -19,8 +19,11 @@
  * - growth: time(m = 8192) / time(m = 4096); the Grams grow as m^2 (x4), the inverses as m^3
  *   (x8), so a ratio near 8 means the inverses dominate.
  *
- *   deno run -A scripts/bench_nhsic_scale.ts [--ms=4096,8192] [--ds=784,4096] [--skip-torch]
- *     [--batches=1024,512]
+ *   deno run -A scripts/bench_nhsic_scale.ts [--ms=4096,8192] [--ds=784,4096] [--full-scale]
+ *     [--skip-torch] [--batches=1024,512] [--torch-device=cuda] [--json=out.json]
+ *
+ * Default grid: d = 784 and 4096 at m = 4096, d = 784 at m = 8192 (d = 4096 at m = 8192 adds
+ * ~8 minutes on the 2-core dev VM and the same m^3 work: --full-scale, or --ms/--ds).
  *
  * @module
  */
@@ -100,8 +103,15 @@ function table(head: string[], rows: string[][]): string {
  */
 export async function printScale(flags: Map<string, string>): Promise<number> {
   const t0 = performance.now();
+  // default grid: both widths at m = 4096, d = 784 at m = 8192 (the m^3 work is the same for
+  // both widths; d = 4096 adds ~8 minutes there on a 2-core machine: --full-scale); --ms/--ds
+  // give the grid explicitly
   const ms = list(flags.get("ms"), [4096, 8192]);
   const ds = list(flags.get("ds"), [784, 4096]);
+  const explicit = flags.has("ms") || flags.has("ds") || flags.has("full-scale");
+  const grid: Array<[number, number]> = ms.flatMap((m) =>
+    ds.filter((d) => explicit || m <= 4096 || d === 784).map((d) => [m, d] as [number, number])
+  );
   const batches = list(flags.get("batches"), [1024, 512]);
   const self = new URL(import.meta.url).pathname;
   const config = new URL("../deno.json", import.meta.url).pathname;
@@ -114,6 +124,11 @@ export async function printScale(flags: Map<string, string>): Promise<number> {
       `--child=${JSON.stringify({ m, d, batch })}`,
     ]) as Promise<OursResult>;
   const coreType = torchCoreType();
+  const torchDevice = flags.get("torch-device") || "cpu";
+  const json: { exact: unknown[]; batches: unknown[]; seconds?: number } = {
+    exact: [],
+    batches: [],
+  };
   const torch = flags.has("skip-torch")
     ? { ok: false as const, reason: "--skip-torch", tried: [] }
     : await findTorch(coreType.env);
@@ -122,15 +137,16 @@ export async function printScale(flags: Map<string, string>): Promise<number> {
     `\n## nHSIC at scale: ${SCALE_LAYERS} layers sharing X and Y (x and layers m x d, 10 ` +
       `classes)\n\ninfoplane: ${describeLinalg(getLinalg())}; PyTorch: ${
         torch.ok
-          ? `${describeTorch(torch.info)}, float64 reference form, torch 1 thread + ` +
-            `OPENBLAS_NUM_THREADS=${cores} (${coreType.note})`
+          ? `${describeTorch(torch.info)}, float64 reference form, ` + (torchDevice === "cpu"
+            ? `torch 1 thread + OPENBLAS_NUM_THREADS=${cores} (${coreType.note})`
+            : `on ${torchDevice}`)
           : `not run (${torch.reason})`
       }; load ${fmt(Deno.loadavg()[0])}\n`,
   );
   const exact = new Map<string, OursResult>();
   const rows: string[][] = [];
-  for (const m of ms) {
-    for (const d of ds) {
+  for (const [m, d] of grid) {
+    {
       const r = await ours(m, d, null);
       exact.set(`${m}/${d}`, r);
       let ref: TorchScale | null = null;
@@ -146,12 +162,15 @@ export async function printScale(flags: Map<string, string>): Promise<number> {
             String(d),
             "--threads",
             "1",
+            "--device",
+            torchDevice,
           ], { ...coreType.env, OPENBLAS_NUM_THREADS: String(cores) }) as TorchScale;
         } catch (e) {
           console.error(`PyTorch m=${m} d=${d}: ${(e as Error).message}`);
         }
       }
       const torchTotal = ref ? ref.labels_seconds + (SCALE_LAYERS + 1) * ref.layer_seconds : NaN;
+      json.exact.push({ m, d, ours: r.seconds, oursPeakMiB: r.peakMiB, torch: torchTotal, ref });
       rows.push([
         String(m),
         String(d),
@@ -186,7 +205,7 @@ export async function printScale(flags: Map<string, string>): Promise<number> {
   // growth with m
   if (ms.length >= 2) {
     const [a, b] = [ms[0], ms[ms.length - 1]];
-    const growth = ds.map((d) => {
+    const growth = ds.filter((d) => exact.has(`${a}/${d}`) && exact.has(`${b}/${d}`)).map((d) => {
       const ra = exact.get(`${a}/${d}`)!, rb = exact.get(`${b}/${d}`)!;
       return `d=${d}: x${fmt(rb.seconds / ra.seconds, 1)}`;
     });
@@ -199,8 +218,8 @@ export async function printScale(flags: Map<string, string>): Promise<number> {
   }
   // mini-batch estimates
   const brows: string[][] = [];
-  for (const m of ms) {
-    for (const d of ds) {
+  for (const [m, d] of grid) {
+    {
       const ex = exact.get(`${m}/${d}`)!;
       for (const batch of batches) {
         if (batch >= m) continue;
@@ -210,6 +229,7 @@ export async function printScale(flags: Map<string, string>): Promise<number> {
         r.nhsic.forEach(([x, y], l) => {
           dev = Math.max(dev, rel(x, ex.nhsic[l][0]), rel(y, ex.nhsic[l][1]));
         });
+        json.batches.push({ m, d, batch, seconds: r.seconds, peakMiB: r.peakMiB, relDiff: dev });
         brows.push([
           String(m),
           String(d),
@@ -241,6 +261,9 @@ export async function printScale(flags: Map<string, string>): Promise<number> {
   }
   const secs = (performance.now() - t0) / 1000;
   console.log(`\n(scale section: ${fmt(secs, 0)} s of wall time)`);
+  json.seconds = secs;
+  const jsonPath = flags.get("json");
+  if (jsonPath) Deno.writeTextFileSync(jsonPath, JSON.stringify(json, null, 1) + "\n");
   return secs;
 }
 

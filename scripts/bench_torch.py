@@ -53,6 +53,10 @@ object: {"torch", "file", "python", "blas_info", "mkl", "blas_lib", "openblas_co
 process after a matmul (Linux: /proc/self/maps), openblas_* what that library says about itself
 (null when it is not OpenBLAS).
 
+--device cuda (suites train and nhsic-scale) runs the same work on the GPU: model, batches and
+matrices on the device, timing after torch.cuda.synchronize() (every training step reads its loss
+back anyway); the results add "device" and "device_peak_mib" (torch.cuda.max_memory_allocated).
+
 --threads N sets torch.set_num_threads (default: os.cpu_count()). OpenBLAS's own thread count
 (torch builds on the system OpenBLAS, e.g. Debian's python3-torch) comes from
 OPENBLAS_NUM_THREADS in the environment, its kernels from OPENBLAS_CORETYPE; the callers set
@@ -186,20 +190,31 @@ def convnet(depth=4, c1=16, c2=32):
     return torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(cin * side * side, 10))
 
 
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    """Waits for the device's queued work (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def train_job(job, x_all, y_all, batches, batch=128, lr=5e-4):
     """One epoch of `job` (see the module doc); returns the result fields."""
+    x_all, y_all = x_all.to(DEVICE), y_all.to(DEVICE)
     if job in ("lenet5-e2e", "convnet-e2e"):
-        model = lenet5() if job == "lenet5-e2e" else convnet()
+        model = (lenet5() if job == "lenet5-e2e" else convnet()).to(DEVICE)
         params = list(model.parameters())
         x_all = x_all.unsqueeze(1)  # NCHW
     else:
         blocks, classifier = mlp_blocks()
         heads = torch.nn.ModuleList([torch.nn.Linear(256, 10) for _ in blocks])
+        blocks, classifier, heads = blocks.to(DEVICE), classifier.to(DEVICE), heads.to(DEVICE)
         params = list(blocks.parameters()) + list(classifier.parameters())
         if job == "mlp-layerwise":
             params += list(heads.parameters())
     opt = torch.optim.Adam(params, lr=lr)
-    perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(0))
+    perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(0)).to(DEVICE)
     starts = list(range(0, len(x_all), batch))
     total = len(starts)
     if batches:
@@ -226,6 +241,7 @@ def train_job(job, x_all, y_all, batches, batch=128, lr=5e-4):
 
     step_ms = []
     loss = float("nan")
+    sync()
     t0 = time.perf_counter()
     for s in starts:
         s0 = time.perf_counter()
@@ -261,7 +277,7 @@ def nocco(k, eps=1e-5, centre=True):
     """R = K_c (K_c + eps m I)^-1, K_c = K H (right centring) or K, by an LU inverse."""
     m = k.shape[0]
     kc = k - k.mean(dim=1, keepdim=True) if centre else k
-    eye = torch.eye(m, dtype=k.dtype)
+    eye = torch.eye(m, dtype=k.dtype, device=k.device)
     return kc @ torch.linalg.inv(kc + eps * m * eye)
 
 
@@ -276,9 +292,9 @@ def nhsic_call(x, t, y_onehot):
 def nhsic_job(m, d):
     """Median seconds of one nHSIC call (x and one layer, m x d, float64) over 5 calls."""
     gen = torch.Generator().manual_seed(1)
-    x = torch.rand(m, d, generator=gen, dtype=torch.float64)
-    t = torch.rand(m, d, generator=gen, dtype=torch.float64)
-    y = F.one_hot(torch.arange(m) % 10, 10).to(torch.float64)
+    x = torch.rand(m, d, generator=gen, dtype=torch.float64).to(DEVICE)
+    t = torch.rand(m, d, generator=gen, dtype=torch.float64).to(DEVICE)
+    y = F.one_hot(torch.arange(m) % 10, 10).to(torch.float64).to(DEVICE)
     with torch.no_grad():
         return time_it(lambda: nhsic_call(x, t, y), min_reps=5, min_seconds=0, max_reps=5)
 
@@ -287,9 +303,11 @@ def nhsic_scale_suite(args):
     """R_Y and one layer's R_T + traces at m x d, float64 (see the module doc)."""
     blas = start_torch(args.threads, f"nhsic-scale m={args.m} d={args.d}")
     gen = torch.Generator().manual_seed(1)
-    t = torch.rand(args.m, args.d, generator=gen, dtype=torch.float64)
-    y = F.one_hot(torch.arange(args.m) % 10, 10).to(torch.float64)
+    t = torch.rand(args.m, args.d, generator=gen, dtype=torch.float64).to(DEVICE)
+    y = F.one_hot(torch.arange(args.m) % 10, 10).to(torch.float64).to(DEVICE)
     with torch.no_grad():
+        nocco(y[:64] @ y[:64].T, centre=False)  # warm-up: CUDA context and libraries
+        sync()
         t0 = time.perf_counter()
         r_y = nocco(y @ y.T, centre=False)
         t1 = time.perf_counter()
@@ -301,9 +319,17 @@ def nhsic_scale_suite(args):
     print(json.dumps({
         "m": args.m, "d": args.d, "labels_seconds": t1 - t0, "layer_seconds": t2 - t1,
         "nhsic": [hx, hy], "peak_mib": rss / (2**20 if sys.platform == "darwin" else 1024),
+        "device": str(DEVICE), "device_peak_mib": device_peak_mib(),
         "threads": torch.get_num_threads(), "blas_threads": blas["openblas_threads"],
         "torch": torch.__version__,
     }))
+
+
+def device_peak_mib():
+    """Peak memory the device allocator handed out (CUDA), else None."""
+    if DEVICE.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
 
 
 def info_suite(args):
@@ -346,6 +372,8 @@ def train_suite(args):
     # ru_maxrss is in KiB on Linux (bytes on macOS)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out["peak_mib"] = rss / (2**20 if sys.platform == "darwin" else 1024)
+    out["device"] = str(DEVICE)
+    out["device_peak_mib"] = device_peak_mib()
     print(json.dumps(out))
 
 
@@ -354,12 +382,17 @@ def main():
     ap.add_argument("--mnist-dir", required=False)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--suite", choices=["native", "train", "info", "nhsic-scale"], default="native")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (train and nhsic-scale suites)")
     ap.add_argument("--m", type=int, default=4096)
     ap.add_argument("--d", type=int, default=784)
     ap.add_argument("--job")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--batches", type=int, default=0)
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch.cuda.is_available() is False (no GPU or no CUDA)")
     if args.suite == "info":
         return info_suite(args)
     if args.suite == "nhsic-scale":

@@ -30,11 +30,15 @@
  *   deno task bench:train [--repeat=3] [--jobs=a,b] [--wasm-batches=40] [--threads=1,2]
  *     [--skip-peak]
  *     [--skip-wasm] [--skip-torch] [--torch-configs=omp,blas] [--quick] [--json=out.json]
+ *     [--backends=native,wasm,webgpu] [--gpu-batches=N] [--torch-device=cuda]
  *
  * --threads lists OpenBLAS thread counts to run the native MLP e2e epoch under
  * (OPENBLAS_NUM_THREADS in the child; default: the training policy of lib/linalg/threads.ts
  * only). --torch-configs keeps some of the PyTorch thread configurations (default: both).
  * --quick runs 40 batches everywhere (a smoke test, not a measurement).
+ * --backends picks ours (default native,wasm; webgpu on a GPU machine, --gpu-batches N to run a
+ * slice, extrapolated like wasm's); --torch-device=cuda runs PyTorch on the GPU (one config; the
+ * nHSIC jobs too). scripts/gpu_check.sh runs both.
  *
  * Each repeat round starts with the machine's sgemm rate (OpenBLAS and infoplane's C GEMM, 1
  * and 2 threads; --skip-peak leaves it out); every row reports the job's matrix-product GFLOP/s
@@ -139,7 +143,7 @@ interface PeakResult {
 /** A child's arguments. */
 interface ChildSpec {
   job: JobName;
-  backend: "native" | "wasm";
+  backend: "native" | "wasm" | "webgpu";
   /** Batches to run (null: the whole epoch). */
   batches: number | null;
 }
@@ -471,6 +475,14 @@ async function parent(): Promise<void> {
   const quick = flags.has("quick");
   const repeat = Number(flags.get("repeat") || (quick ? 1 : 3));
   const wasmBatches = Number(flags.get("wasm-batches") || 40);
+  // our backends: native (and wasm unless --skip-wasm) by default; --backends=webgpu on a GPU
+  const ours = (flags.get("backends") || (flags.has("skip-wasm") ? "native" : "native,wasm"))
+    .split(",").map((b) => b.trim()).filter((b) => b) as Array<"native" | "wasm" | "webgpu">;
+  for (const b of ours) {
+    if (!["native", "wasm", "webgpu"].includes(b)) throw new Error(`unknown backend ${b}`);
+  }
+  const gpuBatches = flags.get("gpu-batches") ? Number(flags.get("gpu-batches")) : null;
+  const torchDevice = flags.get("torch-device") || "cpu";
   const nativeBatches = quick ? 40 : null;
   const wanted = (flags.get("jobs") || [...TRAIN_JOBS, ...NHSIC_JOBS].join(","))
     .split(",") as JobName[];
@@ -483,7 +495,14 @@ async function parent(): Promise<void> {
     ? { ok: false as const, reason: "--skip-torch", tried: [] }
     : await findTorch(coreType.env);
   const torchConfigs: TorchConfig[] = torch.ok
-    ? torchThreadConfigs(torch.info, navigator.hardwareConcurrency, flags.get("torch-configs"))
+    ? (torchDevice === "cpu"
+      ? torchThreadConfigs(torch.info, navigator.hardwareConcurrency, flags.get("torch-configs"))
+      : [{
+        name: torchDevice,
+        torchThreads: navigator.hardwareConcurrency,
+        blasThreads: 1,
+        label: `device ${torchDevice}, torch threads ${navigator.hardwareConcurrency}`,
+      }])
     : [];
   const self = new URL(import.meta.url).pathname;
   const torchScript = new URL("./bench_torch.py", import.meta.url).pathname;
@@ -535,11 +554,19 @@ async function parent(): Promise<void> {
     if (job.startsWith("nhsic-")) {
       plan.push({ key: `${job}/openblas`, run: child({ job, backend: "native", batches: null }) });
     } else {
-      plan.push({
-        key: `${job}/native`,
-        run: child({ job, backend: "native", batches: nativeBatches }),
-      });
-      if (job === "mlp-e2e") {
+      if (ours.includes("native")) {
+        plan.push({
+          key: `${job}/native`,
+          run: child({ job, backend: "native", batches: nativeBatches }),
+        });
+      }
+      if (ours.includes("webgpu")) {
+        plan.push({
+          key: `${job}/webgpu`,
+          run: child({ job, backend: "webgpu", batches: quick ? 40 : gpuBatches }),
+        });
+      }
+      if (job === "mlp-e2e" && ours.includes("native")) {
         for (const t of threadRuns) {
           plan.push({
             key: `${job}/native@${t}`,
@@ -549,7 +576,7 @@ async function parent(): Promise<void> {
           });
         }
       }
-      if (!flags.has("skip-wasm")) {
+      if (ours.includes("wasm")) {
         plan.push({
           key: `${job}/wasm`,
           run: child({ job, backend: "wasm", batches: wasmBatches }),
@@ -570,14 +597,16 @@ async function parent(): Promise<void> {
             mnistDir,
             "--threads",
             String(cfg.torchThreads),
+            "--device",
+            torchDevice,
             ...(quick ? ["--batches", "40"] : []),
           ], torchEnv(coreType.env, cfg));
           return {
             job,
             backend: "torch",
-            device: `torch ${r.torch}, ${r.threads} thread${r.threads === 1 ? "" : "s"}, OpenBLAS ${
-              r.blas_threads ?? "-"
-            }`,
+            device: `torch ${r.torch} on ${r.device ?? "cpu"}, ${r.threads} thread${
+              r.threads === 1 ? "" : "s"
+            }, OpenBLAS ${r.blas_threads ?? "-"}`,
             steps: r.steps ?? 1,
             totalSteps: r.total_steps ?? 1,
             trainSeconds: r.seconds,
