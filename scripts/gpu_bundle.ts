@@ -8,7 +8,7 @@
  *   module, tfjs' WebGPU
  *   backend, MNIST), plus package.json of every package they come from, the symbolic links
  *   that lead to them, the files Deno keeps there about the install and the packages' licence
- *   files; MNIST's four files as .gz (lib/data and bench_torch.py read either). Without strace,
+ *   files; MNIST's images as .gz (lib/data and bench_torch.py read either). Without strace,
  *   whole packages minus source maps, type declarations and sources;
  * - debs/: Debian packages unpacked there: the Vulkan loader (libvulkan1 and the GL loaders
  *   the device notes list, in case the machine has none) and OpenBLAS (libopenblas0-pthread,
@@ -215,9 +215,12 @@ async function stageNodeModules(stage: string): Promise<{ traced: boolean; files
     for (const e of Deno.readDirSync(`${mnist}/data`)) {
       if (!e.isFile) continue;
       const src = `${mnist}/data/${e.name}`;
-      const dst = `${stage}/${rel}/data/${e.name.replace(/\.gz$/, "")}.gz`;
-      if (e.name.endsWith(".gz")) Deno.copyFileSync(src, dst);
-      else Deno.writeFileSync(dst, await gzip(Deno.readFileSync(src)));
+      // the labels stay as they are (small; lib/data finds the package by one of them)
+      if (e.name.endsWith(".gz") || e.name.includes("labels")) {
+        Deno.copyFileSync(src, `${stage}/${rel}/data/${e.name}`);
+      } else {
+        Deno.writeFileSync(`${stage}/${rel}/data/${e.name}.gz`, await gzip(Deno.readFileSync(src)));
+      }
       count++;
     }
   }
