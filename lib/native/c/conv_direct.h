@@ -10,6 +10,8 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
+/* Output rows the filter gradient sums in registers before adding them into its part. */
+#define FLT_ROWS 4
 
 /*
  * P output pixels of one row x NV vectors of output channels: acc[p][v] = sum over the nky input
@@ -69,45 +71,48 @@ static TGT void FN(fwd_row)(const float *src, int64_t rstride, int32_t nky, int3
 /*
  * T consecutive patch entries (one run of a filter row) x NV vectors of output channels of the
  * filter gradient, accumulated over nrows x ow output pixels: part[t][v] += sum over pixels of
- * xs[r xrow + ox cin + t] * dy[(r ow + ox) cout + v VL].
+ * xs[r xrow + ox cin + t] * dy[(r ow + ox) cout + v VL], FLT_ROWS rows at a time.
  */
 static inline __attribute__((always_inline)) TGT void FN(flt_tile)(
     const float *xs, int64_t xrow, int32_t cin, const float *dys, int32_t nrows, int32_t ow,
     int32_t cout, int32_t nco, float *part, const int T, const int NV) {
-  VT acc[24][2];
+  /* a few rows at a time, added into part: short chains of FMAs (as accurate as sgemm's) */
+  for (int32_t r0 = 0; r0 < nrows; r0 += FLT_ROWS) {
+    const int32_t r1 = r0 + FLT_ROWS < nrows ? r0 + FLT_ROWS : nrows;
+    VT acc[24][2];
 #pragma GCC unroll 32
-  for (int t = 0; t < T; t++) {
+    for (int t = 0; t < T; t++) {
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) {
-      const int32_t lanes = nco - v * VL;
-      acc[t][v] = lanes > 0 ? V_LOADM(part + (int64_t)t * cout + v * VL, lanes) : V_ZERO();
+      for (int v = 0; v < NV; v++) acc[t][v] = V_ZERO();
     }
-  }
-  for (int32_t r = 0; r < nrows; r++) {
-    const float *s = xs + r * xrow;
-    const float *d = dys + (int64_t)r * ow * cout;
-    for (int32_t ox = 0; ox < ow; ox++) {
-      VT dv[2];
+    for (int32_t r = r0; r < r1; r++) {
+      const float *s = xs + r * xrow;
+      const float *d = dys + (int64_t)r * ow * cout;
+      for (int32_t ox = 0; ox < ow; ox++) {
+        VT dv[2];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+          const int32_t lanes = nco - v * VL;
+          dv[v] = lanes > 0 ? V_LOADM(d + (int64_t)ox * cout + v * VL, lanes) : V_ZERO();
+        }
+        const float *so = s + (int64_t)ox * cin;
+#pragma GCC unroll 32
+        for (int t = 0; t < T; t++) {
+          const VT xb = V_BCAST(so + t);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; v++) acc[t][v] = V_FMA(xb, dv[v], acc[t][v]);
+        }
+      }
+    }
+#pragma GCC unroll 32
+    for (int t = 0; t < T; t++) {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) {
         const int32_t lanes = nco - v * VL;
-        dv[v] = lanes > 0 ? V_LOADM(d + (int64_t)ox * cout + v * VL, lanes) : V_ZERO();
+        if (lanes <= 0) continue;
+        float *q = part + (int64_t)t * cout + v * VL;
+        V_STOREM(q, V_ADD(V_LOADM(q, lanes), acc[t][v]), lanes);
       }
-      const float *so = s + (int64_t)ox * cin;
-#pragma GCC unroll 32
-      for (int t = 0; t < T; t++) {
-        const VT xb = V_BCAST(so + t);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) acc[t][v] = V_FMA(xb, dv[v], acc[t][v]);
-      }
-    }
-  }
-#pragma GCC unroll 32
-  for (int t = 0; t < T; t++) {
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) {
-      const int32_t lanes = nco - v * VL;
-      if (lanes > 0) V_STOREM(part + (int64_t)t * cout + v * VL, acc[t][v], lanes);
     }
   }
 }
@@ -331,5 +336,6 @@ static void FN(filter_task)(const void *ctx, int32_t c, int32_t worker) {
 }
 
 #undef FN
+#undef FLT_ROWS
 #undef CAT
 #undef CAT_
