@@ -275,7 +275,7 @@ export function loadCKernels(): CKernels | null {
   }
   const blas = loadOpenBlas();
   if (!blas) {
-    reason = "no OpenBLAS (the convolutions call its sgemm)";
+    reason = "no OpenBLAS (the native backend, which uses these kernels, runs on it)";
     return null;
   }
   const hint = "rebuild it with `deno task build:kernels`";

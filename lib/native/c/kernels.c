@@ -1,10 +1,11 @@
 /*
- * infoplane's native kernels: the data movement and element-wise loops of a convolutional
- * training step that JS runs at 1-15 ns per element (branch mispredictions on activations,
- * thousands of small FFI calls into OpenBLAS's copy routines). The matrix products stay in
- * OpenBLAS; these loops feed them. Built by scripts/build_kernels.ts, loaded through Deno FFI
- * by lib/native/ckernels.ts; every function has a TypeScript twin that runs when the library is
- * absent, and tests/native_ckernels_test.ts checks both give the same numbers.
+ * infoplane's native kernels: what a training step needs faster than JS (or im2col + OpenBLAS)
+ * gives it: direct stride-1 convolutions and their gradients, conv + ReLU + 2x2 pooling fused, an
+ * AVX-512 GEMM, max pooling, the ReLU gradient and bias sums, on a small pool of helper threads.
+ * Built by scripts/build_kernels.ts, loaded through Deno FFI by lib/native/ckernels.ts; every
+ * function has a TypeScript twin (the convolutions' and products' twins are im2col + OpenBLAS)
+ * that runs when the library is absent, and tests/native_ckernels_test.ts checks both give the
+ * same numbers (bits, or float32 rounding for the convolutions and products).
  *
  * Layouts are those of the tfjs kernels: NHWC activations, row-major matrices. Semantics match
  * the tfjs cpu kernels (first maximum of a pooling window, NaN never wins; float64
