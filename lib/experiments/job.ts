@@ -19,7 +19,7 @@ export interface ExperimentJobSpec {
   scale: Scale;
   /** Training backend of every run. */
   backend: BackendName | "auto";
-  /** Test-only seed override (see lib/experiments/suite.ts). */
+  /** Test-only seed override (see lib/experiments/_registry.ts). */
   seeds?: number[];
   /** Recorded in the result. */
   command: string;

@@ -32,6 +32,7 @@ export {
   type SuiteOptions,
   type SuiteProgress,
 } from "./_runner.ts";
+export { convNet } from "./_configs.ts";
 export { dirRunStore } from "./_store.ts";
 export { ESTIMATOR_SWEEP, measureSweep, SWEEP_WORDS, sweepSettings, sweptRuns } from "./_sweep.ts";
 export {

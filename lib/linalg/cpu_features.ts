@@ -88,14 +88,26 @@ function readViaLibc(path: string): string | null {
 }
 
 /**
+ * Names whose env permission was granted. A grant is not withdrawn in practice, and the query is
+ * the costly part of a read (a few microseconds; the training kernels read their thread count
+ * on every call).
+ */
+const grantedEnv = new Set<string>();
+
+function envGranted(name: string): boolean {
+  if (grantedEnv.has(name)) return true;
+  const ok = Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
+  if (ok) grantedEnv.add(name);
+  return ok;
+}
+
+/**
  * getenv for variables Deno's --allow-env does not cover: uses Deno.env when permitted, else
  * libc through FFI (the process environment is the same either way). undefined if neither.
  */
 export function processEnvGet(name: string): string | undefined {
   try {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state === "granted") {
-      return Deno.env.get(name);
-    }
+    if (envGranted(name)) return Deno.env.get(name);
   } catch {
     // fall through to libc
   }

@@ -52,6 +52,8 @@ export class NativeBackend extends MathBackendCPU {
   #fresh = new WeakSet<ArrayBufferLike>();
   #escaped = new WeakSet<ArrayBufferLike>();
   #stats = { allocated: 0, recycled: 0 };
+  /** Extra buffers a kernel attached to its output (freed with it): see {@link attach}. */
+  #sidecars = new Map<DataId, Float32Array>();
 
   /**
    * The C kernels (./ckernels.ts) when built, else null and the kernels use their TypeScript
@@ -102,6 +104,23 @@ export class NativeBackend extends MathBackendCPU {
     const o = this.#owned.get(values.buffer);
     return o !== undefined && o.refs === 1 && o.array === values &&
       !this.#escaped.has(values.buffer);
+  }
+
+  /**
+   * Attaches `extra` (from {@link alloc}) to the data of a kernel's output: what the kernel's
+   * gradient needs besides the output itself (the fused conv-ReLU-pool keeps its pooling codes
+   * there instead of a second output, which tfjs would fill with a zero gradient every step).
+   * Returned to the pool when the data is disposed.
+   */
+  attach(dataId: DataId, extra: Float32Array): void {
+    const old = this.#sidecars.get(dataId);
+    if (old) this.release(old);
+    this.#sidecars.set(dataId, extra);
+  }
+
+  /** What {@link attach} put on `dataId`, if anything. */
+  attached(dataId: DataId): Float32Array | undefined {
+    return this.#sidecars.get(dataId);
   }
 
   /** Pool counters (for benchmarks and tests). */
@@ -183,11 +202,19 @@ export class NativeBackend extends MathBackendCPU {
     // DataStorage.get of a missing id would try to move it from another backend: check first.
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const done = super.disposeData(dataId, force);
-    if (values !== undefined && !this.data.has(dataId)) this.#untrack(values);
+    if (values !== undefined && !this.data.has(dataId)) {
+      this.#untrack(values);
+      const extra = this.#sidecars.get(dataId);
+      if (extra) {
+        this.#sidecars.delete(dataId);
+        this.release(extra);
+      }
+    }
     return done;
   }
 
   override dispose(): void {
+    this.#sidecars.clear();
     this.emptyPool();
     this.#owned.clear();
     super.dispose();

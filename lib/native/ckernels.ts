@@ -1,7 +1,8 @@
 /**
- * The C kernels of ./c/kernels.c through Deno FFI: data movement and element-wise loops of a
- * convolutional training step (patch matrices, padding, max pooling, ReLU gradient, bias
- * sums), which JS runs several times slower. Optional: built by `deno task build:kernels`
+ * The C kernels of ./c/kernels.c through Deno FFI: direct stride-1 convolutions (forward with
+ * bias and ReLU, input and filter gradients; AVX-512, AVX2 or scalar, on a pool of helper
+ * threads), max pooling, the ReLU gradient and bias sums, which JS (or im2col + sgemm) runs
+ * several times slower. Optional: built by `deno task build:kernels`
  * (scripts/build_kernels.ts) where a C compiler exists; without the library every caller uses
  * its TypeScript twin and gets the same numbers.
  *
@@ -15,7 +16,7 @@ import { processEnvGet } from "../linalg/cpu_features.ts";
 import { ffiGranted, loadOpenBlas } from "../linalg/openblas.ts";
 
 /** ABI version the library must report (ip_abi_version in kernels.c). */
-export const CKERNELS_ABI = 3;
+export const CKERNELS_ABI = 4;
 
 /** File name the build script writes beside kernels.c. */
 export const CKERNELS_FILE = "libinfoplane_kernels.so";
@@ -23,25 +24,39 @@ export const CKERNELS_FILE = "libinfoplane_kernels.so";
 const i32 = "i32" as const, buf = "buffer" as const;
 const SYMBOLS = {
   ip_abi_version: { parameters: [], result: i32 },
-  ip_bind_blas: { parameters: [buf], result: i32 },
-  ip_conv_rows_forward: {
+  ip_direct_isa: { parameters: [i32], result: i32 },
+  ip_direct_scratch: { parameters: [buf, i32, i32], result: "i64" },
+  ip_conv_direct_forward: {
+    parameters: [buf, buf, buf, i32, i32, buf, i32, buf, buf],
+    result: "void",
+  },
+  ip_conv_direct_input: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
+  ip_conv_direct_filter: { parameters: [buf, buf, buf, i32, buf, buf], result: "void" },
+  ip_conv_pool_forward: {
     parameters: [buf, buf, buf, i32, i32, buf, i32, buf, buf, buf],
     result: "void",
   },
-  ip_conv_rows_filter: {
-    parameters: [buf, buf, buf, i32, buf, buf, buf, buf],
+  ip_conv_pool_supported: { parameters: [buf], result: i32 },
+  ip_conv_pool_scratch: { parameters: [buf, i32], result: "i64" },
+  ip_relu_pool_grad: {
+    parameters: [buf, buf, buf, i32, i32, i32, i32, i32, buf],
     result: "void",
   },
-  ip_conv_rows_input: { parameters: [buf, buf, buf, i32, buf, buf, buf], result: "void" },
+  ip_gemm_available: { parameters: [], result: i32 },
+  ip_gemm_scratch: { parameters: [i32, i32, i32], result: "i64" },
+  ip_gemm: {
+    parameters: [i32, i32, i32, i32, i32, buf, i32, buf, i32, buf, i32, buf, i32, i32, buf],
+    result: "void",
+  },
   ip_maxpool: {
-    parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
+    parameters: [buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
     result: "void",
   },
   ip_maxpool_grad: {
-    parameters: [buf, buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
+    parameters: [buf, buf, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, buf],
     result: "void",
   },
-  ip_relu_grad: { parameters: [buf, buf, i32, buf], result: "void" },
+  ip_relu_grad: { parameters: [buf, buf, i32, i32, buf], result: "void" },
   ip_sum_middle: { parameters: [buf, i32, i32, i32, buf], result: "void" },
 } as const;
 
@@ -61,124 +76,157 @@ export interface PoolShape {
   left: number;
 }
 
-/**
- * A stride-1 convolution in the "rows" layout (lib/native/kernels/conv.ts): its geometry, the
- * padded channels-first copy and the images per chunk (one chunk per thread at a time).
- */
-export interface RowsShape {
+/** A stride-1 convolution (NHWC, dilation 1): its geometry as the direct kernels take it. */
+export interface DirectShape {
   n: number;
   h: number;
   w: number;
   ci: number;
   fh: number;
   fw: number;
+  /** Padding before the first row and column (at most fh - 1 and fw - 1). */
   top: number;
   left: number;
-  /** Padded height and width. */
-  hp: number;
-  wp: number;
-  /** Output height and width (stride 1: oh = hp - fh + 1, ow = wp - fw + 1). */
+  /** Output height and width (stride 1: the padding after follows from them). */
   oh: number;
   ow: number;
-  /** Output positions per image on the padded width (oh wp). */
-  l: number;
-  /** Output channels. */
   co: number;
-  /** Images per chunk. */
-  per: number;
 }
+
+/** What a direct convolution computes: 0 forward, 1 input gradient, 2 filter gradient. */
+export type DirectKind = 0 | 1 | 2;
 
 /** The kernels (see kernels.c for the exact definitions). */
 export interface CKernels {
   /** The path that was loaded. */
   readonly path: string;
   /**
-   * y = conv2d(x, filter), plus the bias and ReLU when given (NHWC). xp: scratch of
-   * {@link rowsScratch}.padded floats, work of .work. Threads: chunks of images run in parallel.
+   * y = conv2d(x, filter), plus the bias and ReLU when given (NHWC, stride 1). scratch:
+   * {@link CKernels.directScratch}(s, 0, threads) floats. Images run on `threads` threads.
    */
-  convForward(
+  directForward(
     x: Float32Array,
     filter: Float32Array,
     bias: Float32Array | null,
     relu: boolean,
-    s: RowsShape,
+    s: DirectShape,
     threads: number,
-    xp: Float32Array,
-    work: Float32Array,
+    scratch: Float32Array,
     y: Float32Array,
   ): void;
-  /**
-   * dW of the convolution; the chunks' products are summed in chunk order (the same result
-   * whatever the thread count). xp and parts: scratch of {@link rowsScratch} floats.
-   */
-  convFilter(
-    x: Float32Array,
-    dy: Float32Array,
-    s: RowsShape,
-    threads: number,
-    xp: Float32Array,
-    work: Float32Array,
-    parts: Float32Array,
-    dw: Float32Array,
-  ): void;
-  /** dx of the convolution; dxp: scratch of {@link rowsScratch}.padded floats. */
-  convInput(
+  /** dx of the convolution; scratch: directScratch(s, 1, threads) floats. */
+  directInput(
     dy: Float32Array,
     filter: Float32Array,
-    s: RowsShape,
+    s: DirectShape,
     threads: number,
-    dxp: Float32Array,
-    work: Float32Array,
+    scratch: Float32Array,
     dx: Float32Array,
   ): void;
-  /** Max pooling, first maximum wins, NaN never does. */
-  maxPool(x: Float32Array, g: PoolShape, y: Float32Array): void;
+  /**
+   * dW of the convolution: chunks of images summed in a fixed order (the same bits on any
+   * number of threads); scratch: directScratch(s, 2, threads) floats.
+   */
+  directFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    s: DirectShape,
+    threads: number,
+    scratch: Float32Array,
+    dw: Float32Array,
+  ): void;
+  /** Floats of scratch a direct convolution of `kind` needs on `threads` threads. */
+  directScratch(s: DirectShape, kind: DirectKind, threads: number): number;
+  /**
+   * Lanes of the vector ISA the direct convolutions use (16: AVX-512, 8: AVX2, 1: scalar);
+   * `cap` limits it from now on (tests compare the variants). Every variant gives the same bits.
+   */
+  directIsa(cap?: number): number;
+  /**
+   * p = maxpool2x2(relu(conv2d(x, filter) + bias)) without writing the activations, plus one
+   * code byte per element of p for the gradient (see kernels.c, pool_codes). Only where
+   * {@link CKernels.convPoolSupported}; scratch: convPoolScratch(s, threads) floats.
+   */
+  convPoolForward(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    relu: boolean,
+    s: DirectShape,
+    threads: number,
+    scratch: Float32Array,
+    p: Float32Array,
+    codes: Uint8Array,
+  ): void;
+  /** Whether convPoolForward takes this convolution (even output, not a "dot" sweep). */
+  convPoolSupported(s: DirectShape): boolean;
+  /** Floats of scratch convPoolForward needs on `threads` threads. */
+  convPoolScratch(s: DirectShape, threads: number): number;
+  /**
+   * dz [n, 2 ph, 2 pw, c] of relu-then-pool from dp and the forward's p [n, ph, pw, c] and
+   * codes: exactly MaxPoolGrad followed by the ReLU gradient.
+   */
+  reluPoolGrad(
+    dp: Float32Array,
+    p: Float32Array,
+    codes: Uint8Array,
+    n: number,
+    ph: number,
+    pw: number,
+    c: number,
+    threads: number,
+    dz: Float32Array,
+  ): void;
+  /**
+   * Whether {@link CKernels.gemm} runs on this CPU (AVX-512; the callers use OpenBLAS
+   * otherwise). Asked on every call: tests cap the ISA.
+   */
+  gemmAvailable(): boolean;
+  /** Floats of scratch gemm needs for an op(B) of k rows and n columns. */
+  gemmScratch(transB: boolean, n: number, k: number): number;
+  /**
+   * c = op(a) op(b) (+ bias[n]) (ReLU), row-major with leading dimensions; every element one
+   * chain of FMAs over k in order (the same bits on any number of threads).
+   */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    c: Float32Array,
+    ldc: number,
+    bias: Float32Array | null,
+    relu: boolean,
+    threads: number,
+    scratch: Float32Array,
+  ): void;
+  /** Max pooling, first maximum wins, NaN never does; images on up to `threads` threads. */
+  maxPool(x: Float32Array, g: PoolShape, y: Float32Array, threads?: number): void;
   /** Its gradient (dx is overwritten). */
-  maxPoolGrad(x: Float32Array, dy: Float32Array, g: PoolShape, dx: Float32Array): void;
+  maxPoolGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    g: PoolShape,
+    dx: Float32Array,
+    threads?: number,
+  ): void;
   /** dx = dy * step(x) (NaN where x is NaN). */
-  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, threads?: number): void;
   /** y[o, j] = sum_r x[o, r, j] in float64, x viewed as [outer, reduced, inner]. */
   sumMiddle(x: Float32Array, outer: number, reduced: number, inner: number, y: Float32Array): void;
 }
 
-/**
- * Scratch sizes (floats) of the convolutions on `threads` threads: the padded copy, the per-chunk
- * dW products, the threads' working matrices.
- */
-export function rowsScratch(
-  r: RowsShape,
-  threads: number,
-): { padded: number; parts: number; work: number } {
-  const chunks = Math.ceil(r.n / r.per), k = r.fh * r.fw * r.ci;
-  return {
-    padded: r.n * r.ci * r.hp * r.wp + r.fw,
-    parts: chunks * k * r.co,
-    // each thread's patch matrix and product for one chunk (the library allocates nothing)
-    work: threads * (k + r.co) * r.per * r.l,
-  };
-}
-
-/** The geometry as kernels.c reads it (G_N .. G_PER); 32 entries: outside V8's heap (NO_BIAS). */
+/** The geometry as kernels.c reads it (D_N .. D_CO); 32 entries: outside V8's heap (NO_BIAS). */
 const GEOMETRY = new Int32Array(32);
 
 /** `r` written into GEOMETRY (calls are synchronous: one buffer serves them all). */
-function geometry(r: RowsShape): Int32Array {
-  GEOMETRY.set([
-    r.n,
-    r.h,
-    r.w,
-    r.ci,
-    r.fh,
-    r.fw,
-    r.top,
-    r.left,
-    r.hp,
-    r.wp,
-    r.oh,
-    r.ow,
-    r.co,
-    r.per,
-  ]);
+function geometry(r: DirectShape): Int32Array {
+  GEOMETRY.set([r.n, r.h, r.w, r.ci, r.fh, r.fw, r.top, r.left, r.oh, r.ow, r.co]);
   return GEOMETRY;
 }
 
@@ -227,7 +275,7 @@ export function loadCKernels(): CKernels | null {
   }
   const blas = loadOpenBlas();
   if (!blas) {
-    reason = "no OpenBLAS (the convolutions call its sgemm)";
+    reason = "no OpenBLAS (the native backend, which uses these kernels, runs on it)";
     return null;
   }
   const hint = "rebuild it with `deno task build:kernels`";
@@ -246,11 +294,6 @@ export function loadCKernels(): CKernels | null {
     reason = `${path} has ABI ${abi}, expected ${CKERNELS_ABI}: ${hint}`;
     return null;
   }
-  if (lib.symbols.ip_bind_blas(new TextEncoder().encode(`${blas.path}\0`)) !== 1) {
-    lib.close();
-    reason = `${path} could not bind cblas_sgemm of ${blas.path}`;
-    return null;
-  }
   cached = wrap(lib.symbols, path);
   return cached;
 }
@@ -263,8 +306,8 @@ export function ckernelsUnavailableReason(): string {
 function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): CKernels {
   return {
     path,
-    convForward: (x, filter, bias, relu, r, threads, xp, work, y) =>
-      s.ip_conv_rows_forward(
+    directForward: (x, filter, bias, relu, r, threads, scratch, y) =>
+      s.ip_conv_direct_forward(
         x,
         filter,
         offHeapBias(bias),
@@ -272,17 +315,71 @@ function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): 
         relu ? 1 : 0,
         geometry(r),
         threads,
-        xp,
-        work,
+        scratch,
         y,
       ),
-    convFilter: (x, dy, r, threads, xp, work, parts, dw) =>
-      s.ip_conv_rows_filter(x, dy, geometry(r), threads, xp, work, parts, dw),
-    convInput: (dy, filter, r, threads, dxp, work, dx) =>
-      s.ip_conv_rows_input(dy, filter, geometry(r), threads, dxp, work, dx),
-    maxPool: (x, g, y) =>
-      s.ip_maxpool(x, g.n, g.h, g.w, g.c, g.oh, g.ow, g.fh, g.fw, g.sh, g.sw, g.top, g.left, y),
-    maxPoolGrad: (x, dy, g, dx) =>
+    directInput: (dy, filter, r, threads, scratch, dx) =>
+      s.ip_conv_direct_input(dy, filter, geometry(r), threads, scratch, dx),
+    directFilter: (x, dy, r, threads, scratch, dw) =>
+      s.ip_conv_direct_filter(x, dy, geometry(r), threads, scratch, dw),
+    directScratch: (r, kind, threads) => Number(s.ip_direct_scratch(geometry(r), kind, threads)),
+    directIsa: (cap = 0) => s.ip_direct_isa(cap),
+    convPoolForward: (x, filter, bias, relu, r, threads, scratch, p, codes) =>
+      s.ip_conv_pool_forward(
+        x,
+        filter,
+        offHeapBias(bias),
+        bias ? 1 : 0,
+        relu ? 1 : 0,
+        geometry(r),
+        threads,
+        scratch,
+        p,
+        codes,
+      ),
+    convPoolSupported: (r) => s.ip_conv_pool_supported(geometry(r)) === 1,
+    convPoolScratch: (r, threads) => Number(s.ip_conv_pool_scratch(geometry(r), threads)),
+    reluPoolGrad: (dp, p, codes, n, ph, pw, c, threads, dz) =>
+      s.ip_relu_pool_grad(dp, p, codes, n, ph, pw, c, threads, dz),
+    gemmAvailable: () => s.ip_gemm_available() === 1,
+    gemmScratch: (tb, n, k) => Number(s.ip_gemm_scratch(tb ? 1 : 0, n, k)),
+    gemm: (ta, tb, m, n, k, a, lda, b, ldb, c, ldc, bias, relu, threads, scratch) =>
+      s.ip_gemm(
+        ta ? 1 : 0,
+        tb ? 1 : 0,
+        m,
+        n,
+        k,
+        a,
+        lda,
+        b,
+        ldb,
+        c,
+        ldc,
+        bias ? offHeapBias(bias) : NO_BIAS,
+        (bias ? 1 : 0) | (relu ? 2 : 0),
+        threads,
+        scratch,
+      ),
+    maxPool: (x, g, y, threads = 1) =>
+      s.ip_maxpool(
+        x,
+        g.n,
+        g.h,
+        g.w,
+        g.c,
+        g.oh,
+        g.ow,
+        g.fh,
+        g.fw,
+        g.sh,
+        g.sw,
+        g.top,
+        g.left,
+        threads,
+        y,
+      ),
+    maxPoolGrad: (x, dy, g, dx, threads = 1) =>
       s.ip_maxpool_grad(
         x,
         dy,
@@ -298,9 +395,10 @@ function wrap(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"], path: string): 
         g.sw,
         g.top,
         g.left,
+        threads,
         dx,
       ),
-    reluGrad: (dy, x, dx) => s.ip_relu_grad(dy, x, dx.length, dx),
+    reluGrad: (dy, x, dx, threads = 1) => s.ip_relu_grad(dy, x, dx.length, threads, dx),
     sumMiddle: (x, outer, reduced, inner, y) => s.ip_sum_middle(x, outer, reduced, inner, y),
   };
 }

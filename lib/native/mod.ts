@@ -31,7 +31,8 @@ import "@tensorflow/tfjs-backend-cpu";
 import { NativeBackend } from "./backend.ts";
 import { loadSblas, sblasUnavailableReason } from "./blas.ts";
 import { loadCKernels } from "./ckernels.ts";
-import { convKernels } from "./kernels/conv.ts";
+import { convKernels, convPoolKernels } from "./kernels/conv.ts";
+import { convReluPoolGradConfig } from "./conv_pool_grad.ts";
 import { elementwiseKernels } from "./kernels/elementwise.ts";
 import { matMulKernels } from "./kernels/matmul.ts";
 import { poolKernels } from "./kernels/pool.ts";
@@ -44,8 +45,11 @@ export { NativeBackend } from "./backend.ts";
 export { ckernelsUnavailableReason, loadCKernels } from "./ckernels.ts";
 export { fallbackCounts as nativeFallbacks } from "./kernels/util.ts";
 export { RELU_GRAD } from "./kernels/relu_grad.ts";
+export { CONV_RELU_POOL, RELU_POOL_GRAD } from "./kernels/conv.ts";
 export { SOFTMAX_CE, SOFTMAX_CE_GRAD } from "./kernels/softmax_ce.ts";
 export { FusedAdam, type FusedAdamConfig, FusedAdamOptimizer } from "./adam.ts";
+
+const CONV_RELU_POOL_NAME = convReluPoolGradConfig.kernelName;
 
 /** The tfjs backend name. */
 export const NATIVE_BACKEND = "native";
@@ -66,6 +70,7 @@ export interface NativeRegistration {
 export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   ...matMulKernels,
   ...convKernels,
+  ...convPoolKernels,
   ...poolKernels,
   ...elementwiseKernels,
   ...reduceKernels,
@@ -97,6 +102,7 @@ export function registerNativeBackend(): NativeRegistration {
   for (const k of NATIVE_KERNELS) {
     if (!tf.getKernel(k.kernelName, NATIVE_BACKEND)) tf.registerKernel(k);
   }
+  if (!tf.getGradient(CONV_RELU_POOL_NAME)) tf.registerGradient(convReluPoolGradConfig);
   if (!tf.findBackendFactory(NATIVE_BACKEND)) {
     tf.registerBackend(
       NATIVE_BACKEND,

@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NativeBackend } from "../backend.ts";
 import { biasAndActivation, NATIVE_ACTIVATIONS } from "./matmul.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
-import { rowsScratch, type RowsShape } from "../ckernels.ts";
+import type { DirectKind, DirectShape } from "../ckernels.ts";
 import { kernelThreads } from "../../linalg/threads.ts";
 
 /**
@@ -138,11 +138,33 @@ function threadsFor(backend: NativeBackend): number {
   return kernelThreads(backend.blas.openblas.threads());
 }
 
-/** The geometry the C kernels take. */
-function rowsShape(g: Geom, p: Padded): RowsShape {
-  const { n, h, w, ci, fh, fw, top, left, oh, ow, co, k } = g;
-  const per = chunkImages(g, k * p.l);
-  return { n, h, w, ci, fh, fw, top, left, oh, ow, co, per, hp: p.hp, wp: p.wp, l: p.l };
+/**
+ * Whether the C kernels' direct convolution takes this layer: stride 1 (any channel counts; the
+ * 1x1 "pointwise" layout stays a single sgemm) with at most fh - 1 / fw - 1 padding per side.
+ */
+function direct(backend: NativeBackend, g: Geom): boolean {
+  return backend.ck !== null && g.sh === 1 && g.sw === 1 && g.layout !== "pointwise" &&
+    g.top < g.fh && g.bottom < g.fh && g.left < g.fw && g.right < g.fw &&
+    g.oh === g.h + g.top + g.bottom - g.fh + 1 && g.ow === g.w + g.left + g.right - g.fw + 1 &&
+    g.n * g.oh * g.ow * g.co > 0 && g.n * g.h * g.w * g.ci > 0;
+}
+
+function directShape(g: Geom): DirectShape {
+  const { n, h, w, ci, fh, fw, top, left, oh, ow, co } = g;
+  return { n, h, w, ci, fh, fw, top, left, oh, ow, co };
+}
+
+/** Runs a direct convolution of the C kernels with pooled scratch. */
+function runDirect(
+  backend: NativeBackend,
+  g: Geom,
+  kind: DirectKind,
+  fn: (s: DirectShape, threads: number, scratch: Float32Array) => void,
+): void {
+  const s = directShape(g), threads = threadsFor(backend);
+  const scratch = backend.alloc(backend.ck!.directScratch(s, kind, threads));
+  fn(s, threads, scratch);
+  backend.release(scratch);
 }
 
 // All data movement below is strided 2-D copies/adds in OpenBLAS (somatcopy, geadd): the
@@ -271,7 +293,7 @@ function spreadDy(
   blas.copy2d(nb * oh, ow * co, dy.subarray(b0 * oh * ow * co), ow * co, dyp, p.wp * co);
 }
 
-/** Bias and ReLU applied while the output is written (the C kernels only). */
+/** Bias and ReLU applied while the output is written (the C kernels' direct convolution). */
 interface Epilogue {
   bias: Float32Array | null;
   relu: boolean;
@@ -283,19 +305,9 @@ function rowsForward(
   filter: Float32Array,
   g: Geom,
   y: Float32Array,
-  epilogue: Epilogue | null = null,
 ): void {
-  const { blas, ck } = backend;
+  const { blas } = backend;
   const p = padded(g);
-  if (ck) {
-    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
-    const xp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
-    const bias = epilogue?.bias ?? null, relu = epilogue?.relu ?? false;
-    ck.convForward(x, filter, bias, relu, rs, threads, xp, work, y);
-    backend.release(work);
-    backend.release(xp);
-    return;
-  }
   const { n, h, w, ci, oh, ow, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
   padToChannelsFirst(blas, x, g, p, xp, tmp);
@@ -322,16 +334,8 @@ function rowsBackpropFilter(
   g: Geom,
   dw: Float32Array,
 ): void {
-  const { blas, ck } = backend;
+  const { blas } = backend;
   const p = padded(g);
-  if (ck) {
-    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
-    const xp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
-    const parts = backend.alloc(sz.parts);
-    ck.convFilter(x, dy, rs, threads, xp, work, parts, dw);
-    for (const a of [parts, work, xp]) backend.release(a);
-    return;
-  }
   const { n, h, w, ci, co, k } = g;
   const xp = backend.alloc(p.len), tmp = backend.alloc(h * w * ci);
   padToChannelsFirst(blas, x, g, p, xp, tmp);
@@ -356,16 +360,8 @@ function rowsBackpropInput(
   g: Geom,
   dx: Float32Array,
 ): void {
-  const { blas, ck } = backend;
+  const { blas } = backend;
   const p = padded(g);
-  if (ck) {
-    const rs = rowsShape(g, p), threads = threadsFor(backend), sz = rowsScratch(rs, threads);
-    const dxp = backend.alloc(sz.padded), work = backend.alloc(sz.work);
-    ck.convInput(dy, filter, rs, threads, dxp, work, dx);
-    backend.release(work);
-    backend.release(dxp);
-    return;
-  }
   const { n, h, w, ci, co, k } = g;
   const dxp = backend.alloc(p.len, true), tmp = backend.alloc(h * w * ci);
   const per = chunkImages(g, k * p.l);
@@ -454,7 +450,7 @@ function col2imAdd(col: Float32Array, g: Geom, b0: number, nb: number, dx: Float
 
 /**
  * y = conv2d(x, filter) into a pooled array. An epilogue (bias, ReLU) is applied on the way
- * only in the "rows" layout with the C kernels: the caller checks that before passing one.
+ * only by the C kernels' direct convolution: the caller checks {@link direct} before passing one.
  */
 function conv2dForward(
   backend: NativeBackend,
@@ -471,8 +467,18 @@ function conv2dForward(
     gemm(false, false, n * oh * ow, co, k, 1, x, k, filter, co, 0, y, co);
     return y;
   }
+  if (direct(backend, g)) {
+    const bias = epilogue?.bias ?? null, relu = epilogue?.relu ?? false;
+    runDirect(
+      backend,
+      g,
+      0,
+      (s, t, scr) => backend.ck!.directForward(x, filter, bias, relu, s, t, scr, y),
+    );
+    return y;
+  }
   if (g.layout === "rows") {
-    rowsForward(backend, x, filter, g, y, epilogue);
+    rowsForward(backend, x, filter, g, y);
     return y;
   }
   const per = chunkImages(g);
@@ -514,7 +520,7 @@ const fusedConv2dConfig: tf.KernelConfig = {
     const shape = [g.n, g.oh, g.ow, g.co];
     const bv = bias ? f32(backend, bias) : null;
     if (
-      backend.ck && g.layout === "rows" && (activation === "linear" || activation === "relu") &&
+      direct(backend, g) && (activation === "linear" || activation === "relu") &&
       (!bias || (bv && bv.length === g.co && bias.shape[bias.shape.length - 1] === g.co))
     ) {
       // bias and ReLU while the C kernel writes the output: no second pass over it
@@ -548,6 +554,11 @@ const conv2dBackpropInputConfig: tf.KernelConfig = {
       // dx = dy W^T (W is ci x co)
       const dx = backend.alloc(n * h * w * ci);
       if (dx.length > 0) gemm(false, true, n * h * w, ci, co, 1, dyv, co, fv, co, 0, dx, ci);
+      return out(backend, inShape, dx);
+    }
+    if (direct(backend, g)) {
+      const dx = backend.alloc(n * h * w * ci);
+      runDirect(backend, g, 1, (s, t, scr) => backend.ck!.directInput(dyv, fv, s, t, scr, dx));
       return out(backend, inShape, dx);
     }
     if (g.layout === "rows" && dyv.length > 0 && n * h * w * ci > 0) {
@@ -593,6 +604,10 @@ const conv2dBackpropFilterConfig: tf.KernelConfig = {
       gemm(true, false, ci, co, n * h * w, 1, xv, ci, dyv, co, 0, dw, co);
       return out(backend, fShape, dw);
     }
+    if (direct(backend, g)) {
+      runDirect(backend, g, 2, (s, t, scr) => backend.ck!.directFilter(xv, dyv, s, t, scr, dw));
+      return out(backend, fShape, dw);
+    }
     if (g.layout === "rows") {
       rowsBackpropFilter(backend, xv, dyv, g, dw);
       return out(backend, fShape, dw);
@@ -618,3 +633,159 @@ export const convKernels: tf.KernelConfig[] = [
   conv2dBackpropInputConfig,
   conv2dBackpropFilterConfig,
 ];
+
+// ---- conv + bias + ReLU + 2x2 max pooling in one kernel ----
+
+/**
+ * Kernel name: a stride-1 conv2d (inputs x, filter, bias; attrs as FusedConv2D's: strides, pad,
+ * dataFormat, dilations, dimRoundingMode) with bias and ReLU, then 2x2 max pooling with stride 2
+ * over its even output. One output, the pooled p: the activations are never written out (with
+ * the C kernels each image's stay in a worker's scratch and are pooled there). One code byte per
+ * element of p (which window element is the first maximum, which elements are NaN) is attached
+ * to p's data (NativeBackend.attach) for {@link RELU_POOL_GRAD}. The values are those of
+ * FusedConv2D (relu) followed by MaxPool, bit for bit; the gradient (../conv_pool_grad.ts) is
+ * that of the two.
+ */
+export const CONV_RELU_POOL = "InfoplaneConvReluPool";
+
+/**
+ * Kernel name: dz, the gradient of the convolution's pre-activation, from dy (the gradient of
+ * p) and p (a {@link CONV_RELU_POOL} output): what MaxPoolGrad and then the ReLU gradient give.
+ */
+export const RELU_POOL_GRAD = "InfoplaneReluPoolGrad";
+
+/** The first maximum of a window (NaN never wins) and its code (see kernels.c, pool_codes). */
+function windowCode(a: number, e: number, f: number, k: number): [number, number] {
+  let m = -Infinity;
+  if (a > m) m = a;
+  if (e > m) m = e;
+  if (f > m) m = f;
+  if (k > m) m = k;
+  const hit = a === m ? 0 : e === m ? 1 : f === m ? 2 : k === m ? 3 : -1;
+  const nan = (a !== a ? 16 : 0) | (e !== e ? 32 : 0) | (f !== f ? 64 : 0) | (k !== k ? 128 : 0);
+  return [m, (hit >= 0 ? hit | 4 : 0) | nan];
+}
+
+/** TypeScript twin of the C pooling with codes: y [n, 2 ph, 2 pw, c] -> p, codes. */
+function poolWithCodes(
+  y: Float32Array,
+  n: number,
+  ph: number,
+  pw: number,
+  c: number,
+  p: Float32Array,
+  codes: Uint8Array,
+): void {
+  const row = 2 * pw * c;
+  for (let r = 0; r < n * ph; r++) {
+    const r0 = 2 * r * row, r1 = r0 + row;
+    for (let ox = 0; ox < pw; ox++) {
+      const p0 = r0 + 2 * ox * c, p1 = r1 + 2 * ox * c, o = (r * pw + ox) * c;
+      for (let d = 0; d < c; d++) {
+        const [m, code] = windowCode(y[p0 + d], y[p0 + c + d], y[p1 + d], y[p1 + c + d]);
+        p[o + d] = m;
+        codes[o + d] = code;
+      }
+    }
+  }
+}
+
+/** TypeScript twin of ip_relu_pool_grad. */
+function reluPoolGradJs(
+  dp: Float32Array,
+  p: Float32Array,
+  codes: Uint8Array,
+  n: number,
+  ph: number,
+  pw: number,
+  c: number,
+  dz: Float32Array,
+): void {
+  const row = 2 * pw * c;
+  const at = [0, c, row, row + c];
+  for (let r = 0; r < n * ph; r++) {
+    const r0 = 2 * r * row;
+    for (let ox = 0; ox < pw; ox++) {
+      const base = r0 + 2 * ox * c, o = (r * pw + ox) * c;
+      for (let d = 0; d < c; d++) {
+        const code = codes[o + d], hit = code & 4 ? code & 3 : -1;
+        for (let i = 0; i < 4; i++) {
+          dz[base + at[i] + d] = code & (16 << i)
+            ? NaN
+            : i === hit
+            ? dp[o + d] * (p[o + d] > 0 ? 1 : 0)
+            : 0;
+        }
+      }
+    }
+  }
+}
+
+const convReluPoolConfig: tf.KernelConfig = {
+  kernelName: CONV_RELU_POOL,
+  backendName: "native",
+  kernelFunc: (args) => {
+    const { inputs, backend, attrs } = args as unknown as NativeArgs;
+    const { x, filter, bias } = inputs;
+    const xv = f32(backend, x), fv = f32(backend, filter), bv = f32(backend, bias);
+    const g = xv && fv && bv ? geometry(x!.shape, filter!.shape, attrs!) : null;
+    if (!g || g.sh !== 1 || g.sw !== 1 || g.oh % 2 || g.ow % 2 || bv!.length !== g.co) {
+      throw new Error(
+        `${CONV_RELU_POOL}: needs float32 x, filter and bias [co], stride 1, NHWC, dilation 1, ` +
+          "an even output",
+      );
+    }
+    const { n, co } = g, ph = g.oh / 2, pw = g.ow / 2, len = n * ph * pw * co;
+    const p = backend.alloc(len);
+    const codeBuf = backend.alloc(Math.max(1, Math.ceil(len / 4)));
+    const codes = new Uint8Array(codeBuf.buffer, codeBuf.byteOffset, len);
+    const ck = backend.ck, s = directShape(g);
+    if (len > 0 && direct(backend, g) && ck!.convPoolSupported(s)) {
+      const threads = threadsFor(backend);
+      const scratch = backend.alloc(ck!.convPoolScratch(s, threads));
+      ck!.convPoolForward(xv!, fv!, bv, true, s, threads, scratch, p, codes);
+      backend.release(scratch);
+    } else if (len > 0) {
+      const fused = direct(backend, g);
+      let y: Float32Array | null = conv2dForward(
+        backend,
+        xv!,
+        fv!,
+        g,
+        fused ? { bias: bv, relu: true } : null,
+      );
+      if (!fused) y = biasAndActivation(backend, y, [n, g.oh, g.ow, co], bias, "relu", 0);
+      poolWithCodes(y!, n, ph, pw, co, p, codes);
+      backend.release(y!);
+    }
+    const info = out(backend, [n, ph, pw, co], p);
+    backend.attach(info.dataId, codeBuf);
+    return info;
+  },
+};
+
+const reluPoolGradConfig: tf.KernelConfig = {
+  kernelName: RELU_POOL_GRAD,
+  backendName: "native",
+  kernelFunc: (args) => {
+    const { inputs, backend } = args as unknown as NativeArgs;
+    const { dy, p } = inputs;
+    const dyv = f32(backend, dy), pv = f32(backend, p);
+    const codeBuf = p ? backend.attached(p.dataId) : undefined;
+    if (!dyv || !pv || !codeBuf || dyv.length !== pv.length || p!.shape.length !== 4) {
+      throw new Error(`${RELU_POOL_GRAD}: needs dy and p, an output of ${CONV_RELU_POOL}`);
+    }
+    const [n, ph, pw, c] = p!.shape;
+    const codes = new Uint8Array(codeBuf.buffer, codeBuf.byteOffset, pv.length);
+    const dz = backend.alloc(pv.length * 4);
+    if (backend.ck) {
+      backend.ck.reluPoolGrad(dyv, pv, codes, n, ph, pw, c, threadsFor(backend), dz);
+    } else {
+      reluPoolGradJs(dyv, pv, codes, n, ph, pw, c, dz);
+    }
+    return out(backend, [n, 2 * ph, 2 * pw, c], dz);
+  },
+};
+
+/** The fused conv-ReLU-pool kernels (registered by ../mod.ts; gradient in ../conv_pool_grad.ts). */
+export const convPoolKernels: tf.KernelConfig[] = [convReluPoolConfig, reluPoolGradConfig];

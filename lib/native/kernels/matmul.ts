@@ -1,6 +1,7 @@
 /**
- * BatchMatMul and _FusedMatMul through cblas_sgemm. Transposed operands cost nothing extra
- * (sgemm reads them in place), so the gradients' A^T B and A B^T run as fast as A B.
+ * BatchMatMul and _FusedMatMul through the C kernels' AVX-512 GEMM (bias and ReLU applied in
+ * its epilogue) where the CPU has AVX-512, else cblas_sgemm. Transposed operands cost nothing
+ * extra (both read them in place), so the gradients' A^T B and A B^T run as fast as A B.
  * Batch dimensions broadcast as in NumPy; a batched A times an unbatched, untransposed B is
  * one tall sgemm.
  *
@@ -9,6 +10,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { NativeBackend } from "../backend.ts";
+import { kernelThreads } from "../../linalg/threads.ts";
 import { BINARY_LOOPS, binaryF32 } from "./elementwise.ts";
 import {
   addRowBiasInPlace,
@@ -30,9 +32,49 @@ export const NATIVE_ACTIVATIONS: ReadonlySet<string> = new Set([
   "sigmoid",
 ]);
 
+/** A bias row (one value per output column) and a ReLU, applied while C is written. */
+export interface GemmEpilogue {
+  bias: Float32Array | null;
+  relu: boolean;
+}
+
 /**
- * op(A) op(B) for float32 tensors with broadcast batch dims, into a pooled array. Returns null
- * for other dtypes.
+ * c = op(a) op(b) (row-major, leading dimensions lda, ldb, ldc): the C kernels' GEMM where it
+ * runs (then `epilogue` is applied too and true is returned), else cblas_sgemm (false: the
+ * caller applies the epilogue).
+ */
+export function gemm(
+  backend: NativeBackend,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  c: Float32Array,
+  ldc: number,
+  epilogue: GemmEpilogue | null = null,
+): boolean {
+  const ck = backend.ck;
+  if (ck?.gemmAvailable()) {
+    const threads = kernelThreads(backend.blas.openblas.threads());
+    const scratch = backend.alloc(ck.gemmScratch(transB, n, k));
+    const bias = epilogue?.bias ?? null, relu = epilogue?.relu ?? false;
+    ck.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias, relu, threads, scratch);
+    backend.release(scratch);
+    return true;
+  }
+  backend.blas.sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+  return false;
+}
+
+/**
+ * op(A) op(B) for float32 tensors with broadcast batch dims, into a pooled array, plus the
+ * epilogue when given (`fused` says whether the GEMM applied it; if not, the caller must).
+ * Returns null for other dtypes.
  */
 export function matMulF32(
   backend: NativeBackend,
@@ -40,7 +82,8 @@ export function matMulF32(
   b: tf.TensorInfo,
   transA: boolean,
   transB: boolean,
-): { values: Float32Array; shape: number[] } | null {
+  epilogue: GemmEpilogue | null = null,
+): { values: Float32Array; shape: number[]; fused: boolean } | null {
   const av = f32(backend, a), bv = f32(backend, b);
   if (!av || !bv) return null;
   const ra = a.shape.length, rb = b.shape.length;
@@ -61,25 +104,32 @@ export function matMulF32(
   const shape = [...outOuter, m, n];
   const batch = sizeOf(outOuter);
   const c = backend.alloc(batch * m * n);
-  if (c.length === 0) return { values: c, shape };
+  if (c.length === 0) return { values: c, shape, fused: true };
   if (k === 0) {
     c.fill(0);
-    return { values: c, shape };
+    return { values: c, shape, fused: false };
   }
   const lda = transA ? m : k, ldb = transB ? k : n;
   const aBatch = sizeOf(aOuter), bBatch = sizeOf(bOuter);
   const sa = m * k, sb = k * n, sc = m * n;
-  const gemm = backend.blas.sgemm;
+  let fused = true;
+  const mm = (
+    ta: boolean,
+    rows: number,
+    aa: Float32Array,
+    bb: Float32Array,
+    cc: Float32Array,
+  ) => {
+    fused = gemm(backend, ta, transB, rows, n, k, aa, lda, bb, ldb, cc, n, epilogue) && fused;
+  };
   if (bBatch === 1 && !transA) {
     // Stack A's batches into one (batch*m) x k matrix: one call, better blocking.
     if (aBatch === batch) {
-      gemm(false, transB, batch * m, n, k, 1, av, lda, bv, ldb, 0, c, n);
+      mm(false, batch * m, av, bv, c);
     } else {
-      for (let i = 0; i < batch; i++) {
-        gemm(false, transB, m, n, k, 1, av, lda, bv, ldb, 0, c.subarray(i * sc), n);
-      }
+      for (let i = 0; i < batch; i++) mm(false, m, av, bv, c.subarray(i * sc));
     }
-    return { values: c, shape };
+    return { values: c, shape, fused };
   }
   // Offsets of each output batch into A and B (NumPy broadcasting of the outer dims).
   const rank = outOuter.length;
@@ -88,21 +138,7 @@ export function matMulF32(
   const idx = new Array<number>(rank).fill(0);
   let ao = 0, bo = 0;
   for (let i = 0; i < batch; i++) {
-    gemm(
-      transA,
-      transB,
-      m,
-      n,
-      k,
-      1,
-      av.subarray(ao),
-      lda,
-      bv.subarray(bo),
-      ldb,
-      0,
-      c.subarray(i * sc),
-      n,
-    );
+    mm(transA, m, av.subarray(ao), bv.subarray(bo), c.subarray(i * sc));
     // advance the multi-index (last dim fastest)
     for (let d = rank - 1; d >= 0; d--) {
       idx[d]++;
@@ -114,7 +150,7 @@ export function matMulF32(
       idx[d] = 0;
     }
   }
-  return { values: c, shape };
+  return { values: c, shape, fused };
 }
 
 /** Element strides of `shape` (right-aligned to `outShape`, 0 where broadcast), times `unit`. */
@@ -141,7 +177,7 @@ const batchMatMulConfig: tf.KernelConfig = {
       attrs!.transposeA as boolean,
       attrs!.transposeB as boolean,
     );
-    return r && out(backend, r.shape, r.values);
+    return r && out(backend, r.shape, r.values); // no epilogue: nothing left to apply
   }),
 };
 
@@ -181,14 +217,19 @@ const fusedMatMulConfig: tf.KernelConfig = {
     const activation = (attrs!.activation as string | undefined) ?? "linear";
     if (!NATIVE_ACTIVATIONS.has(activation)) return null;
     if (bias && bias.dtype !== "float32") return null;
-    const r = matMulF32(
-      backend,
-      a!,
-      b!,
-      attrs!.transposeA as boolean,
-      attrs!.transposeB as boolean,
-    );
+    const transA = attrs!.transposeA as boolean, transB = attrs!.transposeB as boolean;
+    // bias (a row of n) and ReLU in the GEMM's epilogue when it can; the same operations in
+    // the same order as adding and clamping afterwards
+    const bv = bias ? f32(backend, bias) : null;
+    const n = transB ? b!.shape[b!.shape.length - 2] : b!.shape[b!.shape.length - 1];
+    const rowBias = !bias ||
+      (bv !== null && bv.length === n && bias.shape[bias.shape.length - 1] === n);
+    const epilogue = rowBias && (activation === "linear" || activation === "relu")
+      ? { bias: bv, relu: activation === "relu" }
+      : null;
+    const r = matMulF32(backend, a!, b!, transA, transB, epilogue);
     if (!r) return null;
+    if (epilogue && r.fused) return out(backend, r.shape, r.values);
     const alpha = (attrs!.leakyreluAlpha as number | undefined) ?? 0.2;
     const v = biasAndActivation(backend, r.values, r.shape, bias, activation, alpha);
     if (!v) {

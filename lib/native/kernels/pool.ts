@@ -10,6 +10,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { PoolShape } from "../ckernels.ts";
+import { kernelThreads } from "../../linalg/threads.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
 
 /** Window geometry of a pooling over an NHWC tensor (the C kernels take the same). */
@@ -176,7 +177,7 @@ const maxPoolConfig: tf.KernelConfig = {
     const g = poolGeometry(x.shape, attrs!);
     const y = backend.alloc(g.n * g.oh * g.ow * g.c);
     if (backend.ck) {
-      backend.ck.maxPool(xv, g, y);
+      backend.ck.maxPool(xv, g, y, kernelThreads(backend.blas.openblas.threads()));
       return out(backend, [g.n, g.oh, g.ow, g.c], y);
     }
     const done = is2x2(g) ? maxPool2x2(xv, g, y) : maxPoolBranchFree(xv, g, y);
@@ -288,7 +289,7 @@ const maxPoolGradConfig: tf.KernelConfig = {
     const g = poolGeometry(input!.shape, attrs!);
     if (backend.ck) {
       const dx = backend.alloc(xv.length);
-      backend.ck.maxPoolGrad(xv, dyv, g, dx);
+      backend.ck.maxPoolGrad(xv, dyv, g, dx, kernelThreads(backend.blas.openblas.threads()));
       return out(backend, input!.shape, dx);
     }
     const tiles = is2x2(g);

@@ -10,6 +10,7 @@
 
 import type * as tf from "@tensorflow/tfjs-core";
 import { f32, type NativeArgs, out } from "./util.ts";
+import { kernelThreads } from "../../linalg/threads.ts";
 
 /** Kernel name (inputs dy, x of one shape; output dx). */
 export const RELU_GRAD = "InfoplaneReluGrad";
@@ -53,8 +54,9 @@ const reluGradConfig: tf.KernelConfig = {
       throw new Error(`${RELU_GRAD}: needs float32 dy and x of one shape`);
     }
     const dx = backend.alloc(xv.length);
-    if (backend.ck) backend.ck.reluGrad(dyv, xv, dx);
-    else if (!reluGradBits(dyv, xv, dx)) reluGradMul(dyv, xv, dx);
+    if (backend.ck) {
+      backend.ck.reluGrad(dyv, xv, dx, kernelThreads(backend.blas.openblas.threads()));
+    } else if (!reluGradBits(dyv, xv, dx)) reluGradMul(dyv, xv, dx);
     return out(backend, dy!.shape, dx);
   },
 };

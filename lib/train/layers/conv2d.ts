@@ -2,6 +2,7 @@
 import { tf } from "../tf.ts";
 import { convOut } from "../model_def.ts";
 import { type Init, type Layer, type ParamStore } from "./layer.ts";
+import { CONV_RELU_POOL } from "../../native/mod.ts";
 
 /** conv2d{filters, kernel, stride, padding}. */
 export class Conv2d implements Layer {
@@ -63,5 +64,26 @@ export class Conv2d implements Layer {
         activation,
       },
     ) as tf.Tensor;
+  }
+
+  /**
+   * maxPool2x2(relu(conv2d(x) + bias)) as one kernel (lib/native's CONV_RELU_POOL: the
+   * activations are pooled as they are computed, never written out; "native" backend, stride 1,
+   * even output; see ./fuse.ts). Same values as applyFused(x, "relu") then a 2x2 max pooling;
+   * gradient in lib/native/conv_pool_grad.ts.
+   */
+  applyFusedPool(x: tf.Tensor): tf.Tensor {
+    if (!this.bias) throw new Error("Conv2d.applyFusedPool: the layer has no bias");
+    return tf.engine().runKernel(
+      CONV_RELU_POOL,
+      { x, filter: this.kernel, bias: this.bias },
+      { strides: this.#stride, pad: this.#padding, dataFormat: "NHWC", dilations: [1, 1] },
+    ) as tf.Tensor;
+  }
+
+  /** Whether {@link applyFusedPool} takes this layer (stride 1, even output). */
+  get poolFusable(): boolean {
+    return this.bias !== null && this.#stride === 1 && this.outShape[0] % 2 === 0 &&
+      this.outShape[1] % 2 === 0;
   }
 }
