@@ -248,8 +248,12 @@ Deno.test("trainings api: multipart upload of an .npz dataset", async () => {
     assert.deepStrictEqual(r.body.job.dataset.path, "(uploaded)", "server paths are not shown");
     const done = await waitTraining(svc, r.body.id);
     assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
-    // The upload is removed once the job finished.
-    const left = [...Deno.readDirSync(`${svc.dataDir}/jobs`)];
+    // The upload is removed once the job finished (just after its status says so).
+    let left = [...Deno.readDirSync(`${svc.dataDir}/jobs`)];
+    for (let i = 0; i < 40 && left.length > 0; i++) {
+      await new Promise((ok) => setTimeout(ok, 50));
+      left = [...Deno.readDirSync(`${svc.dataDir}/jobs`)];
+    }
     assert.deepStrictEqual(left.length, 0, `uploads left: ${left.map((e) => e.name)}`);
 
     // Errors name the field at fault.
