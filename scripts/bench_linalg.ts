@@ -19,6 +19,7 @@ import type { Linalg } from "../lib/linalg/types.ts";
 import { portableLinalg } from "../lib/linalg/portable.ts";
 import { loadOpenBlas, openblasUnavailableReason } from "../lib/linalg/openblas.ts";
 import { cpuModel } from "../lib/linalg/cpu_features.ts";
+import { fmt, loadAvg, median } from "./_bench.ts";
 
 const args = new Map(
   Deno.args.map((a) => {
@@ -43,12 +44,6 @@ if (backendArg !== "portable") {
   else console.error(`openblas unavailable: ${openblasUnavailableReason()}`);
 }
 if (backendArg !== "openblas") backends.push(portableLinalg);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
 
 function randomMatrix(n: number): Float64Array {
   const a = new Float64Array(n);
@@ -94,15 +89,7 @@ interface Row {
   note: string;
 }
 
-/** 1-minute load average (other processes skew timings on a small VM), or "n/a". */
-function loadavg(): string {
-  try {
-    return Deno.loadavg()[0].toFixed(2);
-  } catch {
-    return "n/a";
-  }
-}
-const loadBefore = loadavg();
+const loadBefore = fmt(loadAvg());
 
 const rows: Row[] = [];
 // Last measured GFLOP/s per backend and kernel, to estimate whether the next size fits.
@@ -163,7 +150,7 @@ for (const m of INV_M) {
   }
 }
 
-const loadAfter = loadavg();
+const loadAfter = fmt(loadAvg());
 const fmtS = (s: number | null) => (s === null ? "—" : s < 0.1 ? s.toFixed(4) : s.toFixed(3));
 const fmtG = (g: number | null) => (g === null ? "—" : g.toFixed(g < 10 ? 2 : 1));
 console.log(`machine: ${navigator.hardwareConcurrency} cores, ${cpuModel() ?? "unknown CPU"}`);

@@ -45,6 +45,12 @@ import {
   torchEnv,
   torchThreadConfigs,
 } from "./torch_probe.ts";
+import { fmt, loadAvg, table as markdownTable } from "./_bench.ts";
+
+/** Prints a table of right-aligned numbers. */
+function table(head: string[], rows: (string | number)[][]): void {
+  console.log(markdownTable(head, rows.map((r) => r.map(String)), 0) + "\n");
+}
 
 const args = new Set(Deno.args.filter((a) => !a.includes("=")));
 const opt = (name: string, dflt: number) => {
@@ -90,20 +96,6 @@ const cpuSeconds: () => number = (() => {
     return () => NaN;
   }
 })();
-
-function fmt(x: number, digits = 2): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : "-";
-}
-
-function table(head: string[], rows: (string | number)[][]): void {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[]) => "| " + r.map((c, i) => c.padStart(w[i])).join(" | ") + " |";
-  console.log(line(head));
-  console.log("| " + w.map((n) => "-".repeat(n)).join(" | ") + " |");
-  for (const r of cells.slice(1)) console.log(line(r));
-  console.log();
-}
 
 /**
  * Median seconds of fn (its tensors disposed after each run) over at least `minReps` runs and
@@ -151,7 +143,7 @@ console.log(`machine: ${cpuModel() ?? "unknown CPU"}, ${navigator.hardwareConcur
 console.log(
   `deno ${Deno.version.deno}, tfjs-core ${tf.version_core}; native on ${openblas.describe()}`,
 );
-console.log(`load average at start: ${loadAvg()}`);
+console.log(`load average at start: ${fmt(loadAvg())}`);
 console.log(
   `PyTorch: ${torch.ok ? torch.version : `not available (${torch.reason}); reference skipped`}${
     torch.env ? `\nPyTorch env: ${torch.env}` : ""
@@ -549,17 +541,11 @@ if (!QUICK) {
 }
 const pool = (tf.findBackend(NATIVE_BACKEND) as NativeBackend | null)?.poolStats();
 if (pool) console.log(`native buffer pool: ${JSON.stringify(pool)}`);
-console.log(`live tensors at end: ${tf.memory().numTensors}; load average at end: ${loadAvg()}`);
+console.log(
+  `live tensors at end: ${tf.memory().numTensors}; load average at end: ${fmt(loadAvg())}`,
+);
 
 // ---------------------------------------------------------------- helpers
-
-function loadAvg(): string {
-  try {
-    return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
-  } catch {
-    return "unavailable";
-  }
-}
 
 interface TorchResult {
   matmul?: Record<string, number>;

@@ -16,10 +16,11 @@ import { describeLinalg, getLinalg, portableLinalg } from "../lib/linalg/mod.ts"
 import type { Linalg } from "../lib/linalg/types.ts";
 import { measureDump } from "../lib/nhsic/measure.ts";
 import { resolveEstimator } from "../lib/nhsic/config.ts";
-import type { Dump, Matrix } from "../lib/dump/types.ts";
+import type { Dump } from "../lib/dump/types.ts";
 import { analyseDump } from "../lib/analysis.ts";
 import { runSweep } from "../lib/measures/sweep.ts";
 import type { SweepSpec } from "../lib/measures/request.ts";
+import { randomMatrix, syntheticDump, vmHwmMiB } from "./_bench.ts";
 
 /** PyTorch float64 seconds per call from the issue (same machine type), keyed "m/d". */
 const TORCH_F64: Record<string, number> = {
@@ -28,33 +29,6 @@ const TORCH_F64: Record<string, number> = {
   "2048/784": 1.0,
   "1024/4096": 0.16,
 };
-
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  let s = seed >>> 0;
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 32;
-  }
-  return { rows, cols, data };
-}
-
-/** A dump with x and `layers` layers of width d, m samples, 10 classes. */
-export function syntheticDump(m: number, d: number, layers = 1): Dump {
-  return {
-    x: randomMatrix(m, d, 1),
-    labels: Int32Array.from({ length: m }, (_, i) => i % 10),
-    classes: 10,
-    numClasses: 10,
-    checkpoints: [{
-      step: 0,
-      layers: Array.from({ length: layers }, (_, l) => ({
-        name: `l${l}`,
-        values: randomMatrix(m, d, 2 + l),
-      })),
-    }],
-  };
-}
 
 function timeCall(la: Linalg, dump: Dump, runs: number): number {
   const cfg = resolveEstimator();
@@ -71,12 +45,6 @@ function timeCall(la: Linalg, dump: Dump, runs: number): number {
 
 /** Work of the reference form: two Grams by matmul (2 m^2 d each), three LU inverses (2 m^3). */
 const nominalFlops = (m: number, d: number) => 2 * 2 * m * m * d + 3 * 2 * m ** 3;
-
-function vmHwmMiB(): number {
-  const status = Deno.readTextFileSync("/proc/self/status");
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
 
 /** Target of the issue: a 12-setting sweep in under 4x the time of one default analysis. */
 const SWEEP_TARGET = 4;

@@ -31,8 +31,8 @@
 import { describeLinalg, getLinalg } from "../lib/linalg/mod.ts";
 import { measureDump } from "../lib/nhsic/measure.ts";
 import { resolveEstimator } from "../lib/nhsic/config.ts";
-import { syntheticDump } from "./bench_nhsic.ts";
 import { describeTorch, findTorch, torchCoreType } from "./torch_probe.ts";
+import { fmt, runJson, syntheticDump, table, vmHwmMiB } from "./_bench.ts";
 
 /** Layers of the analysis (x and y shared by all of them). */
 export const SCALE_LAYERS = 10;
@@ -55,11 +55,6 @@ interface TorchScale {
   peak_mib: number;
 }
 
-function vmHwmMiB(): number {
-  const status = Deno.readTextFileSync("/proc/self/status");
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-}
-
 /** The child: one analysis of SCALE_LAYERS layers at m x d (exact when batch is null). */
 function child(m: number, d: number, batch: number | null): OursResult {
   const dump = syntheticDump(m, d, SCALE_LAYERS);
@@ -70,31 +65,8 @@ function child(m: number, d: number, batch: number | null): OursResult {
   return { m, d, batch, seconds, peakMiB: vmHwmMiB(), nhsic };
 }
 
-async function runJson(cmd: string, args: string[], env?: Record<string, string>) {
-  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
-    .output();
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-4).join("\n");
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err}`);
-  }
-  return JSON.parse(lines[lines.length - 1]);
-}
-
 function list(v: string | undefined, fallback: number[]): number[] {
   return v ? v.split(",").filter((s) => s).map(Number) : fallback;
-}
-
-function fmt(x: number, digits = 2): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : "-";
-}
-
-function table(head: string[], rows: string[][]): string {
-  const cells = [head, ...rows];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[]) => "| " + r.map((c, j) => c.padEnd(w[j])).join(" | ") + " |";
-  return [line(head), "| " + w.map((n) => "-".repeat(n)).join(" | ") + " |", ...rows.map(line)]
-    .join("\n");
 }
 
 /**

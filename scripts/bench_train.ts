@@ -67,7 +67,6 @@ import { trainMethod } from "../lib/train/loop.ts";
 import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
 import type { ResolvedMethod } from "../lib/train/request.ts";
 import { tf } from "../lib/train/tf.ts";
-import { syntheticDump } from "./bench_nhsic.ts";
 import {
   describeTorch,
   findTorch,
@@ -76,6 +75,16 @@ import {
   torchEnv,
   torchThreadConfigs,
 } from "./torch_probe.ts";
+import {
+  fmt,
+  loadAvg,
+  median,
+  runJson,
+  syntheticDump,
+  table,
+  threadCpuSeconds,
+  vmHwmMiB,
+} from "./_bench.ts";
 
 /** The jobs, in table order. */
 const TRAIN_JOBS = ["mlp-e2e", "mlp-layerwise", "lenet5-e2e", "convnet-e2e"] as const;
@@ -149,55 +158,6 @@ interface ChildSpec {
 }
 
 // ------------------------------------------------------------------------------ child side
-
-const RUSAGE_SELF = 0, RUSAGE_THREAD = 1;
-
-/** getrusage(who) through libc (Linux), or null where it cannot be called. */
-const rusage: (who: number) => BigInt64Array | null = (() => {
-  try {
-    const libc = Deno.dlopen("libc.so.6", {
-      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
-    });
-    // struct rusage: ru_utime, ru_stime (two 16-byte timevals), then long ru_maxrss (KiB)
-    const buf = new BigInt64Array(18);
-    return (who: number) => (libc.symbols.getrusage(who, buf) === 0 ? buf : null);
-  } catch {
-    return () => null;
-  }
-})();
-
-/**
- * CPU seconds (user + system) of the calling thread, the one that runs the training loop and,
- * with one OpenBLAS thread, every sgemm. On a machine shared with other jobs the wall time
- * includes waiting for a core and this does not: it approximates the wall time of the same
- * steps on an idle machine (V8's GC and compiler threads run beside it). With more OpenBLAS
- * threads it leaves out the work of the others.
- */
-function threadCpuSeconds(): number {
-  const b = rusage(RUSAGE_THREAD);
-  return b ? Number(b[0]) + Number(b[1]) / 1e6 + Number(b[2]) + Number(b[3]) / 1e6 : NaN;
-}
-
-/**
- * Peak resident memory of this process, MiB: VmHWM from /proc/self/status, which Deno lets only
- * --allow-all read, else getrusage's ru_maxrss (the same counter on Linux, KiB).
- */
-function vmHwmMiB(): number {
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-  } catch {
-    const b = rusage(RUSAGE_SELF);
-    return b ? Number(b[4]) / 1024 : NaN;
-  }
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
 
 /** The first `n` training samples of a dataset (the slice a wasm run trains on). */
 function sliceTrain(ds: Dataset, n: number): Dataset {
@@ -430,47 +390,6 @@ for (const a of Deno.args) {
   if (m) flags.set(m[1], m[2] ?? "");
 }
 
-function loadAvg(): number {
-  try {
-    return Deno.loadavg()[0];
-  } catch {
-    return NaN;
-  }
-}
-
-function fmt(x: number | undefined, digits = 2): string {
-  return x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : "-";
-}
-
-function table(head: string[], rows: string[][]): string {
-  const cells = [head, ...rows];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[], i: number) =>
-    "| " + r.map((c, j) => (i === 0 || j < 2 ? c.padEnd(w[j]) : c.padStart(w[j]))).join(" | ") +
-    " |";
-  return [
-    line(head, 0),
-    "| " + w.map((n, j) => (j < 2 ? "-".repeat(n) : "-".repeat(n - 1) + ":")).join(" | ") + " |",
-    ...rows.map((r) => line(r, 1)),
-  ].join("\n");
-}
-
-/** Runs one child (this script with --child, or bench_torch.py) and parses its last line. */
-async function runChild(cmd: string, args: string[], env?: Record<string, string>) {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim().split("\n");
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-5).join("\n");
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err}`);
-  }
-  return JSON.parse(text[text.length - 1]);
-}
-
 async function parent(): Promise<void> {
   const quick = flags.has("quick");
   const repeat = Number(flags.get("repeat") || (quick ? 1 : 3));
@@ -549,7 +468,11 @@ async function parent(): Promise<void> {
   }
   const plan: Planned[] = [];
   const child = (spec: ChildSpec, env?: Record<string, string>) => () =>
-    runChild(Deno.execPath(), [...denoArgs, self, `--child=${JSON.stringify(spec)}`], env);
+    runJson<RunResult>(
+      Deno.execPath(),
+      [...denoArgs, self, `--child=${JSON.stringify(spec)}`],
+      env,
+    );
   for (const job of wanted) {
     if (job.startsWith("nhsic-")) {
       plan.push({ key: `${job}/openblas`, run: child({ job, backend: "native", batches: null }) });
@@ -587,7 +510,7 @@ async function parent(): Promise<void> {
       plan.push({
         key: `${job}/torch:${cfg.name}`,
         run: async () => {
-          const r = await runChild(torch.ok ? torch.python : "python3", [
+          const r = await runJson(torch.ok ? torch.python : "python3", [
             torchScript,
             "--suite",
             "train",
@@ -629,7 +552,7 @@ async function parent(): Promise<void> {
   const peaks: PeakResult[] = [];
   for (let r = 0; r < repeat; r++) {
     if (!flags.has("skip-peak")) {
-      const pk = await runChild(Deno.execPath(), [
+      const pk = await runJson(Deno.execPath(), [
         ...denoArgs,
         self,
         `--child=${JSON.stringify({ job: "sgemm-peak" })}`,

@@ -38,28 +38,13 @@ import type { ResolvedMethod } from "../lib/train/request.ts";
 import { tf } from "../lib/train/tf.ts";
 import { applyNativeThreads } from "../lib/train/backend.ts";
 import { trainModelOf } from "./bench_train.ts";
+import { threadCpuSeconds } from "./_bench.ts";
 
 const flags = new Map<string, string>();
 for (const a of Deno.args) {
   const m = /^--([\w-]+)(?:=(.*))?$/.exec(a);
   if (m) flags.set(m[1], m[2] ?? "");
 }
-
-/** CPU seconds of the calling thread (getrusage RUSAGE_THREAD through libc), NaN elsewhere. */
-const threadCpuSeconds: () => number = (() => {
-  try {
-    const libc = Deno.dlopen("libc.so.6", {
-      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
-    });
-    const buf = new BigInt64Array(18);
-    return () =>
-      libc.symbols.getrusage(1, buf) === 0
-        ? Number(buf[0]) + Number(buf[1]) / 1e6 + Number(buf[2]) + Number(buf[3]) / 1e6
-        : NaN;
-  } catch {
-    return () => NaN;
-  }
-})();
 
 interface ProfNode {
   id: number;
