@@ -1,7 +1,7 @@
 // The page of a training: while it trains, live curves and information planes drawn from its
 // events; once done, the service's charts (accuracy, loss, the methods' information planes side
 // by side, nHSIC over training, compression, depth profile) and each method's summary.
-import { draw, h, num, pct, viewExport } from "./core.js";
+import { draw, h, num, pct, untitled, viewExport } from "./core.js";
 import { chartCards, resultPage, table, words, yesNo } from "./result.js";
 
 const METHOD = { scheme: "tableau10" };
@@ -17,13 +17,18 @@ const CONFIG = {
 const live = { accuracy: [], loss: [], plane: [], layers: [], charts: [] };
 
 function liveSpecs() {
-  const step = { field: "step", type: "quantitative", title: "training step" };
+  const step = {
+    field: "step",
+    type: "quantitative",
+    title: "training step",
+    axis: { format: ",d", tickMinStep: 1 },
+  };
   return [
     {
       name: "live-accuracy",
       spec: {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-        title: { text: "Test accuracy (live)", subtitle: "one point per tracking checkpoint" },
+        title: { text: "Test accuracy (live)", subtitle: ["One point per tracking checkpoint."] },
         config: CONFIG,
         width: 420,
         height: 220,
@@ -35,6 +40,7 @@ function liveSpecs() {
             field: "accuracy",
             type: "quantitative",
             axis: { format: ".0%" },
+            scale: { domain: [0, 1] },
             title: "test accuracy",
           },
           color: { field: "method", type: "nominal", scale: METHOD, title: "method" },
@@ -50,7 +56,10 @@ function liveSpecs() {
       name: "live-loss",
       spec: {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-        title: { text: "Training loss (live)", subtitle: "per step, thinned" },
+        title: {
+          text: "Training loss (live)",
+          subtitle: ["Loss of the training batches, a few steps a second."],
+        },
         config: CONFIG,
         width: 420,
         height: 220,
@@ -69,7 +78,10 @@ function liveSpecs() {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json",
         title: {
           text: "Information plane (live)",
-          subtitle: "raw nHSIC while training; the normalised plane appears when it is done",
+          subtitle: [
+            "Raw nHSIC while it trains, one panel per method; the normalised plane appears " +
+            "when the training is done.",
+          ],
         },
         config: CONFIG,
         data: { name: "plane" },
@@ -136,7 +148,8 @@ function refreshLive() {
       const view = el._view;
       if (!view) continue;
       for (const name of data) view.data(name, live[name].slice());
-      await view.runAsync();
+      // Axes and legends grow with the data: lay the chart out again.
+      await view.resize().runAsync();
     }
   }, 400);
 }
@@ -165,8 +178,9 @@ function liveSection() {
   live.charts = [];
   const cards = liveSpecs().map(({ name, spec }) => {
     const el = h("div", { class: "chart", dataset: { chart: name } });
+    const caption = h("figcaption", { class: "small muted" });
     live.charts.push({ el, data: [spec.data.name] });
-    draw(el, spec).then((view) => {
+    draw(el, untitled(spec, caption)).then((view) => {
       el._view = view;
       refreshLive();
     }).catch(() => {});
@@ -174,6 +188,7 @@ function liveSection() {
       "figure",
       { class: "card chart-card" },
       h("div", { class: "cap" }, h("h3", {}, spec.title.text), viewExport(el, name)),
+      caption,
       el,
     );
   });
