@@ -24,8 +24,25 @@ if (!hasChromium) {
   console.log(`ui browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 }
 
-const SHOTS = Deno.env.get("INFOPLANE_UI_SHOTS") ??
-  await Deno.makeTempDir({ prefix: "infoplane-ui-shots-" });
+let shots: string | null = null;
+
+/** Where screenshots go: INFOPLANE_UI_SHOTS, or a temporary directory made on first use. */
+async function shotDir(): Promise<string> {
+  const chosen = Deno.env.get("INFOPLANE_UI_SHOTS");
+  if (chosen) await Deno.mkdir(chosen, { recursive: true });
+  return shots ??= chosen ?? await Deno.makeTempDir({ prefix: "infoplane-ui-shots-" });
+}
+
+/** The little of the DOM the in-page checks use (this file is checked without the DOM types). */
+interface El {
+  matches(selector: string): boolean;
+  querySelector(selector: string): El | null;
+  querySelectorAll(selector: string): ArrayLike<El> & Iterable<El>;
+  classList: { contains(name: string): boolean };
+}
+interface Win {
+  document: El;
+}
 
 /** A fresh browser profile; closes and removes it after `fn`. */
 async function withBrowser(fn: (ctx: BrowserContext) => Promise<void>): Promise<void> {
@@ -65,8 +82,7 @@ async function open(ctx: BrowserContext): Promise<{ page: Page; errors: string[]
 /** Marks drawn inside a vega-embed container matching `selector` (0 when none). */
 function marks(page: Page, selector: string): Promise<number> {
   return page.evaluate((sel) => {
-    // deno-lint-ignore no-explicit-any
-    const root = (globalThis as any).document.querySelector(sel);
+    const root = (globalThis as unknown as Win).document.querySelector(sel);
     // vega-embed marks its container with the class vega-embed and draws an SVG inside.
     const svg = root?.classList.contains("vega-embed") ? root.querySelector("svg") : null;
     return svg
@@ -87,9 +103,8 @@ async function drawAll(page: Page, timeoutMs = 30_000): Promise<string[]> {
   }
   await page.waitForFunction(
     () => {
-      // deno-lint-ignore no-explicit-any
-      const charts: any[] = [
-        ...(globalThis as any).document.querySelectorAll(".chart[data-chart]"),
+      const charts = [
+        ...(globalThis as unknown as Win).document.querySelectorAll(".chart[data-chart]"),
       ];
       return charts.length > 0 &&
         charts.every((c) =>
@@ -115,8 +130,7 @@ async function drawAll(page: Page, timeoutMs = 30_000): Promise<string[]> {
 async function waitCount(page: Page, selector: string, n: number, timeout = 10_000) {
   await page.waitForFunction(
     ([sel, want]) => {
-      // deno-lint-ignore no-explicit-any
-      const got = (globalThis as any).document.querySelectorAll(sel).length;
+      const got = (globalThis as unknown as Win).document.querySelectorAll(sel).length;
       return want < 0 ? got > 0 : got === want;
     },
     [selector, n] as const,
@@ -125,7 +139,7 @@ async function waitCount(page: Page, selector: string, n: number, timeout = 10_0
 }
 
 async function shot(page: Page, name: string): Promise<string> {
-  const path = `${SHOTS}/${name}.png`;
+  const path = `${await shotDir()}/${name}.png`;
   await page.screenshot({ path, fullPage: true });
   return path;
 }
