@@ -85,6 +85,11 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       maxBodyBytes: deps.settings.maxBodyBytes,
     }),
   );
+  // The viewer's data and charts count like the API's (a page's assets are cached).
+  app.use(
+    "/ui/*",
+    ...admission(deps.settings.limits, deps.budget, { keysOn: false, maxBodyBytes: 0 }),
+  );
   app.onError(problemFromError);
   app.notFound((c) => {
     throw new NotFoundError(`no route for ${c.req.method} ${c.req.path}`, "(path)");

@@ -8,7 +8,8 @@
  * temporary directory (printed; INFOPLANE_UI_SHOTS chooses it). Skipped without Chromium.
  */
 import assert from "node:assert/strict";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import fs from "node:fs";
+import type { BrowserContext, Page } from "playwright-core";
 import { bearer, call, freePort, postJson, type TestService } from "./api_helpers.ts";
 import {
   postTraining,
@@ -16,7 +17,20 @@ import {
   waitTraining,
   withTrainingService,
 } from "./trainings_helpers.ts";
-import { dumpJson, HOSTILE_LABEL, seedResults } from "./ui_helpers.ts";
+import { dumpJson, HOSTILE_LABEL, seedResults, seedSuite } from "./ui_helpers.ts";
+
+// playwright-core probes /proc/sys/fs/binfmt_misc/WSLInterop when it loads; Deno asks for
+// --allow-all to read under /proc/sys and throws instead of answering "no". The test task's
+// permissions are enough for everything else, so that probe answers false here.
+const existsSync = fs.existsSync;
+fs.existsSync = (p: fs.PathLike) => {
+  try {
+    return existsSync(p);
+  } catch {
+    return false;
+  }
+};
+const { chromium } = await import("playwright-core");
 
 const CHROMIUM = Deno.env.get("INFOPLANE_CHROMIUM") ?? "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -209,6 +223,13 @@ Deno.test({
           assert(tDrawn.includes(n), `training page draws ${n}`);
         }
         const trainingShot = await shot(page, "training");
+
+        // An experiment suite: verdicts and runs.
+        const suite = await seedSuite(svc);
+        await page.goto(`${svc.url}/ui/experiments/${suite}`);
+        await page.waitForSelector("h2:text('Verdicts')");
+        assert(await page.getByRole("button", { name: "Open the report" }).isVisible());
+        await shot(page, "experiment");
 
         // Compare: two analyses with different estimators.
         await page.goto(`${svc.url}/`);

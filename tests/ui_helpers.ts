@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { makeDump, postJson, type TestService, toNested, waitDone } from "./api_helpers.ts";
 import { postTraining, tinyRequest, waitTraining } from "./trainings_helpers.ts";
+import type { SuiteResult } from "../lib/experiments/types.ts";
+import { type JobRecord, newRecord } from "../workers/mod.ts";
 
 /** A label that breaks pages that do not escape it. */
 export const HOSTILE_LABEL = `<img src=x onerror="window.__xss=1"> & "quotes" <b>bold</b>`;
@@ -67,4 +69,32 @@ export async function seedResults(
   const done = await waitTraining(svc, t.body.id, undefined, { headers });
   assert.deepStrictEqual(done.body.status, "done", done.text.slice(0, 300));
   return { analysis: a.body.id, other: b.body.id, training: t.body.id };
+}
+
+/**
+ * A finished experiment suite, stored directly (no training): the committed CPU-scale results
+ * (docs/report/results.json.gz). Returns its id.
+ */
+export async function seedSuite(svc: TestService, owner = "public"): Promise<string> {
+  const gz = await Deno.readFile(new URL("../docs/report/results.json.gz", import.meta.url));
+  const text = await new Response(
+    new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+  ).text();
+  const suite = JSON.parse(text) as SuiteResult;
+  const rec = newRecord(
+    "experiment",
+    {
+      names: suite.names,
+      scale: suite.scale,
+      backend: "auto",
+      command: suite.command,
+    },
+    owner,
+    { label: "paper, CPU scale" },
+    1,
+  );
+  await svc.jobs.store.create(rec as JobRecord);
+  await svc.jobs.store.update(rec.id, { status: "running", attempts: 1 });
+  assert(await svc.jobs.store.complete(rec.id, text, { finished_at: new Date().toISOString() }));
+  return rec.id;
 }

@@ -12,7 +12,7 @@ import { analysisWords, estimatorText } from "../routes/ui/_words.ts";
 import { esc } from "../routes/ui/_pages.ts";
 import { bearer, call, postJson, type TestService, waitDone } from "./api_helpers.ts";
 import { withTrainingService } from "./trainings_helpers.ts";
-import { dumpJson, HOSTILE_LABEL, seedResults } from "./ui_helpers.ts";
+import { dumpJson, HOSTILE_LABEL, seedResults, seedSuite } from "./ui_helpers.ts";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import { summarise } from "../lib/summary.ts";
 
@@ -305,6 +305,17 @@ Deno.test("ui pages, views, charts and links (API keys off)", async () => {
         404,
       );
 
+      // An experiment suite (the committed CPU-scale results): verdicts, runs, report links.
+      const suite = await seedSuite(svc);
+      const ve = (await call(svc, `/ui/experiments/${suite}/view.json`)).body;
+      assert.deepStrictEqual(ve.result.verdicts.length, 6);
+      assert(ve.result.runs.length > 10, `${ve.result.runs.length} runs`);
+      assert.deepStrictEqual(ve.report.html, `/v1/experiments/${suite}/report.html`);
+      const se = (await call(svc, `/v1/experiments/${suite}`)).body;
+      assert.deepStrictEqual(se.links.view, `/ui/experiments/${suite}`);
+      assert.deepStrictEqual(se.links.charts, {});
+      assert.deepStrictEqual((await text(svc, `/ui/experiments/${suite}`)).status, 200);
+
       // Compare: shared panels, settings side by side, a warning when they differ.
       const cmp = await call(
         svc,
@@ -335,6 +346,8 @@ Deno.test("ui pages, views, charts and links (API keys off)", async () => {
       const calm = await call(svc, `/ui/compare.json?ids=${ids.analysis},${same.body.id}`);
       assert.deepStrictEqual(calm.body.warning, null);
       assert.deepStrictEqual((await call(svc, `/ui/compare.json?ids=${ids.analysis}`)).status, 422);
+      const withSuite = await call(svc, `/ui/compare.json?ids=${ids.analysis},${suite}`);
+      assert.match(withSuite.body.items[1].note, /compared in their report/);
       assert.deepStrictEqual(
         (await call(svc, `/ui/compare.json?ids=${ids.analysis},nope`)).status,
         404,

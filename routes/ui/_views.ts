@@ -327,7 +327,7 @@ function experimentResult(suite: SuiteResult): NonNullable<ExperimentView["resul
       }))
     ),
     failures: suite.failures.map((f) => ({ key: f.key, message: f.message })),
-    wall_seconds: suite.experiments.reduce((s, e) => Math.max(s, e.wall_seconds), 0),
+    wall_seconds: suite.wall_seconds,
   };
 }
 

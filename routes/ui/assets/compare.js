@@ -115,8 +115,8 @@ async function main() {
     drawnItems.length === 0
       ? h("p", { class: "notice" }, "None of these results can be drawn yet.")
       : null,
-    ...charts,
     settings,
+    ...charts,
   );
 }
 

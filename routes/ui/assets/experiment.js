@@ -22,6 +22,11 @@ async function openReport(view) {
   }
 }
 
+/** `content` inside a fold when `fold`. */
+function foldIf(fold, label, content) {
+  return fold ? h("details", {}, h("summary", {}, label), content) : content;
+}
+
 resultPage({
   progressText: (p) =>
     p.method ? ` · ${p.methods_done} of ${p.methods_total} method trainings; now ${p.method}` : "",
@@ -103,22 +108,31 @@ resultPage({
         "section",
         { class: "card" },
         h("h2", {}, `Runs (${r.runs.length})`),
-        h("p", { class: "small muted" }, `Wall time ${duration(r.wall_seconds)}.`),
-        table(
-          [
-            { label: "run" },
-            { label: "experiment" },
-            { label: "seed", num: true },
-            { label: "final test accuracy by method" },
-            { label: "time", num: true },
-          ],
-          r.runs.map((run) => [
-            h("span", { id: `run-${run.key}` }, run.key),
-            run.experiment,
-            String(run.seed),
-            run.methods.map((m) => `${m.label} ${pct(m.test_accuracy)}`).join(" · "),
-            duration(run.seconds),
-          ]),
+        h(
+          "p",
+          { class: "small muted" },
+          `Wall time ${duration(r.wall_seconds)}. Each run trains its methods on one ` +
+            "configuration and seed; the report aggregates them.",
+        ),
+        foldIf(
+          r.runs.length > 12,
+          `all ${r.runs.length} runs`,
+          table(
+            [
+              { label: "run" },
+              { label: "experiment" },
+              { label: "seed", num: true },
+              { label: "final test accuracy by method" },
+              { label: "time", num: true },
+            ],
+            r.runs.map((run) => [
+              h("span", { id: `run-${run.key}` }, run.key),
+              run.experiment,
+              String(run.seed),
+              run.methods.map((m) => `${m.label} ${pct(m.test_accuracy)}`).join(" · "),
+              duration(run.seconds),
+            ]),
+          ),
         ),
       ),
       setup,
