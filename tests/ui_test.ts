@@ -177,9 +177,16 @@ Deno.test("ui pages, views, charts and links (API keys off)", async () => {
       assert(list.text.includes('src="/ui/assets/list.js"'));
       const evil = encodeURIComponent(`"><script>alert(1)</script>`);
       const page = await text(svc, `/ui/analyses/${evil}`);
-      assert.deepStrictEqual(page.status, 200);
-      assert(!page.text.includes("<script>alert"), "ids are escaped");
-      assert(page.text.includes("&#34;&#62;&#60;script&#62;"), page.text);
+      assert.deepStrictEqual(page.status, 404, "ids are UUIDs");
+      assert(!page.text.includes("<script>alert"), "nothing of it comes back as HTML");
+      const dots = await text(svc, `/ui/analyses/..%2F..%2Fv1%2Fjobs/charts/information-plane`);
+      assert.deepStrictEqual(dots.status, 404);
+      const cmpPage = await text(svc, `/ui/compare?ids=${evil},x`);
+      assert.deepStrictEqual(cmpPage.status, 200);
+      assert(
+        cmpPage.text.includes('data-ids="&#34;&#62;&#60;script&#62;'),
+        "escaped in attributes",
+      );
       assert.deepStrictEqual((await text(svc, `/ui/nothing/${ids.analysis}`)).status, 404);
       const embed = await text(svc, `/ui/analyses/${ids.analysis}?embed=1`);
       assert(embed.text.includes('class="page-analysis embed"'), "embed drops the chrome");

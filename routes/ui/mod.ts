@@ -87,8 +87,21 @@ export function isPublicUiPath(path: string): boolean {
 
 const UI_KINDS = new Set<string>(["analyses", "trainings", "experiments"]);
 
+/** A job id as it may appear in a page (ids are UUIDs): anything else is no page. */
+function pageId(raw: string | undefined): string {
+  if (!raw || !/^[A-Za-z0-9_-]{1,100}$/.test(raw)) {
+    throw new NotFoundError("no such result: ids are UUIDs", "id");
+  }
+  return raw;
+}
+
 function uiKind(raw: string | undefined): UiKind {
-  if (!raw || !UI_KINDS.has(raw)) throw new NotFoundError(`no page /ui/${raw ?? ""}`, "(path)");
+  if (!raw || !UI_KINDS.has(raw)) {
+    throw new NotFoundError(
+      "no such page: /ui/analyses, /ui/trainings or /ui/experiments",
+      "(path)",
+    );
+  }
   return raw as UiKind;
 }
 
@@ -125,7 +138,7 @@ export function uiRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, signer: LinkSigne
   const charts = chartCache();
   app.get("/ui/:kind/:id/charts/:file", async (c) => {
     const kind = uiKind(c.req.param("kind"));
-    const id = c.req.param("id");
+    const id = pageId(c.req.param("id"));
     const file = c.req.param("file");
     const m = /^(.+)\.(json|svg|png)$/.exec(file);
     if (m) return await serveViewerChart(c, deps, charts, kind, id, m[1], m[2] as Format);
@@ -134,7 +147,7 @@ export function uiRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, signer: LinkSigne
 
   app.get("/ui/:kind/:id", (c) => {
     const kind = KIND_OF[uiKind(c.req.param("kind"))];
-    return send(c, resultPage(kind, c.req.param("id"), embed(c)));
+    return send(c, resultPage(kind, pageId(c.req.param("id")), embed(c)));
   });
 }
 
