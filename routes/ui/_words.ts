@@ -75,11 +75,18 @@ export function analysisWords(a: AnalysisOutput): string[] {
   const compressing = s.layers.filter((l) => (l.compression ?? -Infinity) >= t.compression);
   if (compressing.length === 0) {
     const most = [...s.layers].sort((p, q) => (q.compression ?? 0) - (p.compression ?? 0))[0];
-    out.push(
-      `No layer compresses: none loses at least ${t.compression} of its input dependence ` +
-        `(nHSIC(X;T)/nHSIC(X;X)) after its peak; the most is ${most.name} with ` +
-        `${f3(most.compression ?? 0)}.`,
-    );
+    if ((most.compression ?? 0) < 0.0005) {
+      out.push(
+        "No layer compresses: every layer's input dependence (nHSIC(X;T)/nHSIC(X;X)) is at " +
+          "its highest at the last checkpoint.",
+      );
+    } else {
+      out.push(
+        `No layer compresses: none loses at least ${t.compression} of its input dependence ` +
+          `(nHSIC(X;T)/nHSIC(X;X)) after its peak; the most is ${most.name} with ` +
+          `${f3(most.compression ?? 0)}.`,
+      );
+    }
   } else {
     out.push(
       `${compressing.length === layers ? "Every layer compresses" : "Compressing layers"} ` +

@@ -480,6 +480,8 @@ export async function draw(el, spec) {
       renderer: "svg",
       actions: false,
       ast: true,
+      // Warnings (e.g. the empty extents of a live chart before its first point) stay quiet.
+      logLevel: globalThis.vega?.Error ?? 1,
       tooltip: { theme: "light" },
     });
     el.classList.remove("failed");
