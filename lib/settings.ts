@@ -25,6 +25,19 @@ export interface Settings {
   corsOrigins: string[];
   /** INFOPLANE_API_KEYS: comma-separated keys; empty disables authentication. */
   apiKeys: string[];
+  /**
+   * INFOPLANE_FRAME_ANCESTORS: who may show the viewer's pages (/, /ui/...) in a frame, as the
+   * source list of CSP `frame-ancestors` (default `'self'`): space- or comma-separated origins
+   * such as `https://dash.example.org`, `'self'`, `'none'` or `*` (self and none may be
+   * written without quotes). docs/embedding.md.
+   */
+  frameAncestors: string;
+  /**
+   * INFOPLANE_LINK_SECRET: key of the HMAC that signs share links (`POST .../{id}/links`);
+   * default a random secret per process (links then die with the process, and API processes
+   * behind one balancer must share a secret). At least 16 characters.
+   */
+  linkSecret: string | null;
   /** Job engine settings. */
   jobs: JobSettings;
   /** What one client may take, and what the service takes in all. */
@@ -151,9 +164,43 @@ export function loadSettings(env: Env = (k) => Deno.env.get(k)): Settings {
       ? ["*"]
       : list(env("INFOPLANE_CORS_ORIGINS")),
     apiKeys: list(env("INFOPLANE_API_KEYS")),
+    frameAncestors: frameAncestors(env("INFOPLANE_FRAME_ANCESTORS")),
+    linkSecret: linkSecret(env("INFOPLANE_LINK_SECRET")),
     jobs: loadJobSettings(env),
     limits: loadLimitSettings(env),
   };
+}
+
+/**
+ * The CSP `frame-ancestors` source list of INFOPLANE_FRAME_ANCESTORS (default `'self'`).
+ *
+ * @throws {Error} for a source that could break the header (quotes, semicolons, spaces inside)
+ */
+export function frameAncestors(raw: string | undefined): string {
+  const sources = (raw ?? "").split(/[\s,]+/).filter((s) => s.length > 0);
+  if (sources.length === 0) return "'self'";
+  const out = sources.map((s) => {
+    const bare = s.replace(/^'(.*)'$/, "$1").toLowerCase();
+    if (bare === "self" || bare === "none") return `'${bare}'`;
+    if (!/^(\*|[a-z][a-z0-9+.-]*:(\/\/[^\s;,'"]+)?|(\*\.)?[a-z0-9.-]+(:(\d+|\*))?)$/i.test(s)) {
+      throw new Error(
+        `INFOPLANE_FRAME_ANCESTORS: "${s}" is not a frame-ancestors source (an origin such as ` +
+          "https://dash.example.org, 'self', 'none' or *)",
+      );
+    }
+    return s;
+  });
+  if (out.includes("'none'") && out.length > 1) {
+    throw new Error("INFOPLANE_FRAME_ANCESTORS: 'none' cannot be combined with other sources");
+  }
+  return out.join(" ");
+}
+
+function linkSecret(raw: string | undefined): string | null {
+  const v = raw?.trim();
+  if (!v) return null;
+  if (v.length < 16) throw new Error("INFOPLANE_LINK_SECRET must have at least 16 characters");
+  return v;
 }
 
 const MIB = 1024 * 1024;

@@ -24,6 +24,7 @@ import {
   JsonDumpSchema,
   MultipartDumpSchema,
 } from "./schemas.ts";
+import { resultLinks } from "./ui/mod.ts";
 
 const createAnalysis = createRoute({
   method: "post",
@@ -189,7 +190,7 @@ function present(
       self: base,
       csv: `${base}.csv`,
       events: `${base}/events`,
-      charts: `${base}/charts`,
+      ...resultLinks(rec),
     },
   };
 }

@@ -19,6 +19,7 @@ import { jobListRoutes } from "./jobs.ts";
 import { admission } from "./limits.ts";
 import { problemFromError, UnauthorizedError, ValidationError } from "./problem.ts";
 import { trainingRoutes } from "./trainings.ts";
+import { isPublicUiPath, linkOwner, LinkSigner, uiRoutes } from "./ui/mod.ts";
 
 const PUBLIC_PATHS = new Set(["/v1/health", "/openapi.json", "/docs", "/"]);
 
@@ -29,17 +30,29 @@ export async function keyOwner(key: string): Promise<string> {
     .join("");
 }
 
-/** API keys (when configured): Authorization: Bearer <key>, or X-API-Key. */
-function auth(keys: string[]): MiddlewareHandler<AppEnv> {
+/**
+ * API keys (when configured): Authorization: Bearer <key>, or X-API-Key; without a key, a share
+ * link's token (routes/ui/_links.ts) opens GETs of its one result. Viewer pages are public shells.
+ */
+function auth(keys: string[], links: LinkSigner): MiddlewareHandler<AppEnv> {
   const allowed = new Set(keys);
   return async (c, next) => {
     if (allowed.size === 0) {
       c.set("owner", "public");
       return await next();
     }
-    if (PUBLIC_PATHS.has(c.req.path) || c.req.method === "OPTIONS") return await next();
+    const path = c.req.path;
+    if (PUBLIC_PATHS.has(path) || isPublicUiPath(path) || c.req.method === "OPTIONS") {
+      return await next();
+    }
     const header = c.req.header("authorization") ?? "";
     const key = header.startsWith("Bearer ") ? header.slice(7).trim() : c.req.header("x-api-key");
+    const link = key ? null : await linkOwner(c, links);
+    if (link && "owner" in link) {
+      c.set("owner", link.owner);
+      return await next();
+    }
+    if (link) throw new UnauthorizedError(link.error);
     if (!key || !allowed.has(key)) {
       throw new UnauthorizedError(key ? "unknown API key" : "an API key is required");
     }
@@ -63,7 +76,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       exposeHeaders: ["Location", "Retry-After"],
     }),
   );
-  app.use("*", auth(deps.settings.apiKeys));
+  const links = new LinkSigner(deps.settings.linkSecret);
+  app.use("*", auth(deps.settings.apiKeys, links));
   app.use(
     "/v1/*",
     ...admission(deps.settings.limits, deps.budget, {
@@ -71,11 +85,15 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       maxBodyBytes: deps.settings.maxBodyBytes,
     }),
   );
+  // The viewer's data and charts count like the API's (a page's assets are cached).
+  app.use(
+    "/ui/*",
+    ...admission(deps.settings.limits, deps.budget, { keysOn: false, maxBodyBytes: 0 }),
+  );
   app.onError(problemFromError);
   app.notFound((c) => {
     throw new NotFoundError(`no route for ${c.req.method} ${c.req.path}`, "(path)");
   });
-  app.get("/", (c) => c.redirect("/docs"));
   healthRoutes(app, deps);
   jobListRoutes(app, deps);
   analysisRoutes(app, deps);
@@ -83,5 +101,6 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   experimentRoutes(app, deps);
   chartRoutes(app, deps);
   docsRoutes(app, deps);
+  uiRoutes(app, deps, links);
   return app;
 }

@@ -50,6 +50,7 @@ import {
   streamJobEvents,
 } from "./http.ts";
 import { ExperimentSchema, LabelSchema } from "./schemas.ts";
+import { resultLinks } from "./ui/mod.ts";
 
 const BACKENDS = ["auto", "tensorflow", "webgpu", "native", "wasm", "cpu"] as const;
 
@@ -376,6 +377,7 @@ function present(
       cancel: `${base}/cancel`,
       report_md: `${base}/report.md`,
       report_html: `${base}/report.html`,
+      ...resultLinks(rec),
     },
   };
 }

@@ -101,6 +101,30 @@ const jobFields = {
   error: ErrorSchema,
 };
 
+// ---------------------------------------------------------------------------------------------
+// Links of a result: its API resources, its page in the viewer, its charts (routes/ui/).
+
+/** Where a result's resources, page and charts are. */
+export const ResultLinksSchema = z.object({
+  self: z.string(),
+  csv: z.string().optional(),
+  events: z.string(),
+  cancel: z.string().optional(),
+  report_md: z.string().optional(),
+  report_html: z.string().optional(),
+  view: z.string().openapi({
+    description: "The result's page in the viewer; add `?embed=1` for a frame.",
+  }),
+  share: z.string().openapi({
+    description: "POST here for an expiring share link that opens the result without the key.",
+  }),
+  charts: z.record(z.string(), z.string()).openapi({
+    description: "Chart name -> URL of its Vega-Lite spec (json). The same URL ending in .svg " +
+      "or .png is the service's rendering; `/ui/{kind}/{id}/charts/{name}` is its page. " +
+      "Charts answer once the result is done.",
+  }),
+}).openapi("ResultLinks");
+
 /** An analysis as returned by the API (the result fields appear once status is "done"). */
 export const AnalysisSchema = z.object({
   ...jobFields,
@@ -118,7 +142,7 @@ export const AnalysisSchema = z.object({
     description: "Layer differentiation and information-bottleneck measures (docs/metrics.md).",
   }),
   compute: z.object({ linalg: z.string(), seconds: z.number() }).optional(),
-  links: z.record(z.string(), z.string()),
+  links: ResultLinksSchema,
 }).openapi("Analysis");
 
 export const ProblemSchema = z.object({
@@ -188,7 +212,7 @@ export const TrainingSchema = z.object({
     description: "TrainingResult: backend, dataset, model, optimizer, tracking, seed, seconds, " +
       "and per method its curves and `analysis` (checkpoints with per-layer nHSIC, summary).",
   }),
-  links: z.record(z.string(), z.string()),
+  links: ResultLinksSchema,
 }).openapi("Training");
 
 /** An experiment suite as returned by the API. */
@@ -211,7 +235,7 @@ export const ExperimentSchema = z.object({
     description: "Once done: the suite's structured results (lib/experiments/types.ts " +
       "SuiteResult: settings, seeds, per-run training results and probes, aggregates, wall time).",
   }),
-  links: z.record(z.string(), z.string()),
+  links: ResultLinksSchema,
 }).openapi("Experiment");
 
 /** One job in a listing. */

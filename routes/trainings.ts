@@ -22,6 +22,7 @@ import {
   streamJobEvents,
 } from "./http.ts";
 import { LabelSchema, TrainingMultipartSchema, TrainingSchema } from "./schemas.ts";
+import { resultLinks } from "./ui/mod.ts";
 
 /** The JSON body: a training request, plus a label for the job. */
 const TrainingBodySchema = TrainingRequestSchema.extend({ label: LabelSchema.optional() })
@@ -209,6 +210,7 @@ function present(
       events: `${base}/events`,
       csv: `${base}.csv`,
       cancel: `${base}/cancel`,
+      ...resultLinks(rec),
     },
   };
 }

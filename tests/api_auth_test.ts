@@ -156,7 +156,8 @@ Deno.test("api docs: /openapi.json is OpenAPI 3.1 with the analysis endpoints; /
     assert(d.text.includes('id="problem-non-finite"'), "problem types are anchored");
 
     const root = await call(svc, "/", { redirect: "manual" });
-    assert(root.status >= 300 && root.status < 400, `/ redirects (${root.status})`);
-    assert.deepStrictEqual(root.headers.get("location"), "/docs");
+    assert.deepStrictEqual(root.status, 200, "/ is the viewer's list of results");
+    assert(root.headers.get("content-type")!.startsWith("text/html"), "html");
+    assert(root.text.includes('href="/docs"'), "the list page links the API docs");
   });
 });

@@ -14,8 +14,19 @@ import type { TrainingResult } from "../train/types.ts";
 /** A Vega-Lite specification as a plain JSON object. */
 export type VegaLiteSpec = Record<string, unknown>;
 
-/** Results the nHSIC charts accept: an analysis of a dump, or a whole training job. */
-export type ChartSource = AnalysisOutput | TrainingResult;
+/**
+ * Results the nHSIC charts accept: an analysis of a dump, a whole training job (one panel per
+ * method), or several analyses to show side by side ({@link ResultPanels}).
+ */
+export type ChartSource = AnalysisOutput | TrainingResult | ResultPanels;
+
+/**
+ * Analyses shown side by side, one panel each with shared scales, like a training's methods
+ * (e.g. results being compared). Labels name the panels and must be distinct.
+ */
+export interface ResultPanels {
+  panels: Array<{ label: string; analysis: AnalysisOutput }>;
+}
 
 /** One row of {@link accuracyVsDepth}'s input (e.g. one method and depth over several seeds). */
 export interface AccuracyDepthRow {
@@ -118,11 +129,17 @@ function isTraining(r: ChartSource): r is TrainingResult {
   return Array.isArray((r as TrainingResult).methods);
 }
 
+/** The panels of a source (a training's methods, or given panels); null for one analysis. */
+function panelsOf(r: ChartSource): ResultPanels["panels"] | null {
+  if (Array.isArray((r as ResultPanels).panels)) return (r as ResultPanels).panels;
+  if (isTraining(r)) return r.methods.map((m) => ({ label: m.method.label, analysis: m.analysis }));
+  return null;
+}
+
 /** The analyses of a source with their method label (null for a plain analysis). */
 function analysesOf(r: ChartSource): Array<{ method: string | null; analysis: AnalysisOutput }> {
-  return isTraining(r)
-    ? r.methods.map((m) => ({ method: m.method.label, analysis: m.analysis }))
-    : [{ method: null, analysis: r }];
+  return panelsOf(r)?.map((p) => ({ method: p.label, analysis: p.analysis })) ??
+    [{ method: null, analysis: r as AnalysisOutput }];
 }
 
 /** Layer names in depth order over all analyses (first appearance wins). */
@@ -191,7 +208,7 @@ function methodFacet(
 }
 
 function methodsOf(r: ChartSource): string[] | null {
-  return isTraining(r) ? r.methods.map((m) => m.method.label) : null;
+  return panelsOf(r)?.map((p) => p.label) ?? null;
 }
 
 function depthColour(layers: string[]) {
@@ -785,6 +802,212 @@ export function depthProfile(result: ChartSource): VegaLiteSpec {
       analysisNote(result),
     ],
     methods ? methods.length * (width + 24) + 60 : width + 60,
+    {
+      data: { values: rows },
+      ...methodFacet(inner, methods),
+      ...(methods ? { resolve: { scale: { y: "shared" } } } : {}),
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loss and per-layer compression (the viewer's pages; not routed by the chart API)
+
+/**
+ * Training loss against the step, one colour per method: the cross-entropy of the network's
+ * output on the training batches (solid) and, where it differs, the method's own objective
+ * (dashed: layer-wise training's sum of local losses). Log scale when the loss spans more than a
+ * factor of 20.
+ */
+export function lossCurves(training: TrainingResult): VegaLiteSpec {
+  const methods = training.methods.map((m) => m.method.label);
+  const rows: Array<Record<string, unknown>> = [];
+  for (const m of training.methods) {
+    for (const c of m.curves) {
+      if (finite(c.train_loss) && c.train_loss > 0) {
+        rows.push({
+          method: m.method.label,
+          series: "output loss",
+          step: c.step,
+          loss: c.train_loss,
+        });
+      }
+      const own = c.objective;
+      if (own !== undefined && finite(own) && own > 0 && m.method.name !== "e2e") {
+        rows.push({ method: m.method.label, series: "own objective", step: c.step, loss: own });
+      }
+    }
+  }
+  const losses = rows.map((r) => r.loss as number);
+  const log = losses.length > 0 && Math.max(...losses) / Math.min(...losses) > 20;
+  const x = { field: "step", type: "quantitative", title: STEP_TITLE, axis: STEP_AXIS };
+  const y = {
+    field: "loss",
+    type: "quantitative",
+    title: log ? "loss (log scale)" : "loss",
+    scale: log ? { type: "log" } : { zero: false },
+  };
+  const color = {
+    field: "method",
+    type: "nominal",
+    scale: { domain: methods, scheme: METHOD_SCHEME },
+    legend: { title: "method", labelLimit: 280, symbolType: "stroke", symbolStrokeWidth: 3 },
+  };
+  const strokeDash = {
+    field: "series",
+    type: "nominal",
+    scale: { domain: ["output loss", "own objective"], range: [[1, 0], [5, 3]] },
+    legend: { title: null, symbolStrokeColor: "#555" },
+  };
+  const width = 520;
+  return top(
+    "Loss during training",
+    [
+      "Solid: cross-entropy of the network's output on the training batches. Dashed: the " +
+      "method's own objective where it differs (layer-wise: the sum of its local losses).",
+    ],
+    width + 200,
+    {
+      data: { values: rows },
+      width,
+      height: 260,
+      layer: [
+        {
+          mark: { type: "line", strokeWidth: 2.2 },
+          encoding: {
+            x,
+            y,
+            color,
+            strokeDash,
+            detail: { field: "series" },
+            order: { field: "step" },
+          },
+        },
+        {
+          mark: { type: "point", filled: true, size: 22, opacity: 1 },
+          encoding: {
+            x,
+            y,
+            color,
+            tooltip: [
+              { field: "method", type: "nominal" },
+              { field: "series", type: "nominal", title: "curve" },
+              { field: "step", type: "quantitative" },
+              { field: "loss", type: "quantitative", format: ".4f" },
+            ],
+          },
+        },
+      ],
+    },
+  );
+}
+
+/**
+ * Compression of each layer over training (peak minus final normalised nHSIC(X;T_l), the
+ * summary's `compression`), input to output, with the threshold of the "compresses" conclusion
+ * dashed; bars of layers that follow the information bottleneck are outlined. Panels per method
+ * (or per compared result) share the y scale.
+ *
+ * @throws {RangeError} When no analysis has several checkpoints (compression needs dynamics).
+ */
+export function compressionByLayer(result: ChartSource): VegaLiteSpec {
+  const items = analysesOf(result);
+  const methods = methodsOf(result);
+  const layers = layerOrder(items);
+  const rows: Array<Record<string, unknown>> = [];
+  let threshold = 0.05;
+  for (const { method, analysis } of items) {
+    const s = analysis.summary;
+    if (!s?.dynamics) continue;
+    threshold = s.thresholds.compression;
+    s.layers.forEach((l, i) => {
+      if (l.compression === null || !finite(l.compression)) return;
+      rows.push({
+        ...(method === null ? {} : { method }),
+        layer: l.name,
+        depth: i + 1,
+        compression: l.compression,
+        peak_step: l.peak_step,
+        label_retention: l.label_retention,
+        ib: l.follows_ib ? "follows the IB" : "does not",
+      });
+    });
+  }
+  if (rows.length === 0) {
+    throw new RangeError("compression needs several checkpoints; this result has one");
+  }
+  const values = [...rows.map((r) => r.compression as number), threshold];
+  const yScale = {
+    // Bars start at 0: no padding below it unless a layer's dependence grew (negative bars).
+    domain: paddedExtent(values, {
+      include: [0],
+      minSpan: 0.1,
+      clamp: [Math.min(0, ...values), Infinity],
+    }),
+    nice: false,
+  };
+  const longNames = layers.length > 8 || layers.some((n) => n.length > 8);
+  const x = {
+    field: "layer",
+    type: "ordinal",
+    sort: layers,
+    scale: { domain: layers, paddingInner: 0.25 },
+    title: "layer (input → output)",
+    axis: { labelAngle: longNames ? -35 : 0, labelLimit: 120 },
+  };
+  const y = {
+    field: "compression",
+    type: "quantitative",
+    title: "compression (peak − final nHSIC(X;T) / nHSIC(X;X))",
+    scale: yScale,
+  };
+  const perLayer = methods ? 48 : 64;
+  const width = Math.max(methods ? 200 : 300, Math.min(520, layers.length * perLayer));
+  const inner: VegaLiteSpec = {
+    width,
+    height: 240,
+    layer: [
+      {
+        mark: { type: "bar", strokeWidth: 2 },
+        encoding: {
+          x,
+          y,
+          color: { ...depthColour(layers), legend: null },
+          stroke: {
+            field: "ib",
+            type: "nominal",
+            scale: { domain: ["follows the IB", "does not"], range: ["#111", "transparent"] },
+            legend: {
+              title: "information bottleneck",
+              symbolType: "square",
+              symbolFillColor: "#d8d8d8",
+              symbolStrokeWidth: 2,
+            },
+          },
+          tooltip: [
+            ...(methods ? [{ field: "method", type: "nominal" }] : []),
+            { field: "layer", type: "nominal" },
+            { field: "compression", type: "quantitative", format: ".3f" },
+            { field: "peak_step", type: "quantitative", title: "peak at step" },
+            { field: "label_retention", type: "quantitative", format: ".2f" },
+            { field: "ib", type: "nominal", title: "information bottleneck" },
+          ],
+        },
+      },
+      {
+        mark: { type: "rule", strokeDash: [5, 4], color: "#666" },
+        encoding: { y: { datum: threshold, type: "quantitative", scale: yScale } },
+      },
+    ],
+  };
+  return top(
+    "Compression by layer",
+    [
+      "How much each layer's dependence on the input fell from its peak to the end of " +
+      `training. Dashed: the threshold ${threshold} above which a layer counts as compressing; ` +
+      "outlined bars: layers that also keep their label information (information bottleneck).",
+    ],
+    methods ? methods.length * (width + 24) + 180 : width + 180,
     {
       data: { values: rows },
       ...methodFacet(inner, methods),
