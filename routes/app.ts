@@ -22,6 +22,11 @@ import { trainingRoutes } from "./trainings.ts";
 
 const PUBLIC_PATHS = new Set(["/v1/health", "/openapi.json", "/docs", "/"]);
 
+/** Paths anyone may read: health, the API's description and its documentation pages. */
+function isPublic(path: string): boolean {
+  return PUBLIC_PATHS.has(path) || path.startsWith("/docs/");
+}
+
 /** Owner id of an API key: a hash, so keys never reach storage. */
 export async function keyOwner(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
@@ -37,7 +42,7 @@ function auth(keys: string[]): MiddlewareHandler<AppEnv> {
       c.set("owner", "public");
       return await next();
     }
-    if (PUBLIC_PATHS.has(c.req.path) || c.req.method === "OPTIONS") return await next();
+    if (isPublic(c.req.path) || c.req.method === "OPTIONS") return await next();
     const header = c.req.header("authorization") ?? "";
     const key = header.startsWith("Bearer ") ? header.slice(7).trim() : c.req.header("x-api-key");
     if (!key || !allowed.has(key)) {
