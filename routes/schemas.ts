@@ -101,7 +101,7 @@ const jsonText = (description: string) =>
 /** Multipart form: a whole .npz as `dump`, or one file per array; the options as JSON text. */
 export const MultipartDumpSchema = z.object({
   dump: binary(
-    "An .npz archive with arrays x, y, then <layer> or <step>/<layer> (instead of x, y and a " +
+    "An .npz archive with arrays x, y, then `<layer>` or `<step>/<layer>` (instead of x, y and a " +
       "field per layer).",
   ).optional(),
   x: binary("Inputs as .npy or CSV (with y and a field per layer, instead of `dump`).")
@@ -114,11 +114,11 @@ export const MultipartDumpSchema = z.object({
   similarity: jsonText('Similarity maps, e.g. ["cka_linear"]').optional(),
   sweep: jsonText('Estimator values to sweep, e.g. {"sigma": [1, 5, "median"]}').optional(),
   label: z.string().max(200).optional().openapi({ description: "Free text (plain, not JSON)." }),
-}).catchall(binary("A layer's activations (.npy or CSV), named <layer> or <step>/<layer>."))
+}).catchall(binary("A layer's activations (.npy or CSV), named `<layer>` or `<step>/<layer>`."))
   .openapi("MultipartDump", {
-    description: "Either a field `dump` with an .npz archive (keys x, y, <layer> or " +
-      "<step>/<layer>), or fields `x`, `y` and one field per layer (named <layer> or " +
-      "<step>/<layer>), each an .npy or CSV file. The text fields hold JSON as in the JSON form; " +
+    description: "Either a field `dump` with an .npz archive (keys x, y, `<layer>` or " +
+      "`<step>/<layer>`), or fields `x`, `y` and one field per layer (named `<layer>` or " +
+      "`<step>/<layer>`), each an .npy or CSV file. The text fields hold JSON as in the JSON form; " +
       "`label` is plain text.",
   });
 
@@ -814,7 +814,7 @@ export const ExperimentSchema = obj({
   runs: int("Training runs (configuration x seed)."),
   progress: TrainingProgressSchema.nullable().openapi({
     description: "Method trainings done / total, the method running now (labelled " +
-      '"<run key> · <method>"), its epoch, step and accuracy.',
+      "`<run key> · <method>`), its epoch, step and accuracy.",
   }),
   verdicts: z.array(obj({
     number: z.number().int(),
