@@ -44,6 +44,11 @@ import type {
 import type { ProgressOf } from "../workers/types.ts";
 
 const obj = z.strictObject;
+/**
+ * A named schema or null. (`.nullable()` on a named schema would make zod-to-openapi emit the
+ * component itself as nullable, and every other use of it with it.)
+ */
+const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
 const num = (description: string) => z.number().openapi({ description });
 const int = (description: string) => z.number().int().openapi({ description });
 const time = (description: string) => z.string().openapi({ format: "date-time", description });
@@ -279,7 +284,9 @@ export const MeasuresRecordSchema = obj({
   bins: z.number().int().optional().openapi({ description: "mi_binning's bins." }),
   noise_variance: num("mi_kde's noise variance.").optional(),
   similarity: z.array(similarityName).optional(),
-}).openapi("MeasuresRecord");
+}).openapi("MeasuresRecord", {
+  description: "What was measured beyond nHSIC and linear CKA (present when asked for).",
+});
 
 /** A layer-by-layer similarity map at one checkpoint. */
 export const SimilarityMapSchema = obj({
@@ -352,9 +359,8 @@ const analysisOutputShape = {
   reference: referenceSchema,
   checkpoints: z.array(CheckpointResultSchema),
   summary: SummarySchema,
-  measures: MeasuresRecordSchema.optional().openapi({
-    description: "Present when more than the default measures were asked for.",
-  }),
+  // Described on the component: a description here would replace the component's own.
+  measures: MeasuresRecordSchema.optional(),
   similarity: z.array(SimilarityMapSchema).optional(),
   checkpoint_similarity: z.array(CheckpointSimilaritySchema).optional(),
   sweep: z.array(SweepEntrySchema).optional(),
@@ -363,7 +369,9 @@ const analysisOutputShape = {
 };
 
 /** The science part of an analysis (also each training method's `analysis`). */
-export const AnalysisResultSchema = obj(analysisOutputShape).openapi("AnalysisResult");
+export const AnalysisResultSchema = obj(analysisOutputShape).openapi("AnalysisResult", {
+  description: "The nHSIC table of a dump with its summaries (lib/analysis.ts AnalysisOutput).",
+});
 
 /** What an analysis asked for beyond the estimator (defaults filled in). */
 export const AnalysisOptionsSchema = obj({
@@ -371,7 +379,9 @@ export const AnalysisOptionsSchema = obj({
   measure_options: obj({ bins: z.number().int(), noise_variance: z.number() }),
   similarity: z.array(similarityName),
   sweep: SweepSchema.nullable(),
-}).openapi("AnalysisOptions");
+}).openapi("AnalysisOptions", {
+  description: "Measures, similarity maps and sweep an analysis asked for (defaults filled in).",
+});
 
 // ---------------------------------------------------------------------------------------------
 // Jobs: fields every kind has, progress
@@ -432,7 +442,7 @@ const jobFields = {
     "Seconds since that sign of life, while the job runs: a large value means its worker is " +
       "gone; the job is taken over when a worker is back.",
   ),
-  error: JobErrorSchema.nullable(),
+  error: orNull(JobErrorSchema),
 };
 
 const links = z.record(z.string(), z.string()).openapi({
@@ -442,16 +452,14 @@ const links = z.record(z.string(), z.string()).openapi({
 /** An analysis as returned by the API (the result fields appear once status is "done"). */
 export const AnalysisSchema = obj({
   ...jobFields,
-  progress: AnalysisProgressSchema.nullable(),
+  progress: orNull(AnalysisProgressSchema),
   ...analysisOutputShape,
   estimator: obj({
     ...estimatorConfigShape,
     batches: int("Batches averaged over (once done).").optional(),
     samples_used: int("Samples used (once done).").optional(),
   }).openapi({ description: "The estimator settings (with what they used, once done)." }),
-  options: AnalysisOptionsSchema.openapi({
-    description: "Measures, similarity maps and sweep asked for (defaults filled in).",
-  }),
+  options: AnalysisOptionsSchema,
   num_classes: analysisOutputShape.num_classes.optional(),
   reference: referenceSchema.optional(),
   checkpoints: z.array(CheckpointResultSchema).optional(),
@@ -656,7 +664,9 @@ export const TrainingResultSchema = obj({
   seed: z.number().int(),
   methods: z.array(MethodResultSchema),
   seconds: z.number(),
-}).openapi("TrainingResult");
+}).openapi("TrainingResult", {
+  description: "What a training job produced: per method its curves and nHSIC analysis.",
+});
 
 /** Events of a training (and of an experiment suite's trainings), as server-sent events. */
 export const TrainingEventSchema = z.discriminatedUnion("type", [
@@ -695,7 +705,7 @@ export const TrainingEventSchema = z.discriminatedUnion("type", [
 /** The final event of every event stream. */
 export const EndEventSchema = obj({
   status: z.enum([...STATUSES, "gone"]),
-  error: JobErrorSchema.nullable(),
+  error: orNull(JobErrorSchema),
 }).openapi("EndEvent", {
   description: 'The data of the final SSE event `end`; "gone": the job was deleted.',
 });
@@ -703,11 +713,13 @@ export const EndEventSchema = obj({
 /** A training job as returned by the API (`result` appears once status is "done"). */
 export const TrainingSchema = obj({
   ...jobFields,
-  progress: TrainingProgressSchema.nullable(),
+  progress: orNull(TrainingProgressSchema),
   job: TrainingJobSchema,
   result: TrainingResultSchema.optional(),
   links,
-}).openapi("Training");
+}).openapi("Training", {
+  description: "A training job: the job's fields, the resolved request and (once done) the result.",
+});
 
 // ---------------------------------------------------------------------------------------------
 // Experiment suites (lib/experiments/types.ts)
@@ -805,14 +817,16 @@ export const SuiteResultSchema = obj({
   })
     .optional(),
   experiments: z.array(ExperimentResultSchema),
-}).openapi("SuiteResult");
+}).openapi("SuiteResult", {
+  description: "A finished suite's structured results (what `deno task experiments` writes).",
+});
 
 /** An experiment suite as returned by the API. */
 export const ExperimentSchema = obj({
   ...jobFields,
   request: obj({ names: z.array(experimentName), scale, backend: z.string() }),
   runs: int("Training runs (configuration x seed)."),
-  progress: TrainingProgressSchema.nullable().openapi({
+  progress: orNull(TrainingProgressSchema).openapi({
     description: "Method trainings done / total, the method running now (labelled " +
       "`<run key> · <method>`), its epoch, step and accuracy.",
   }),
@@ -822,11 +836,11 @@ export const ExperimentSchema = obj({
     verdict: z.string(),
     parts: z.array(obj({ id: z.string(), holds: z.boolean().nullable() })),
   })).optional().openapi({ description: "Once done: the verdict on each of the paper's claims." }),
-  result: SuiteResultSchema.optional().openapi({
-    description: "Once done: the suite's structured results.",
-  }),
+  result: SuiteResultSchema.optional(),
   links,
-}).openapi("Experiment");
+}).openapi("Experiment", {
+  description: "An experiment suite: the job's fields and (once done) verdicts and results.",
+});
 
 // ---------------------------------------------------------------------------------------------
 // Listings, problems, health
@@ -845,7 +859,7 @@ export const JobSummarySchema = obj({
   }),
   progress: obj(timing).nullable(),
   links,
-}).openapi("JobSummary");
+}).openapi("JobSummary", { description: "One job in a listing." });
 
 /** A page of jobs. */
 export const JobListSchema = obj({
@@ -912,7 +926,7 @@ export const HealthSchema = obj({
     fleet: z.array(obj({ name: z.string(), seen_at: z.string(), age_s: z.number() }))
       .nullable().openapi({ description: "Fleet workers and how long ago each was seen." }),
   }),
-}).openapi("Health");
+}).openapi("Health", { description: "Liveness, backend and load." });
 
 // ---------------------------------------------------------------------------------------------
 // Schemas and types agree
