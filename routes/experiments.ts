@@ -54,6 +54,7 @@ import {
   problemResponse,
   streamJobEvents,
 } from "./http.ts";
+import { refuseServerless } from "./problem.ts";
 import { ExperimentSchema, LabelSchema } from "./schemas.ts";
 
 const BACKENDS = ["auto", "tensorflow", "webgpu", "native", "wasm", "cpu"] as const;
@@ -240,6 +241,7 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     }, 200));
 
   app.openapi(create, async (c) => {
+    refuseServerless(deps.settings, "experiment suites");
     const body = c.req.valid("json");
     if (body.name && body.names) {
       throw new InputError("invalid-request", "send either `name` or `names`", "name");

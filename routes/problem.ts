@@ -208,6 +208,21 @@ export class NotImplementedError extends Error {
   }
 }
 
+/**
+ * Refuses work that serverless mode does not do (long trainings need Web Workers and local
+ * files): a 501 naming the setting.
+ *
+ * @throws {NotImplementedError} in serverless mode
+ */
+export function refuseServerless(settings: { mode: string }, what: string): void {
+  if (settings.mode !== "serverless") return;
+  throw new NotImplementedError(
+    `${what} do not run in serverless mode (INFOPLANE_MODE=serverless): they need Web Workers ` +
+      "and local files; run the service in server mode, or with INFOPLANE_REDIS_URL and " +
+      "`deno task worker` processes",
+  );
+}
+
 /** Raised by the auth middleware. */
 export class UnauthorizedError extends Error {
   constructor(message: string) {

@@ -26,6 +26,7 @@ import {
   problemResponse,
   streamJobEvents,
 } from "./http.ts";
+import { refuseServerless } from "./problem.ts";
 import { LabelSchema, TrainingMultipartSchema, TrainingSchema } from "./schemas.ts";
 
 /** The JSON body: a training request, plus a label for the job. */
@@ -182,6 +183,7 @@ export function trainingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const { jobs, settings } = deps;
 
   app.openapi(createTraining, async (c) => {
+    refuseServerless(settings, "trainings");
     const isJson = (c.req.header("content-type") ?? "").includes("json");
     let rec;
     if (isJson) {

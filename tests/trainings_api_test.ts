@@ -295,6 +295,19 @@ Deno.test("trainings api: multipart upload of an .npz dataset", async () => {
   });
 });
 
+Deno.test("trainings api: with in-memory storage an uploaded dataset still trains", async () => {
+  await withTrainingService({ INFOPLANE_STORAGE: "memory" }, async (svc) => {
+    const req = tinyRequest({ methods: [{ name: "e2e" }] });
+    delete req.dataset;
+    const r = await postUpload(svc, req, npzDataset(64, 5, 3));
+    assert.deepStrictEqual(r.status, 202, r.text);
+    const done = await waitTraining(svc, r.body.id);
+    assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
+    const written = [...Deno.readDirSync(svc.dataDir)];
+    assert.deepStrictEqual(written.map((e) => e.name), [], "nothing in the data dir");
+  });
+});
+
 Deno.test("trainings api: API keys scope jobs to their owner", async () => {
   await withTrainingService({ INFOPLANE_API_KEYS: "k1,k2" }, async (svc) => {
     assertProblem(await postTraining(svc, tinyRequest()), 401);
