@@ -245,6 +245,21 @@ async function claimExecutor(kv: Deno.Kv): Promise<boolean> {
   return false;
 }
 
+/**
+ * Runs `fn` again while SQLite says the KV file is locked: the isolates of `deno serve
+ * --parallel` open (and may create) the same file at the same moment.
+ */
+async function whileLocked<T>(fn: () => Promise<T>, tries = 40): Promise<T> {
+  for (let i = 1;; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= tries || !/database is locked/i.test(String(e))) throw e;
+      await new Promise((ok) => setTimeout(ok, 50 + Math.random() * 200));
+    }
+  }
+}
+
 type Handler = (req: Request, info?: unknown) => Response | Promise<Response>;
 let served: Promise<Handler> | null = null;
 
@@ -253,9 +268,9 @@ function servedHandler(): Promise<Handler> {
   return served ??= (async () => {
     try {
       const settings = loadSettings();
-      const storage = await openStorage(settings);
+      const storage = await whileLocked(() => openStorage(settings));
       const execute = settings.mode === "serverless" || settings.jobs.redisUrl !== null ||
-        await claimExecutor(storage.kv);
+        await whileLocked(() => claimExecutor(storage.kv));
       // The isolates of `deno serve --parallel` on one KV file hand jobs over through this.
       const channel = storage.kind === "file" ? `infoplane-jobs:${storage.dataDir}` : undefined;
       const { jobs, fetch } = await assemble(settings, storage, { execute, channel });
