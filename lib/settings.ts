@@ -9,6 +9,25 @@
 export interface Settings {
   /** PORT: where the HTTP server listens (default 8000; 0 picks a free port). */
   port: number;
+  /**
+   * HOST: the address the HTTP server binds (default 127.0.0.1, this machine only; 0.0.0.0 for
+   * every interface, as the container image sets).
+   */
+  host: string;
+  /**
+   * INFOPLANE_MODE: "server" (default: Web Workers, OpenBLAS through FFI when present, local
+   * files) or "serverless" (none of those: Deno KV through `Deno.openKv()`, analyses inline on
+   * the portable linear algebra, queued ones through the KV queue; trainings and experiment
+   * suites are refused with 501).
+   */
+  mode: "server" | "serverless";
+  /**
+   * INFOPLANE_STORAGE: "file" (default in server mode: a Deno KV file and blobs under the data
+   * dir), "memory" (`Deno.openKv(":memory:")`, blobs in KV: gone when the process ends; also what
+   * the service falls back to without write permission) or "kv" (default in serverless mode:
+   * `Deno.openKv()` with no path, Deno Deploy's KV).
+   */
+  storage: "file" | "memory" | "kv";
   /** INFOPLANE_DATA_DIR: state (Deno KV file, job inputs, dataset caches); default ./data. */
   dataDir: string;
   /** INFOPLANE_MAX_BODY_MB: largest request body accepted (default 1024 MiB). */
@@ -132,6 +151,15 @@ function int(env: Env, keys: string | string[], fallback: number, min = 1): numb
   return fallback;
 }
 
+function choice<T extends string>(env: Env, key: string, values: readonly T[], fallback: T): T {
+  const raw = env(key)?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new Error(`${key} must be one of ${values.join(", ")}, got "${env(key)}"`);
+  }
+  return raw as T;
+}
+
 function list(raw: string | undefined): string[] {
   return (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -152,8 +180,24 @@ export const DEFAULT_TRAINING_MODULE = new URL("./train/run.ts", import.meta.url
  */
 export function loadSettings(env: Env = (k) => Deno.env.get(k)): Settings {
   const cores = navigator.hardwareConcurrency ?? 2;
+  const mode = choice(env, "INFOPLANE_MODE", ["server", "serverless"], "server");
+  const storage = choice(
+    env,
+    "INFOPLANE_STORAGE",
+    ["file", "memory", "kv"],
+    mode === "serverless" ? "kv" : "file",
+  );
+  if (mode === "serverless" && storage === "file") {
+    throw new Error(
+      'INFOPLANE_STORAGE=file needs local files, which serverless mode does not use: use "kv" ' +
+        '(Deno.openKv()) or "memory"',
+    );
+  }
   return {
     port: env("PORT")?.trim() === "0" ? 0 : num(env, "PORT", 8000),
+    host: env("HOST")?.trim() || "127.0.0.1",
+    mode,
+    storage,
     dataDir: env("INFOPLANE_DATA_DIR") || "./data",
     maxBodyBytes: Math.round(num(env, "INFOPLANE_MAX_BODY_MB", 1024) * 1024 * 1024),
     maxDumpBytes: Math.round(num(env, "INFOPLANE_MAX_DUMP_MB", 4096) * 1024 * 1024),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import { analysisCsv } from "../lib/csv.ts";
 import type { AnalysisSubmission } from "../lib/analysis_request.ts";
@@ -12,8 +12,13 @@ import type { JobRecordOf } from "../workers/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";
 import {
   accepted,
+  ACCEPTED_HEADERS,
+  commonProblems,
+  creationProblems,
+  eventStreamResponse,
   IdParamSchema,
   jobFields,
+  LastEventIdSchema,
   ownerOf,
   problemResponse,
   streamJobEvents,
@@ -29,6 +34,8 @@ import { resultLinks } from "./ui/mod.ts";
 const createAnalysis = createRoute({
   method: "post",
   path: "/v1/analyses",
+  operationId: "createAnalysis",
+  tags: ["analyses"],
   summary: "Analyse an activation dump",
   description: "Computes nHSIC(X;T_l) and nHSIC(Y;T_l) for every layer and checkpoint, with " +
     "layer-differentiation and information-bottleneck summaries. Small dumps answer 200 with " +
@@ -37,68 +44,129 @@ const createAnalysis = createRoute({
   request: {
     query: AsyncQuerySchema,
     body: {
+      required: true,
       content: {
+        "multipart/form-data": {
+          schema: MultipartDumpSchema,
+          encoding: {
+            dump: { contentType: "application/zip, application/octet-stream" },
+            estimator: { contentType: "application/json" },
+            measures: { contentType: "application/json" },
+            measure_options: { contentType: "application/json" },
+            similarity: { contentType: "application/json" },
+            sweep: { contentType: "application/json" },
+          },
+        },
         "application/json": { schema: JsonDumpSchema },
-        "multipart/form-data": { schema: MultipartDumpSchema },
       },
     },
   },
   responses: {
-    200: { content: { "application/json": { schema: AnalysisSchema } }, description: "Done" },
-    202: { content: { "application/json": { schema: AnalysisSchema } }, description: "Queued" },
+    200: {
+      content: { "application/json": { schema: AnalysisSchema } },
+      description: "Done: the result",
+      headers: { Location: ACCEPTED_HEADERS.Location },
+    },
+    202: {
+      content: { "application/json": { schema: AnalysisSchema } },
+      description: "Queued: follow Location",
+      headers: ACCEPTED_HEADERS,
+    },
     400: problemResponse("Malformed file or body"),
-    401: problemResponse("Missing or unknown API key"),
+    ...creationProblems(),
     413: problemResponse("Body or dump over the configured limits"),
-    415: problemResponse("Unsupported content type"),
-    422: problemResponse("Invalid dump or estimator settings"),
+    422: problemResponse("Invalid dump or estimator settings (the field is named)"),
   },
 });
 
 const getAnalysis = createRoute({
   method: "get",
   path: "/v1/analyses/{id}",
+  operationId: "getAnalysis",
+  tags: ["analyses"],
   summary: "Status and result of an analysis",
-  description: "Append `.csv` to the id for one row per checkpoint and layer.",
+  description: "Status, progress and, once done, the result. `/v1/analyses/{id}.csv` has the " +
+    "table as CSV.",
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      content: { "application/json": { schema: AnalysisSchema } },
+      description: "The analysis",
+    },
+    ...commonProblems(),
+    404: problemResponse("No such analysis (for this key)"),
+  },
+});
+
+/** Documented apart; served by the route above (ids ending in .csv). */
+const getAnalysisCsv = createRoute({
+  method: "get",
+  path: "/v1/analyses/{id}.csv",
+  operationId: "getAnalysisCsv",
+  tags: ["analyses"],
+  summary: "The result of an analysis as CSV",
+  description: "One row per checkpoint and layer: step, layer, nhsic_x, nhsic_y, nhsic_x_norm, " +
+    "nhsic_y_norm, cka_x, cka_y (and the columns of extra measures when asked for).",
   request: { params: IdParamSchema },
   responses: {
     200: {
       content: {
-        "application/json": { schema: AnalysisSchema },
-        "text/csv": { schema: { type: "string" } },
+        "text/csv": { schema: z.string().openapi({ description: "CSV with a header row." }) },
       },
-      description: "The analysis (JSON), or its table (CSV, for ids ending in .csv)",
+      description: "The table",
     },
-    401: problemResponse("Missing or unknown API key"),
+    ...commonProblems(),
     404: problemResponse("No such analysis (for this key)"),
-    409: problemResponse("CSV asked for an analysis that is not done"),
+    409: problemResponse("The analysis is not done"),
   },
 });
 
 const analysisEvents = createRoute({
   method: "get",
   path: "/v1/analyses/{id}/events",
+  operationId: "getAnalysisEvents",
+  tags: ["analyses"],
   summary: "Progress of an analysis as server-sent events",
-  description: "`progress` events while it runs, then a final `end` event with its status.",
+  description: "`progress` events (an `AnalysisProgress`) while it runs, then a final `end` " +
+    "event with its status.",
+  request: { params: IdParamSchema, headers: LastEventIdSchema },
+  responses: {
+    200: eventStreamResponse("`progress` events carry an `AnalysisProgress`.", [
+      "AnalysisProgress",
+    ]),
+    ...commonProblems(),
+    404: problemResponse("No such analysis (for this key)"),
+  },
+});
+
+const cancelAnalysis = createRoute({
+  method: "post",
+  path: "/v1/analyses/{id}/cancel",
+  operationId: "cancelAnalysis",
+  tags: ["analyses"],
+  summary: "Cancel a queued or running analysis",
+  description: "A queued analysis never starts; a running one stops after its current " +
+    "estimator task. The record stays, with status cancelled.",
   request: { params: IdParamSchema },
   responses: {
-    200: {
-      content: { "text/event-stream": { schema: { type: "string" } } },
-      description: "The event stream",
-    },
-    401: problemResponse("Missing or unknown API key"),
+    200: { content: { "application/json": { schema: AnalysisSchema } }, description: "Cancelled" },
+    ...commonProblems(),
     404: problemResponse("No such analysis (for this key)"),
+    409: problemResponse("The analysis has already finished"),
   },
 });
 
 const deleteAnalysis = createRoute({
   method: "delete",
   path: "/v1/analyses/{id}",
+  operationId: "deleteAnalysis",
+  tags: ["analyses"],
   summary: "Delete an analysis",
   description: "Stops it if it is queued or running, then removes its record, result and input.",
   request: { params: IdParamSchema },
   responses: {
     204: { description: "Deleted" },
-    401: problemResponse("Missing or unknown API key"),
+    ...commonProblems(),
     404: problemResponse("No such analysis (for this key)"),
   },
 });
@@ -138,8 +206,10 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     return c.json(present(record, null), 202);
   });
 
-  app.openapi(getAnalysis, async (c) => {
-    const raw = c.req.valid("param").id;
+  // Documented as two operations (JSON, CSV); one route, which the id's suffix decides.
+  app.openAPIRegistry.registerPath(getAnalysis);
+  app.get("/v1/analyses/:id", async (c) => {
+    const raw = c.req.param("id");
     const csv = raw.endsWith(".csv");
     const rec = await jobs.get(csv ? raw.slice(0, -4) : raw, ownerOf(c), "analysis");
     if (csv) {
@@ -151,9 +221,16 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     return c.json(present(rec, await jobs.result(rec)), 200);
   });
 
+  app.openAPIRegistry.registerPath(getAnalysisCsv);
+
   app.openapi(analysisEvents, async (c) => {
     const rec = await jobs.get(c.req.valid("param").id, ownerOf(c), "analysis");
     return streamJobEvents(c, jobs, rec, settings.jobs.keepAliveMs);
+  });
+
+  app.openapi(cancelAnalysis, async (c) => {
+    const rec = await jobs.cancel(c.req.valid("param").id, ownerOf(c), "analysis");
+    return c.json(present(rec, null), 200);
   });
 
   app.openapi(deleteAnalysis, async (c) => {

@@ -23,6 +23,14 @@ import { isPublicUiPath, linkOwner, LinkSigner, uiRoutes } from "./ui/mod.ts";
 
 const PUBLIC_PATHS = new Set(["/v1/health", "/openapi.json", "/docs", "/"]);
 
+/**
+ * Paths anyone may read: health, the API's description, its documentation pages and the
+ * viewer's page shells (their data comes from the API, under its keys).
+ */
+function isPublic(path: string): boolean {
+  return PUBLIC_PATHS.has(path) || path.startsWith("/docs/") || isPublicUiPath(path);
+}
+
 /** Owner id of an API key: a hash, so keys never reach storage. */
 export async function keyOwner(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
@@ -41,10 +49,7 @@ function auth(keys: string[], links: LinkSigner): MiddlewareHandler<AppEnv> {
       c.set("owner", "public");
       return await next();
     }
-    const path = c.req.path;
-    if (PUBLIC_PATHS.has(path) || isPublicUiPath(path) || c.req.method === "OPTIONS") {
-      return await next();
-    }
+    if (isPublic(c.req.path) || c.req.method === "OPTIONS") return await next();
     const header = c.req.header("authorization") ?? "";
     const key = header.startsWith("Bearer ") ? header.slice(7).trim() : c.req.header("x-api-key");
     const link = key ? null : await linkOwner(c, links);

@@ -35,7 +35,7 @@ import { ConflictError, InputError, NotFoundError } from "../lib/errors.ts";
 import type { SimilarityName } from "../lib/measures/mod.ts";
 import type { TrainingResult } from "../lib/train/types.ts";
 import type { AppEnv, Deps } from "./env.ts";
-import { ownerOf, problemResponse } from "./http.ts";
+import { commonProblems, ownerOf, problemResponse } from "./http.ts";
 
 /** Cache-Control of chart responses: finished results never change; they belong to a key. */
 export const CHART_CACHE_CONTROL = "private, max-age=3600";
@@ -61,12 +61,14 @@ const ChartListSchema = z.object({
 const listCharts = createRoute({
   method: "get",
   path: "/v1/charts",
+  operationId: "listCharts",
+  tags: ["charts"],
   summary: "Charts the service draws",
   description: "Each chart is served as a Vega-Lite v5 spec (json, data inlined, ready for " +
     "vega-embed) or rendered by the service (svg, png) for any finished analysis or training.",
   responses: {
     200: { content: { "application/json": { schema: ChartListSchema } }, description: "Catalogue" },
-    401: problemResponse("Missing or unknown API key"),
+    ...commonProblems(),
   },
 });
 
@@ -79,6 +81,8 @@ function chartRoute(kind: ChartSourceKind) {
   return createRoute({
     method: "get",
     path: `/v1/${kind}/{id}/charts/{chart}.{format}`,
+    operationId: kind === "analyses" ? "getAnalysisChart" : "getTrainingChart",
+    tags: ["charts"],
     summary: `Chart of a finished ${noun}`,
     description: `A chart of ${noun} {id}: \`json\` is the Vega-Lite v5 spec with the data ` +
       "inlined (embed it with vega-embed), `svg` and `png` are the service's rendering of it " +
@@ -111,10 +115,14 @@ function chartRoute(kind: ChartSourceKind) {
           "image/svg+xml": { schema: z.string() },
           "image/png": { schema: z.string().openapi({ format: "binary" }) },
         },
-        description: "The chart (ETag and Cache-Control set)",
+        description: "The chart",
+        headers: {
+          ETag: { description: "Strong validator of the rendering.", schema: { type: "string" } },
+          "Cache-Control": { schema: { type: "string" } },
+        },
       },
       304: { description: "Not modified (If-None-Match matched the ETag)" },
-      401: problemResponse("Missing or unknown API key"),
+      ...commonProblems(),
       404: problemResponse(`No such ${noun} (for this key) or not finished; unknown chart/format`),
       409: problemResponse(`The ${noun} exists but has not finished (when the store can tell)`),
       422: problemResponse("Invalid scale"),

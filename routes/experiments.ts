@@ -43,12 +43,18 @@ import type { JobRecordOf } from "../workers/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";
 import {
   accepted,
+  ACCEPTED_HEADERS,
+  commonProblems,
+  creationProblems,
+  eventStreamResponse,
   IdParamSchema,
   jobFields,
+  LastEventIdSchema,
   ownerOf,
   problemResponse,
   streamJobEvents,
 } from "./http.ts";
+import { refuseServerless } from "./problem.ts";
 import { ExperimentSchema, LabelSchema } from "./schemas.ts";
 import { resultLinks } from "./ui/mod.ts";
 
@@ -96,6 +102,8 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const catalogue = createRoute({
     method: "get",
     path: "/v1/experiments",
+    operationId: "getExperimentCatalogue",
+    tags: ["experiments"],
     summary: "Experiments that reproduce the paper",
     description: "The named experiments, what each asks, the claims it informs and its runs " +
       "and settings at each scale. Suites that were run are listed at `/v1/jobs?kind=experiment`.",
@@ -104,31 +112,47 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
         content: { "application/json": { schema: CatalogueSchema } },
         description: "Catalogue",
       },
-      401: problemResponse("Missing or unknown API key"),
+      ...commonProblems(),
     },
   });
 
   const create = createRoute({
     method: "post",
     path: "/v1/experiments",
+    operationId: "createExperiment",
+    tags: ["experiments"],
     summary: "Run experiments",
     description: "Queues an experiment suite. Answers 202 with a Location to poll; progress " +
       "streams at `/v1/experiments/{id}/events`; once done, the report is at " +
       "`/v1/experiments/{id}/report.md` and `.html`.",
-    request: { body: { content: { "application/json": { schema: RequestSchema } } } },
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: RequestSchema,
+            example: { names: ["toy"], scale: "cpu", label: "toy example" },
+          },
+        },
+      },
+    },
     responses: {
       202: {
         content: { "application/json": { schema: ExperimentSchema } },
         description: "Queued",
+        headers: ACCEPTED_HEADERS,
       },
-      401: problemResponse("Missing or unknown API key"),
+      ...creationProblems(),
       422: problemResponse("Unknown experiment, scale or field"),
+      501: problemResponse("Experiment suites do not run in this deployment (serverless mode)"),
     },
   });
 
   const get = createRoute({
     method: "get",
     path: "/v1/experiments/{id}",
+    operationId: "getExperiment",
+    tags: ["experiments"],
     summary: "Status, progress and results of an experiment suite",
     request: idParam,
     responses: {
@@ -136,7 +160,7 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
         content: { "application/json": { schema: ExperimentSchema } },
         description: "The suite (results and verdicts once done)",
       },
-      401: problemResponse("Missing or unknown API key"),
+      ...commonProblems(),
       404: problemResponse("No such experiment suite (for this key)"),
     },
   });
@@ -144,15 +168,18 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const events = createRoute({
     method: "get",
     path: "/v1/experiments/{id}/events",
+    operationId: "getExperimentEvents",
+    tags: ["experiments"],
     summary: "Progress of an experiment suite as server-sent events",
     description: "Like a training's events: every method training of every run, then `end`.",
-    request: idParam,
+    request: { ...idParam, headers: LastEventIdSchema },
     responses: {
-      200: {
-        content: { "text/event-stream": { schema: { type: "string" } } },
-        description: "The event stream",
-      },
-      401: problemResponse("Missing or unknown API key"),
+      200: eventStreamResponse(
+        "Logged events carry a `TrainingEvent`; `progress` events a `TrainingProgress` counted " +
+          "in method trainings.",
+        ["TrainingEvent", "TrainingProgress"],
+      ),
+      ...commonProblems(),
       404: problemResponse("No such experiment suite (for this key)"),
     },
   });
@@ -160,6 +187,8 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const cancel = createRoute({
     method: "post",
     path: "/v1/experiments/{id}/cancel",
+    operationId: "cancelExperiment",
+    tags: ["experiments"],
     summary: "Cancel an experiment suite",
     request: idParam,
     responses: {
@@ -167,7 +196,7 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
         content: { "application/json": { schema: ExperimentSchema } },
         description: "Cancelled",
       },
-      401: problemResponse("Missing or unknown API key"),
+      ...commonProblems(),
       404: problemResponse("No such experiment suite (for this key)"),
       409: problemResponse("The suite has already finished"),
     },
@@ -176,12 +205,14 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const remove = createRoute({
     method: "delete",
     path: "/v1/experiments/{id}",
+    operationId: "deleteExperiment",
+    tags: ["experiments"],
     summary: "Delete an experiment suite",
     description: "Stops it if it is queued or running, then removes its record and results.",
     request: idParam,
     responses: {
       204: { description: "Deleted" },
-      401: problemResponse("Missing or unknown API key"),
+      ...commonProblems(),
       404: problemResponse("No such experiment suite (for this key)"),
     },
   });
@@ -211,6 +242,7 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     }, 200));
 
   app.openapi(create, async (c) => {
+    refuseServerless(deps.settings, "experiment suites");
     const body = c.req.valid("json");
     if (body.name && body.names) {
       throw new InputError("invalid-request", "send either `name` or `names`", "name");
@@ -254,6 +286,8 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/v1/experiments/{id}/report.{format}",
+    operationId: "getExperimentReport",
+    tags: ["experiments"],
     summary: "The report of a finished experiment suite",
     description: "Each of the paper's claims with the measured numbers (mean ± sd over seeds), " +
       "the verdict and the rule behind it, the figures, settings, seeds, command and wall time. " +
@@ -270,6 +304,7 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
         content: { "text/markdown": { schema: z.string() }, "text/html": { schema: z.string() } },
         description: "The report",
       },
+      ...commonProblems(),
       404: problemResponse("No such experiment suite (for this key), or unknown format"),
       409: problemResponse("The suite has not finished"),
     },
@@ -277,6 +312,8 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/v1/experiments/{id}/figures/{name}.{format}",
+    operationId: "getExperimentFigure",
+    tags: ["experiments"],
     summary: "A figure of a finished experiment suite's report",
     description: "`json`: the Vega-Lite v5 spec (data inlined); `svg`, `png`: the service's " +
       "rendering. Figure names are listed in the report.",
@@ -292,10 +329,15 @@ export function experimentRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
         content: {
           "image/png": { schema: z.string().openapi({ format: "binary" }) },
           "image/svg+xml": { schema: z.string() },
-          "application/json": { schema: z.record(z.string(), z.unknown()) },
+          "application/json": {
+            schema: z.record(z.string(), z.unknown()).openapi({
+              description: "Vega-Lite v5 specification",
+            }),
+          },
         },
         description: "The figure",
       },
+      ...commonProblems(),
       404: problemResponse("No such suite, figure or format"),
       409: problemResponse("The suite has not finished"),
     },
@@ -368,7 +410,9 @@ function present(
           verdict: cl.verdict,
           parts: cl.parts.map((p) => ({ id: p.id, holds: p.holds })),
         })),
-        result: suite,
+        // Stored requests are as given (defaults not filled in); routes/schemas.ts checks that
+        // SuiteResult and the schema agree.
+        result: suite as unknown as z.infer<typeof ExperimentSchema>["result"],
       }
       : {}),
     links: {

@@ -11,7 +11,12 @@ import { HealthSchema } from "./schemas.ts";
 const health = createRoute({
   method: "get",
   path: "/v1/health",
+  operationId: "getHealth",
+  tags: ["service"],
   summary: "Service health",
+  description: "Liveness, the compute backend and the load. Needs no API key and is never " +
+    "rate-limited.",
+  security: [],
   responses: {
     200: { content: { "application/json": { schema: HealthSchema } }, description: "Up" },
   },

@@ -20,11 +20,85 @@ export const KIND_PATHS: Record<JobKind, string> = {
   experiment: "/v1/experiments",
 };
 
-/** A documented problem response. */
-export function problemResponse(description: string) {
+const retryAfterHeader = {
+  "Retry-After": {
+    description: "Seconds to wait before trying again.",
+    schema: { type: "integer" as const },
+  },
+};
+
+/** A documented problem response (with Retry-After where waiting helps). */
+export function problemResponse(description: string, opts: { retryAfter?: boolean } = {}) {
   return {
     content: { "application/problem+json": { schema: ProblemSchema } },
     description,
+    ...(opts.retryAfter ? { headers: retryAfterHeader } : {}),
+  };
+}
+
+/** Problems any /v1 operation may answer with: a missing key, too many requests. */
+export function commonProblems(what = "Missing or unknown API key") {
+  return {
+    401: problemResponse(what),
+    429: problemResponse("Too many requests from this client (INFOPLANE_RATE_PER_MIN)", {
+      retryAfter: true,
+    }),
+  };
+}
+
+/** Problems of operations that create a job: limits, a full queue or disk. */
+export function creationProblems() {
+  return {
+    ...commonProblems(),
+    413: problemResponse("Body or upload over the configured limits"),
+    415: problemResponse("Unsupported content type"),
+    503: problemResponse("The queue is full or the service is shutting down", {
+      retryAfter: true,
+    }),
+    507: problemResponse("The disk is full"),
+  };
+}
+
+/** Headers of a 202: where the job is, and when to look. */
+export const ACCEPTED_HEADERS = {
+  Location: {
+    description: "Where to follow the job (GET it until its status is done or failed).",
+    schema: { type: "string" as const },
+  },
+  ...retryAfterHeader,
+};
+
+/** The header that resumes an event stream after the last event seen. */
+export const LastEventIdSchema = z.object({
+  "last-event-id": z.string().optional().openapi({
+    param: { name: "last-event-id", in: "header" },
+    description: "Last-Event-ID: resume after this event id (EventSource sends it on reconnect).",
+  }),
+});
+
+/**
+ * A documented server-sent event stream. The body is text; `contentSchema` (an annotation in
+ * JSON Schema 2020-12) names the schemas of the JSON each event's `data` holds.
+ *
+ * @param events what the events carry, in words
+ * @param data the component schemas of the events' data (besides the final `EndEvent`)
+ */
+export function eventStreamResponse(events: string, data: string[]) {
+  return {
+    content: {
+      "text/event-stream": {
+        schema: {
+          type: "string" as const,
+          description: `Server-sent events. ${events} Every data field is JSON; the final ` +
+            "`end` event carries an `EndEvent`. Comment lines keep idle connections open.",
+          contentSchema: {
+            description: "The JSON of one event's data field.",
+            oneOf: [...data, "EndEvent"].map((name) => ({ $ref: `#/components/schemas/${name}` })),
+          },
+        },
+      },
+    },
+    description: "The event stream (until the job ends)",
   };
 }
 

@@ -9,7 +9,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { JobKind, JobRecord } from "../workers/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";
-import { jobPath, KIND_PATHS, ownerOf, problemResponse } from "./http.ts";
+import { commonProblems, jobPath, KIND_PATHS, ownerOf, problemResponse } from "./http.ts";
 import { JobListSchema, type JobSummarySchema } from "./schemas.ts";
 
 const KINDS = ["analysis", "training", "experiment"] as const;
@@ -32,10 +32,12 @@ const ListQuerySchema = z.object({
   }),
 });
 
-function listRoute(path: string, summary: string, withKind: boolean) {
+function listRoute(path: string, operationId: string, summary: string, withKind: boolean) {
   return createRoute({
     method: "get",
     path,
+    operationId,
+    tags: [withKind ? "jobs" : path.slice("/v1/".length)],
     summary,
     request: {
       query: withKind
@@ -46,7 +48,7 @@ function listRoute(path: string, summary: string, withKind: boolean) {
     },
     responses: {
       200: { content: { "application/json": { schema: JobListSchema } }, description: "A page" },
-      401: problemResponse("Missing or unknown API key"),
+      ...commonProblems(),
       422: problemResponse("Invalid filter or cursor"),
     },
   });
@@ -81,13 +83,18 @@ export function jobListRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     return c.json({ items: page.items.map(summarise), next }, 200);
   };
   app.openapi(
-    listRoute("/v1/jobs", "Jobs of every kind, newest first", true),
+    listRoute("/v1/jobs", "listJobs", "Jobs of every kind, newest first", true),
     (c) => list(c, c.req.valid("query"), "/v1/jobs"),
   );
   for (const kind of ["analysis", "training"] as const) {
     const path = KIND_PATHS[kind];
     app.openapi(
-      listRoute(path, `The caller's ${kind === "analysis" ? "analyses" : "trainings"}`, false),
+      listRoute(
+        path,
+        kind === "analysis" ? "listAnalyses" : "listTrainings",
+        `The caller's ${kind === "analysis" ? "analyses" : "trainings"}, newest first`,
+        false,
+      ),
       (c) => list(c, { ...c.req.valid("query"), kind }, path),
     );
   }

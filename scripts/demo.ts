@@ -29,6 +29,13 @@ import {
   type DemoSettings,
   trainBoth,
 } from "../lib/demo/compare.ts";
+import {
+  type Analysis,
+  createInfoplaneClient,
+  formData,
+  type Problem,
+  waitForJob,
+} from "../client/mod.ts";
 import { encodeNpz } from "../lib/dump/npz_write.ts";
 import type { TrainingEvent } from "../lib/train/types.ts";
 
@@ -57,21 +64,16 @@ interface Service {
   stop: () => Promise<void>;
 }
 
-function authHeaders(): Record<string, string> {
-  const key = Deno.env.get("INFOPLANE_API_KEY") ??
+function apiKey(): string | undefined {
+  return Deno.env.get("INFOPLANE_API_KEY") ??
     Deno.env.get("INFOPLANE_API_KEYS")?.split(",")[0]?.trim();
-  return key ? { authorization: `Bearer ${key}` } : {};
 }
 
 async function isHealthy(url: string): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/v1/health`, {
-      headers: authHeaders(),
-      signal: AbortSignal.timeout(2000),
-    });
-    await res.body?.cancel();
-    // A 401/403 is still infoplane answering; the POST will then report the key problem.
-    return res.ok || res.status === 401 || res.status === 403;
+    const client = createInfoplaneClient(url, { apiKey: apiKey() });
+    const r = await client.GET("/v1/health", { signal: AbortSignal.timeout(2000) });
+    return r.response.ok && r.data?.version !== undefined;
   } catch {
     return false;
   }
@@ -148,57 +150,37 @@ async function connect(log: (line: string) => void): Promise<Service> {
   );
 }
 
-/** A problem+json or other error body, as one line. */
-async function describeError(res: Response): Promise<string> {
-  const text = await res.text();
-  try {
-    const p = JSON.parse(text);
-    return [p.title, p.detail].filter(Boolean).join(": ") || text;
-  } catch {
-    return text.slice(0, 500);
-  }
+/** The service's answer that was not a success, as one line. */
+function describeProblem(status: number, p: Problem | undefined): string {
+  return `HTTP ${status}: ${p ? [p.title, p.detail].filter(Boolean).join(": ") : "(no body)"}`;
 }
 
-/** POST the dump; follow a 202 by polling its Location until the analysis is done or failed. */
+/**
+ * POSTs the dump through the typed client (client/mod.ts); follows a 202 by polling until the
+ * analysis is done or failed.
+ */
 export async function analyse(
   url: string,
   dump: Uint8Array,
   log: (line: string) => void,
   estimator?: Record<string, unknown>,
-): Promise<Record<string, unknown>> {
-  const form = new FormData();
-  form.append(
-    "dump",
-    new Blob([dump as Uint8Array<ArrayBuffer>], { type: "application/zip" }),
-    "demo-dump.npz",
-  );
-  if (estimator) form.append("estimator", JSON.stringify(estimator));
-  const res = await fetch(`${url}/v1/analyses`, {
-    method: "POST",
-    body: form,
-    headers: authHeaders(),
+): Promise<Analysis> {
+  const client = createInfoplaneClient(url, { apiKey: apiKey() });
+  const posted = await client.POST("/v1/analyses", {
+    body: {
+      dump: new File([dump as Uint8Array<ArrayBuffer>], "demo-dump.npz", {
+        type: "application/zip",
+      }),
+      ...(estimator ? { estimator: JSON.stringify(estimator) } : {}),
+    },
+    bodySerializer: formData,
   });
-  if (res.status !== 200 && res.status !== 201 && res.status !== 202) {
-    throw new Error(`POST /v1/analyses: HTTP ${res.status}: ${await describeError(res)}`);
+  if (posted.error || !posted.data) {
+    throw new Error(`POST /v1/analyses: ${describeProblem(posted.response.status, posted.error)}`);
   }
-  let body = await res.json() as Record<string, unknown>;
-  if (res.status !== 202) return body;
-
-  const location = res.headers.get("location") ?? (body.id ? `/v1/analyses/${body.id}` : null);
-  if (!location) throw new Error("the service accepted the dump but gave no Location to poll");
-  const pollUrl = new URL(location, url + "/").href;
-  log(`   accepted (202): waiting for ${pollUrl}`);
-  const deadline = Date.now() + 15 * 60_000;
-  let delay = 250;
-  while (body.status !== "done" && body.status !== "failed") {
-    if (Date.now() > deadline) throw new Error(`analysis still "${body.status}" after 15 min`);
-    await sleep(delay);
-    delay = Math.min(delay * 1.5, 3000);
-    const r = await fetch(pollUrl, { headers: authHeaders() });
-    if (!r.ok) throw new Error(`GET ${pollUrl}: HTTP ${r.status}: ${await describeError(r)}`);
-    body = await r.json();
-  }
-  return body;
+  if (posted.response.status !== 202) return posted.data;
+  log(`   accepted (202): waiting for ${url}/v1/analyses/${posted.data.id}`);
+  return await waitForJob(client, "analysis", posted.data.id, { timeoutMs: 15 * 60_000 });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,7 +60,16 @@ Deno.test("api auth: keys are required, checked, and scope analyses to their own
     assertProblem(await call(svc, `/v1/analyses/${j.body.id}`, { headers: bearer("k1") }), 404);
 
     // Public endpoints need no key.
-    for (const path of ["/v1/health", "/openapi.json", "/docs"]) {
+    for (
+      const path of [
+        "/v1/health",
+        "/openapi.json",
+        "/docs",
+        "/docs/problems",
+        "/docs/init.js",
+        "/docs/assets/swagger-ui.css",
+      ]
+    ) {
       const r = await call(svc, path);
       assert.deepStrictEqual(r.status, 200, `${path} without a key`);
     }
@@ -147,13 +156,45 @@ Deno.test("api docs: /openapi.json is OpenAPI 3.1 with the analysis endpoints; /
     assert(doc.components.schemas.Estimator, "Estimator schema");
     assert(doc.components.schemas.Problem, "Problem schema");
 
+    // Every operation has a short, unique camelCase id; keys are described; servers are set.
+    const ids: string[] = [];
+    for (const item of Object.values<Record<string, { operationId?: string }>>(doc.paths)) {
+      for (const op of Object.values(item)) ids.push(op.operationId ?? "(none)");
+    }
+    assert(ids.every((id) => /^[a-z][A-Za-z]+$/.test(id)), ids.join(", "));
+    assert.deepStrictEqual(new Set(ids).size, ids.length, "operation ids are unique");
+    for (const id of ["createAnalysis", "getAnalysis", "listJobs", "cancelTraining"]) {
+      assert(ids.includes(id), id);
+    }
+    assert.deepStrictEqual(Object.keys(doc.components.securitySchemes).sort(), [
+      "apiKeyHeader",
+      "bearerAuth",
+    ]);
+    assert.deepStrictEqual(doc.paths["/v1/health"].get.security, [], "health needs no key");
+    assert.deepStrictEqual(doc.servers, [{ url: "/", description: doc.servers[0].description }]);
+
+    // /docs: Swagger UI from the project's own node_modules (no CDN), pointed at the document.
     const d = await call(svc, "/docs");
     assert.deepStrictEqual(d.status, 200);
     assert(d.headers.get("content-type")!.startsWith("text/html"), "html");
-    for (const text of ["/v1/analyses", "/v1/analyses/{id}", "/v1/health", "/openapi.json"]) {
-      assert(d.text.includes(text), `/docs mentions ${text}`);
+    assert(!/https?:\/\//.test(d.text.replace(/<a [^>]*>/g, "")), "no external scripts or styles");
+    const init = await call(svc, "/docs/init.js");
+    assert(init.text.includes('"/openapi.json"'), init.text);
+    for (const asset of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
+      assert(d.text.includes(`/docs/assets/${asset}`), `/docs loads ${asset}`);
+      const a = await call(svc, `/docs/assets/${asset}`);
+      assert.deepStrictEqual(a.status, 200, asset);
+      assert(a.text.length > 100_000, `${asset}: ${a.text.length} bytes`);
     }
-    assert(d.text.includes('id="problem-non-finite"'), "problem types are anchored");
+    assertProblem(await call(svc, "/docs/assets/package.json"), 404);
+
+    // Problem types: each kind anchored on /docs/problems, where `type` points.
+    const p = await call(svc, "/docs/problems");
+    assert.deepStrictEqual(p.status, 200);
+    assert(p.text.includes('id="non-finite"'), "problem types are anchored");
+    const bad = await call(svc, "/v1/analyses/nope");
+    assert.deepStrictEqual(bad.body.type, "/docs/problems#not-found");
+    assert(p.text.includes('id="not-found"'));
 
     const root = await call(svc, "/", { redirect: "manual" });
     assert.deepStrictEqual(root.status, 200, "/ is the viewer's list of results");

@@ -27,16 +27,56 @@ export interface TestService {
 export type Env = Record<string, string>;
 
 /**
- * Starts a service on port 0 in a fresh temporary directory, runs `fn`, then closes the service
- * and removes the directory, whatever `fn` did.
+ * The deployment mode the API tests run in: `deno task test:serverless` sets INFOPLANE_MODE=
+ * serverless (and INFOPLANE_STORAGE=memory) for the whole run; withService then starts every
+ * service that way, with Web Workers made unavailable, so that a test passing there proves the
+ * mode needs none.
+ */
+export const SERVERLESS = (() => {
+  try {
+    return Deno.env.get("INFOPLANE_MODE") === "serverless";
+  } catch {
+    return false;
+  }
+})();
+
+if (SERVERLESS) {
+  // Serverless platforms have no Web Workers: any attempt to start one fails the test.
+  (globalThis as unknown as { Worker: unknown }).Worker = class {
+    constructor() {
+      throw new Error("Web Workers are not available in serverless mode");
+    }
+  };
+}
+
+/** Settings the process environment forces on every test service (the mode, the storage). */
+function modeEnv(): Env {
+  if (!SERVERLESS) return {};
+  return {
+    INFOPLANE_MODE: "serverless",
+    INFOPLANE_STORAGE: Deno.env.get("INFOPLANE_STORAGE") ?? "memory",
+  };
+}
+
+/**
+ * Starts a service on port 0 in a fresh temporary directory (none in serverless mode), runs
+ * `fn`, then closes the service and removes the directory, whatever `fn` did.
  */
 export async function withService(
   env: Env,
   fn: (svc: TestService) => Promise<void>,
 ): Promise<void> {
-  const dataDir = await Deno.makeTempDir({ prefix: "infoplane-api-" });
+  const dataDir = SERVERLESS
+    ? "/nonexistent/serverless"
+    : await Deno.makeTempDir({ prefix: "infoplane-api-" });
   try {
-    const vars: Env = { PORT: "0", INFOPLANE_DATA_DIR: dataDir, INFOPLANE_WORKERS: "1", ...env };
+    const vars: Env = {
+      PORT: "0",
+      INFOPLANE_DATA_DIR: dataDir,
+      INFOPLANE_WORKERS: "1",
+      ...env,
+      ...modeEnv(),
+    };
     const service = await startService(loadSettings((k) => vars[k]));
     try {
       await fn({ url: service.url, port: service.port, dataDir, jobs: service.jobs });
@@ -44,7 +84,7 @@ export async function withService(
       await service.close();
     }
   } finally {
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    if (!SERVERLESS) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 }
 

@@ -6,6 +6,7 @@
  * training engine and the API (submit, poll, report, figures, cancel, 404s).
  */
 import assert from "node:assert/strict";
+import { ExperimentSchema } from "../routes/schemas.ts";
 import {
   dirRunStore,
   ESTIMATOR_SWEEP,
@@ -256,6 +257,7 @@ Deno.test("experiment suites run as jobs through the API", async () => {
       rec = await (await request(`/v1/experiments/${created.id}`)).json();
     }
     assert.deepStrictEqual(rec.status, "done", JSON.stringify(rec.error));
+    ExperimentSchema.parse(rec); // the real suite result, strictly as the document describes it
     assert.deepStrictEqual(rec.result.kind, "infoplane-experiment-suite");
     assert.deepStrictEqual(rec.verdicts.length, 6);
     const v2 = rec.verdicts.find((v: { number: number }) => v.number === 2);

@@ -169,3 +169,57 @@ Deno.test("recorder: events survive a store that fails for a while", async () =>
     assert.deepStrictEqual(logged, ["line 0", "line 1", "line 2", "line 3", "line 4"]);
   });
 });
+
+Deno.test("recorder: a real sequential training's epoch counter stays within its epochs", async () => {
+  // Sequential training runs every block for all epochs in turn: its steps count stages x epochs,
+  // and lib/train/loop.ts announces that in `started` (epochs = stages x epochs). Every event of
+  // a real job goes through the recorder; its progress must never pass its own totals.
+  const { runTrainingOn } = await import("../lib/train/run.ts");
+  const { resolveTrainingRequest } = await import("../lib/train/request.ts");
+  const { tf } = await import("../lib/train/tf.ts");
+  const { mnist } = await import("./train_helpers.ts");
+  await tf.setBackend("wasm");
+  const job = resolveTrainingRequest({
+    dataset: { name: "mnist", train_limit: 200, test_limit: 64 },
+    model: { preset: "mlp", depth: 2, width: 16 },
+    methods: [{ name: "e2e" }, { name: "sequential" }],
+    optimizer: { batch_size: 50, lr: 1e-3, epochs: 2 },
+    tracking: { probe_size: 32, probe_batch: 16, first_epoch_points: 1 },
+    backend: "wasm",
+  });
+  const ds = await mnist(200, 64);
+  await withStore(false, async (store) => {
+    const id = await running(store);
+    const rec = new Recorder(store, id, "training", { ...START, epochs: job.optimizer.epochs }, {
+      maxEvents: 10_000,
+      stepIntervalMs: 0,
+      progressIntervalMs: 0,
+    });
+    const seen: Array<{ type: string; epoch: number; epochs: number; fraction: number }> = [];
+    const started: TrainingEvent[] = [];
+    await runTrainingOn(job, ds, {
+      onEvent: (e) => {
+        rec.push(e);
+        if (e.type === "started") started.push(e);
+        const p = rec.progress as TrainingProgress & { fraction: number };
+        seen.push({ type: e.type, epoch: p.epoch, epochs: p.epochs, fraction: p.fraction });
+      },
+    }, { name: "wasm", device: "test" });
+    await rec.drain();
+    // e2e: 2 epochs; sequential over the mlp's blocks: one stage per block, 2 epochs each.
+    const announced = started.map((e) => e.type === "started" ? e.epochs : null);
+    assert.strictEqual(announced[0], 2);
+    assert(announced[1]! > 2 && announced[1]! % 2 === 0, `sequential announced ${announced[1]}`);
+    let last = 0;
+    for (const s of seen) {
+      assert(s.epoch >= 0 && s.epoch <= s.epochs, `epoch ${s.epoch} of ${s.epochs} (${s.type})`);
+      assert(s.fraction >= last - 1e-12 && s.fraction <= 1, `fraction ${s.fraction} after ${last}`);
+      last = s.fraction;
+    }
+    const end = (await store.get(id))!.progress as TrainingProgress & { fraction: number };
+    assert.strictEqual(end.methods_done, 2);
+    assert.strictEqual(end.epochs, announced[1], "the running method's own epochs");
+    assert.strictEqual(end.epoch, announced[1], "the last epoch reached, not beyond");
+    assert.strictEqual(end.fraction, 1);
+  });
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { tf } from "../lib/train/tf.ts";
-import { probeBackend, selectBackend } from "../lib/train/backend.ts";
+import { probeBackend, quietHeadlessVulkan, selectBackend } from "../lib/train/backend.ts";
 import { batchTensors } from "../lib/train/data.ts";
 import { crossEntropy } from "../lib/train/losses/cross_entropy.ts";
 import { checkModelAgainstInput } from "../lib/train/model_def.ts";
@@ -59,6 +59,7 @@ Deno.test("INFOPLANE_BACKEND forces a backend and fails loudly when it is unavai
 });
 
 const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+quietHeadlessVulkan();
 const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
 
 Deno.test({
@@ -129,4 +130,49 @@ Deno.test({
       assert(d < 1e-3 * scale, `gradient ${i} differs by ${d} (largest gradient ${scale})`);
     });
   },
+});
+
+Deno.test("headless WebGPU probes switch off Mesa's device-select layer only when headless", () => {
+  const envOf = (vars: Record<string, string>) => {
+    const v = { ...vars };
+    return { vars: v, get: (k: string) => v[k], set: (k: string, x: string) => void (v[k] = x) };
+  };
+  const headless = envOf({});
+  assert.strictEqual(quietHeadlessVulkan(headless), true);
+  assert.strictEqual(headless.vars.NODEVICE_SELECT, "1");
+  const cases: Record<string, string>[] = [
+    { WAYLAND_DISPLAY: "wayland-0" },
+    { XDG_RUNTIME_DIR: "/run/user/1000" },
+    { DRI_PRIME: "1" },
+    { MESA_VK_DEVICE_SELECT: "1002:67df" },
+    { NODEVICE_SELECT: "0" },
+  ];
+  for (const vars of cases) {
+    const e = envOf(vars);
+    assert.strictEqual(quietHeadlessVulkan(e), false, JSON.stringify(vars));
+    assert.deepStrictEqual(e.vars, vars, "left alone");
+  }
+  // A relative XDG_RUNTIME_DIR is what libwayland calls invalid: still headless.
+  assert.strictEqual(quietHeadlessVulkan(envOf({ XDG_RUNTIME_DIR: "tmp" })), true);
+});
+
+Deno.test("the WebGPU probe prints nothing on a headless machine", async () => {
+  const env = { ...Deno.env.toObject() };
+  for (const k of ["XDG_RUNTIME_DIR", "WAYLAND_DISPLAY", "NODEVICE_SELECT", "DRI_PRIME"]) {
+    delete env[k];
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { probeBackend } from "${new URL("../lib/train/backend.ts", import.meta.url)}";` +
+      `const p = await probeBackend("webgpu", true); console.log(JSON.stringify(p));`,
+    ],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.strictEqual(out.code, 0, stderr);
+  assert(!stderr.includes("XDG_RUNTIME_DIR"), `stderr: ${stderr}`);
 });

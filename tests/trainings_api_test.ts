@@ -9,6 +9,13 @@ import {
   rng,
 } from "./api_helpers.ts";
 import {
+  createInfoplaneClient,
+  jobEvents,
+  type JobStreamEvent,
+  waitForJob,
+} from "../client/mod.ts";
+import { TrainingEventSchema, TrainingProgressSchema, TrainingSchema } from "../routes/schemas.ts";
+import {
   postTraining,
   readEvents,
   tinyRequest,
@@ -18,63 +25,71 @@ import {
 
 Deno.test("trainings api: POST -> 202, events stream live and replay, GET done, CSV", async () => {
   await withTrainingService({}, async (svc) => {
-    const r = await postTraining(svc, tinyRequest());
-    assert.deepStrictEqual(r.status, 202, r.text);
-    const id: string = r.body.id;
-    assert.deepStrictEqual(r.headers.get("location"), `/v1/trainings/${id}`);
-    assert(["queued", "running"].includes(r.body.status), r.body.status);
-    assert.deepStrictEqual(r.body.links.events, `/v1/trainings/${id}/events`);
-    assert.deepStrictEqual(r.body.job.optimizer.epochs, 2);
+    // Through the typed client: paths, bodies and answers are checked against the document.
+    const c = createInfoplaneClient(svc.url);
+    const r = await c.POST("/v1/trainings", { body: tinyRequest() as never });
+    assert.deepStrictEqual(r.response.status, 202, String(JSON.stringify(r.error)));
+    const posted = TrainingSchema.parse(r.data);
+    const id = posted.id;
+    assert.deepStrictEqual(r.response.headers.get("location"), `/v1/trainings/${id}`);
+    assert(["queued", "running"].includes(posted.status), posted.status);
+    assert.deepStrictEqual(posted.links.events, `/v1/trainings/${id}/events`);
+    assert.deepStrictEqual(posted.job.optimizer.epochs, 2);
 
     // Subscribed right away: sees the job live, to its end.
-    const live = await readEvents(svc, id);
-    assert.deepStrictEqual(live.status, 200);
-    assert(live.contentType.startsWith("text/event-stream"), live.contentType);
-    const types = live.events.map((e) => e.event);
+    const live: JobStreamEvent[] = [];
+    for await (const e of jobEvents(c, "training", id)) live.push(e);
+    const types = live.map((e) => e.event);
     assert.deepStrictEqual(types[types.length - 1], "end");
-    assert.deepStrictEqual(live.events[live.events.length - 1].data.status, "done");
+    assert.deepStrictEqual(live[live.length - 1].data, { status: "done", error: null });
     for (const t of ["started", "step", "checkpoint", "method_done"]) {
-      assert(types.includes(t), `event ${t} in ${types.join(",")}`);
+      assert(types.includes(t as JobStreamEvent["event"]), `event ${t} in ${types.join(",")}`);
     }
     assert.deepStrictEqual(types.filter((t) => t === "started").length, 2, "one per method");
     assert.deepStrictEqual(types.filter((t) => t === "method_done").length, 2);
     // 2 methods x (step 0 + 2 epochs) checkpoints, each with the layers.
-    const cps = live.events.filter((e) => e.event === "checkpoint");
+    const logged = live.filter((e) => e.event !== "end" && e.event !== "progress");
+    const cps = logged.flatMap((e) => e.data.type === "checkpoint" ? [e.data] : []);
     assert.deepStrictEqual(cps.length, 6);
-    assert.deepStrictEqual(cps[0].data.layers.length, 3);
-    const ids = live.events.filter((e) => e.event !== "end").map((e) => Number(e.id));
+    assert.deepStrictEqual(cps[0].layers.length, 3);
+    const ids = logged.map((e) => e.id);
     assert.deepStrictEqual(ids, ids.map((_, i) => i), "ids are log positions");
-    for (const e of live.events) assert.deepStrictEqual(e.data.type ?? "end", e.event);
+    for (const e of logged) {
+      assert.deepStrictEqual((e.data as { type: string }).type, e.event);
+      TrainingEventSchema.parse(e.data);
+    }
+    for (const e of live) if (e.event === "progress") TrainingProgressSchema.parse(e.data);
 
-    const done = await waitTraining(svc, id);
-    assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
-    assert.deepStrictEqual(done.body.attempts, 1);
-    assert.deepStrictEqual(done.body.progress.methods_done, 2);
-    assert.deepStrictEqual(done.body.progress.epoch, 2);
-    const result = done.body.result;
-    assert.deepStrictEqual(result.methods.length, 2);
-    assert.deepStrictEqual(
-      result.methods.map((m: { method: { label: string } }) => m.method.label),
-      [
-        "e2e",
-        "layerwise(cross_entropy)",
-      ],
-    );
+    const done = TrainingSchema.parse(await waitForJob(c, "training", id));
+    assert.deepStrictEqual(done.status, "done", JSON.stringify(done.error));
+    assert.deepStrictEqual(done.attempts, 1);
+    assert.deepStrictEqual(done.progress?.methods_done, 2);
+    assert.deepStrictEqual(done.progress?.epoch, 2);
+    const result = done.result!;
+    assert.deepStrictEqual(result.methods.map((m) => m.method.label), [
+      "e2e",
+      "layerwise(cross_entropy)",
+    ]);
     assert.deepStrictEqual(result.methods[0].analysis.checkpoints.length, 3);
     assert(typeof result.methods[0].analysis.summary.dynamics === "boolean", "a summary");
     assert.deepStrictEqual(result.methods[1].curves.length, 3);
 
     // A late subscriber gets the whole history, then the end.
-    const late = await readEvents(svc, id);
-    assert.deepStrictEqual(late.events.map((e) => e.event), types);
+    const late: string[] = [];
+    for await (const e of jobEvents(c, "training", id)) late.push(e.event);
+    assert.deepStrictEqual(late, types.filter((t) => t !== "progress"));
     // Resuming after an id replays only what follows it.
-    const resumed = await readEvents(svc, id, { headers: { "last-event-id": "4" } });
-    assert.deepStrictEqual(resumed.events[0].id, "5");
+    const resumed = jobEvents(c, "training", id, { after: 4 });
+    assert.deepStrictEqual((await resumed.next()).value?.id, 5);
+    await resumed.return(undefined);
 
-    const csv = await call(svc, `/v1/trainings/${id}.csv`);
-    assert.deepStrictEqual(csv.status, 200, csv.text);
-    assert(csv.headers.get("content-type")!.startsWith("text/csv"));
-    const lines = csv.text.trim().split(/\r?\n/);
+    const csv = await c.GET("/v1/trainings/{id}.csv", {
+      params: { path: { id } },
+      parseAs: "text",
+    });
+    assert.deepStrictEqual(csv.response.status, 200, String(JSON.stringify(csv.error)));
+    assert(csv.response.headers.get("content-type")!.startsWith("text/csv"));
+    const lines = csv.data!.trim().split(/\r?\n/);
     assert.deepStrictEqual(
       lines[0],
       "method,step,epoch,layer,nhsic_x,nhsic_y,nhsic_x_norm,nhsic_y_norm,test_accuracy",
@@ -87,13 +102,17 @@ Deno.test("trainings api: POST -> 202, events stream live and replay, GET done, 
     assert(Number(row[8]) > 0.5, `test accuracy ${row[8]}`);
 
     // Finished: cancelling is a conflict; deleting removes it.
-    assertProblem(await call(svc, `/v1/trainings/${id}/cancel`, { method: "POST" }), 409, "id");
-    const h = await call(svc, "/v1/health");
-    assert.deepStrictEqual(h.body.jobs.engine, "embedded");
-    assert.deepStrictEqual(h.body.jobs.load.training, { running: 0, waiting: 0 });
-    const gone = await call(svc, `/v1/trainings/${id}`, { method: "DELETE" });
-    assert.deepStrictEqual(gone.status, 204);
-    assertProblem(await call(svc, `/v1/trainings/${id}`), 404, "id");
+    const path = { params: { path: { id } } };
+    const cancel = await c.POST("/v1/trainings/{id}/cancel", path);
+    assert.deepStrictEqual(cancel.response.status, 409);
+    assert.deepStrictEqual(cancel.error?.field, "id");
+    const h = await c.GET("/v1/health");
+    assert.deepStrictEqual(h.data?.jobs.engine, "embedded");
+    assert.deepStrictEqual(h.data?.jobs.load?.training, { running: 0, waiting: 0 });
+    const gone = await c.DELETE("/v1/trainings/{id}", path);
+    assert.deepStrictEqual(gone.response.status, 204);
+    const after = await c.GET("/v1/trainings/{id}", path);
+    assert.deepStrictEqual([after.response.status, after.error?.field], [404, "id"]);
     assertProblem(await call(svc, `/v1/trainings/${id}/events`), 404, "id");
   });
 });
@@ -277,6 +296,19 @@ Deno.test("trainings api: multipart upload of an .npz dataset", async () => {
       422,
       /optimizer\.epochs/,
     );
+  });
+});
+
+Deno.test("trainings api: with in-memory storage an uploaded dataset still trains", async () => {
+  await withTrainingService({ INFOPLANE_STORAGE: "memory" }, async (svc) => {
+    const req = tinyRequest({ methods: [{ name: "e2e" }] });
+    delete req.dataset;
+    const r = await postUpload(svc, req, npzDataset(64, 5, 3));
+    assert.deepStrictEqual(r.status, 202, r.text);
+    const done = await waitTraining(svc, r.body.id);
+    assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
+    const written = [...Deno.readDirSync(svc.dataDir)];
+    assert.deepStrictEqual(written.map((e) => e.name), [], "nothing in the data dir");
   });
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TrainingEventSchema, TrainingSchema } from "../routes/schemas.ts";
 import { call } from "./api_helpers.ts";
 import {
   postTraining,
@@ -26,6 +27,11 @@ Deno.test("trainings e2e: real runTraining on a tiny MNIST job through the API",
     assert.deepStrictEqual(end.event, "end");
     const done = await waitTraining(svc, id, undefined, { timeoutMs: 5_000 });
     assert.deepStrictEqual(done.body.status, "done", JSON.stringify(done.body.error));
+    // The real result, strictly as the API's document describes it.
+    TrainingSchema.parse(done.body);
+    for (const e of log.events) {
+      if (e.event !== "end" && e.event !== "progress") TrainingEventSchema.parse(e.data);
+    }
     const seconds = (performance.now() - t0) / 1000;
 
     const types = new Set(log.events.map((e) => e.event));

@@ -17,7 +17,7 @@ import type { Settings } from "../lib/settings.ts";
 import type { AnalysisSubmission } from "../lib/analysis_request.ts";
 import type { AnalyseTask, ReadTask } from "./analysis_worker.ts";
 import { JobExecutor } from "./executor.ts";
-import { WorkerPool } from "./pool.ts";
+import { type TaskPool, WorkerPool } from "./pool.ts";
 import { BullMqJobQueue } from "./queue_bullmq.ts";
 import { KvJobQueue } from "./queue_kv.ts";
 import { DEFAULT_LIMITS } from "./recorder.ts";
@@ -56,6 +56,22 @@ export interface OpenJobsOptions {
   kv: Deno.Kv;
   /** Where the embedded engine keeps job blobs as files; null keeps them in KV. */
   blobDir: string | null;
+  /**
+   * Where this process may write (dataset caches, fetched inputs, the disk check): default the
+   * settings' data dir; null when it has no local files (in-memory storage).
+   */
+  dataDir?: string | null;
+  /**
+   * Whether this isolate runs jobs (default true). False for the other isolates of a
+   * `deno serve --parallel` process: they submit jobs to the shared KV queue, and the isolate
+   * that runs them picks them up.
+   */
+  execute?: boolean;
+  /**
+   * A BroadcastChannel name shared by the isolates of one process on one KV file (`deno serve
+   * --parallel`), through which those that do not run jobs hand them to the one that does.
+   */
+  channel?: string;
   log?: (line: string) => void;
 }
 
@@ -103,9 +119,10 @@ function concurrency(settings: Settings, kind: JobKind): number {
 function executorFor(
   settings: Settings,
   store: JobStore,
-  pool: WorkerPool<AnalyseTask, AnalysisOutput>,
+  pool: TaskPool<AnalyseTask, AnalysisOutput>,
   name: string,
   log?: (line: string) => void,
+  dataDir: string | null = settings.dataDir,
 ): JobExecutor {
   const j = settings.jobs;
   return new JobExecutor({
@@ -116,7 +133,7 @@ function executorFor(
       trainingModule: j.trainingModule,
       cancelGraceMs: j.cancelGraceMs,
     }),
-    dataDir: settings.dataDir,
+    dataDir,
     name,
     heartbeatMs: j.heartbeatMs,
     limits: { ...DEFAULT_LIMITS, maxEvents: j.maxEvents },
@@ -170,12 +187,38 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
       },
     };
   }
+  const dataDir = opts.dataDir === undefined ? settings.dataDir : opts.dataDir;
+  return await embedded(settings, opts, { pool, reader, threads, dataDir });
+}
+
+/** The embedded engine (Deno KV) on a pool: Web Workers, or this isolate (serverless). */
+async function embedded(
+  settings: Settings,
+  opts: OpenJobsOptions,
+  parts: {
+    pool: TaskPool<AnalyseTask, AnalysisOutput>;
+    reader: TaskPool<ReadTask, AnalysisSubmission>;
+    threads: number;
+    dataDir: string | null;
+    /** Kinds this process runs (serverless: analyses only). */
+    kinds?: readonly JobKind[];
+    /** Whether to put back what a previous process left (not where isolates come and go). */
+    recover?: boolean;
+  },
+): Promise<Jobs> {
+  const j = settings.jobs;
+  const { pool, reader, threads, dataDir } = parts;
   const store = new KvJobStore(opts.kv, opts.blobDir);
-  const queue = new KvJobQueue(opts.kv);
-  const executor = executorFor(settings, store, pool, "embedded", opts.log);
-  await recoverEmbedded(store, queue);
-  for (const kind of JOB_KINDS) {
-    await queue.consume(kind, concurrency(settings, kind), executor.execute);
+  const queue = new KvJobQueue(opts.kv, opts.channel);
+  const execute = opts.execute ?? true;
+  const executor = execute
+    ? executorFor(settings, store, pool, "embedded", opts.log, dataDir)
+    : undefined;
+  if (executor) {
+    if (parts.recover ?? true) await recoverEmbedded(store, queue);
+    for (const kind of parts.kinds ?? JOB_KINDS) {
+      await queue.consume(kind, concurrency(settings, kind), executor.execute);
+    }
   }
   const service = new JobService({
     mode: "embedded",
@@ -186,25 +229,50 @@ export async function openJobs(settings: Settings, opts: OpenJobsOptions): Promi
     analysisThreads: threads,
     executor,
     attempts: j.attempts,
-    ...limitOptions(settings, settings.dataDir),
+    ...limitOptions(settings, dataDir),
   });
-  const stopSweeping = sweeper(service, settings, opts.log);
+  const stopSweeping = execute ? sweeper(service, settings, opts.log) : () => {};
   return {
     service,
     async close(graceMs = j.cancelGraceMs) {
       stopSweeping();
       service.close();
-      executor.abortAll();
+      executor?.abortAll();
       const [, abandoned] = await Promise.all([
         within(queue.close(), graceMs),
         pool.shutdown(graceMs),
         reader.shutdown(graceMs),
       ]);
-      await executor.abandon();
+      await executor?.abandon();
       await store.close();
       return abandoned;
     },
   };
+}
+
+/**
+ * Opens the job layer of the serverless mode: no Web Workers, no FFI, no local files. Records,
+ * results and inputs live in the given Deno KV (`Deno.openKv()` on Deno Deploy); small analyses
+ * run inline in the request, large ones through the KV queue, run inline by its listener, on
+ * the portable linear algebra. Trainings and experiment suites do not run here (the routes
+ * refuse them). Nothing is recovered at start: isolates come and go while others run jobs.
+ *
+ * @param settings the service settings (mode "serverless")
+ * @param opts the KV handle (blobs are kept in it)
+ */
+export async function openServerlessJobs(
+  settings: Settings,
+  opts: Omit<OpenJobsOptions, "blobDir" | "dataDir">,
+): Promise<Jobs> {
+  const { inlineAnalysisPool, inlineReadPool } = await import("./inline.ts");
+  return await embedded(settings, { ...opts, blobDir: null }, {
+    pool: inlineAnalysisPool(),
+    reader: inlineReadPool(),
+    threads: 0,
+    dataDir: null,
+    kinds: ["analysis"],
+    recover: false,
+  });
 }
 
 /**

@@ -93,8 +93,32 @@ interface Pending<I, O> {
   reject: (e: Error) => void;
 }
 
+/** Options of {@link TaskPool.run}. */
+export interface RunOptions {
+  transfer?: Transferable[];
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Where tasks run: Web Workers ({@link WorkerPool}), or this isolate (workers/inline.ts, the
+ * serverless mode, which has no Web Workers).
+ */
+export interface TaskPool<I, O> {
+  /** Tasks that may run at once. */
+  readonly size: number;
+  /** Tasks running now. */
+  readonly running: number;
+  /** Tasks waiting. */
+  readonly waiting: number;
+  run(input: I, opts?: RunOptions): Promise<O>;
+  /** Stops: see {@link WorkerPool.shutdown}. */
+  shutdown(graceMs?: number): Promise<boolean>;
+  close(): void;
+}
+
 /** Runs tasks of type I producing O on `size` module workers loaded from `url`. */
-export class WorkerPool<I, O> {
+export class WorkerPool<I, O> implements TaskPool<I, O> {
   #idle: Worker[] = [];
   #queue: Pending<I, O>[] = [];
   #busy = new Map<Worker, Pending<I, O>>();
@@ -119,14 +143,7 @@ export class WorkerPool<I, O> {
    * "cancelled" when `signal` aborted it: a waiting task never starts, a running one stops at
    * its next safe point).
    */
-  run(
-    input: I,
-    opts: {
-      transfer?: Transferable[];
-      onProgress?: (done: number, total: number) => void;
-      signal?: AbortSignal;
-    } = {},
-  ): Promise<O> {
+  run(input: I, opts: RunOptions = {}): Promise<O> {
     if (this.#closed) return Promise.reject(new Error("worker pool is closed"));
     return new Promise<O>((resolve, reject) => {
       const p: Pending<I, O> = {

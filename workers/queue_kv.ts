@@ -22,13 +22,28 @@ export class KvJobQueue implements JobQueue {
   #closed = false;
   /** Enqueued here and not delivered yet (the embedded engine is one process). */
   #undelivered = 0;
+  #channel: BroadcastChannel | null = null;
 
-  /** @param kv an open handle (closing it ends the listener) */
-  constructor(readonly kv: Deno.Kv) {}
+  /**
+   * @param kv an open handle (closing it ends the listener)
+   * @param channel name of a BroadcastChannel shared by the isolates of one process on the same
+   *   KV file (`deno serve --parallel`): Deno KV's SQLite queue wakes only the listener of the
+   *   handle a message was enqueued on, so an isolate that does not run jobs also announces
+   *   each job there, and the one that runs them takes it from there
+   */
+  constructor(readonly kv: Deno.Kv, channel?: string) {
+    if (channel) {
+      this.#channel = new BroadcastChannel(channel);
+      this.#channel.onmessage = (e: MessageEvent) => {
+        if (this.#listening) this.#route(e.data);
+      };
+    }
+  }
 
   async enqueue(kind: JobKind, id: string): Promise<void> {
     await this.kv.enqueue({ kind, id });
-    this.#undelivered++;
+    if (this.#listening) this.#undelivered++;
+    else this.#channel?.postMessage({ kind, id });
   }
 
   consume(kind: JobKind, concurrency: number, handler: JobHandler): Promise<void> {
@@ -63,6 +78,8 @@ export class KvJobQueue implements JobQueue {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#channel?.close();
+    this.#channel = null;
     const running: Promise<void>[] = [];
     for (const lane of this.#lanes.values()) {
       lane.waiting = [];
@@ -73,6 +90,10 @@ export class KvJobQueue implements JobQueue {
 
   #deliver(raw: unknown): void {
     this.#undelivered = Math.max(0, this.#undelivered - 1);
+    this.#route(raw);
+  }
+
+  #route(raw: unknown): void {
     const msg = raw as { kind?: JobKind; id?: string } | null;
     const lane = msg?.kind ? this.#lanes.get(msg.kind) : undefined;
     if (!lane || typeof msg?.id !== "string") {

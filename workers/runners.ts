@@ -9,13 +9,13 @@
 import type { AnalysisOutput } from "../lib/analysis.ts";
 import type { AnalyseTask } from "./analysis_worker.ts";
 import type { JobWorkerReply, JobWorkerStart } from "./job_worker.ts";
-import { TaskError, type WorkerPool } from "./pool.ts";
+import { TaskError, type TaskPool } from "./pool.ts";
 import type { JobEvent, RunnerRegistry } from "./types.ts";
 
 /** What the runners need. */
 export interface RunnerOptions {
   /** The analysis pool (one per process). */
-  pool: WorkerPool<AnalyseTask, AnalysisOutput>;
+  pool: TaskPool<AnalyseTask, AnalysisOutput>;
   /** OpenBLAS threads per analysis task (0: leave alone); see lib/linalg/threads.ts. */
   analysisThreads: number;
   /** Module exporting `runTraining` (lib/train/run.ts, or a test stand-in). */
@@ -46,14 +46,31 @@ export function createRunners(opts: RunnerOptions): RunnerRegistry {
     },
     training: async (ctx) => {
       let job = ctx.record.request;
+      let temp: string | null = null;
       if (job.dataset.name === "upload") {
         const input = await ctx.input();
-        if (!input || !("path" in input)) {
-          throw new Error("the uploaded dataset of this job is gone");
+        if (!input) throw new Error("the uploaded dataset of this job is gone");
+        let path: string;
+        if ("path" in input) path = input.path;
+        else {
+          // In-memory storage keeps the upload in KV; the training reads a file.
+          try {
+            path = temp = await Deno.makeTempFile({ prefix: "infoplane-upload-", suffix: ".npz" });
+            await Deno.writeFile(temp, input.bytes);
+          } catch (e) {
+            throw new Error(
+              "an uploaded dataset is read from a file, and this process cannot write one " +
+                `(${(e as Error).message.split("\n")[0]}); use a built-in dataset here`,
+            );
+          }
         }
-        job = { ...job, dataset: { ...job.dataset, path: input.path } };
+        job = { ...job, dataset: { ...job.dataset, path } };
       }
-      return await inWorker(opts.trainingModule, "runTraining", job, ctx, opts.cancelGraceMs);
+      try {
+        return await inWorker(opts.trainingModule, "runTraining", job, ctx, opts.cancelGraceMs);
+      } finally {
+        if (temp) await Deno.remove(temp).catch(() => {});
+      }
     },
     experiment: (ctx) =>
       inWorker(

@@ -21,7 +21,7 @@ import { freeDiskBytes } from "./disk.ts";
 import type { AnalysisSubmission, ReadOptions } from "../lib/analysis_request.ts";
 import type { AnalyseTask, ReadTask } from "./analysis_worker.ts";
 import type { JobExecutor } from "./executor.ts";
-import type { WorkerPool } from "./pool.ts";
+import type { TaskPool } from "./pool.ts";
 import { retry } from "./retry.ts";
 import { errorInfo } from "./runners.ts";
 import {
@@ -60,9 +60,9 @@ export interface JobServiceOptions {
   store: JobStore;
   queue: JobQueue;
   /** The analysis pool of this process (inline analyses). */
-  pool: WorkerPool<AnalyseTask, AnalysisOutput>;
+  pool: TaskPool<AnalyseTask, AnalysisOutput>;
   /** The pool that reads request bodies (kept apart: a long analysis must not hold up uploads). */
-  readPool: WorkerPool<ReadTask, AnalysisSubmission>;
+  readPool: TaskPool<ReadTask, AnalysisSubmission>;
   /** OpenBLAS threads per analysis task (see lib/linalg/threads.ts). */
   analysisThreads: number;
   /** Runs jobs here (embedded mode). */

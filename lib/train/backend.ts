@@ -115,10 +115,38 @@ interface AdapterInfoLike {
   isFallbackAdapter?: boolean;
 }
 
+/**
+ * Keeps a headless WebGPU probe quiet. Deno's WebGPU (wgpu) creates a Vulkan instance with every
+ * surface extension, VK_KHR_wayland_surface included; the Vulkan loader then loads Mesa's
+ * implicit "device select" layer (VkLayer_MESA_device_select), which asks the Wayland compositor
+ * which GPU drives the display: libwayland-client's wl_display_connect(NULL) prints "error:
+ * XDG_RUNTIME_DIR is invalid or not set in the environment." to stderr once per device
+ * enumeration when there is no session. With no compositor to ask (no WAYLAND_DISPLAY and no
+ * absolute XDG_RUNTIME_DIR) and no device chosen by the user through the layer (DRI_PRIME,
+ * MESA_VK_DEVICE_SELECT), the layer has nothing to do, so it is switched off for this process
+ * with its documented variable NODEVICE_SELECT=1 before the first adapter request. Without
+ * --allow-env nothing changes (the line stays, harmless).
+ */
+export function quietHeadlessVulkan(
+  env: { get(k: string): string | undefined; set(k: string, v: string): void } = Deno.env,
+): boolean {
+  try {
+    const runtime = env.get("XDG_RUNTIME_DIR");
+    const session = env.get("WAYLAND_DISPLAY") || (runtime && runtime.startsWith("/"));
+    const chosen = env.get("DRI_PRIME") || env.get("MESA_VK_DEVICE_SELECT");
+    if (session || chosen || env.get("NODEVICE_SELECT") !== undefined) return false;
+    env.set("NODEVICE_SELECT", "1");
+    return true;
+  } catch {
+    return false; // no --allow-env
+  }
+}
+
 async function probeWebgpu(allowFallback: boolean): Promise<BackendProbe> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(o?: unknown): Promise<unknown> } })
     .gpu;
   if (!gpu) return { name: "webgpu", available: false, reason: "navigator.gpu is not available" };
+  quietHeadlessVulkan();
   let adapter: { info?: AdapterInfoLike; isFallbackAdapter?: boolean } | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" }) as typeof adapter;
