@@ -238,6 +238,8 @@ export function linkRoutes(app: OpenAPIHono<AppEnv>, deps: Deps, signer: LinkSig
     const route = createRoute({
       method: "post",
       path: `${KIND_PATHS[kind]}/{id}/links`,
+      operationId: `create${kind[0].toUpperCase()}${kind.slice(1)}Link`,
+      tags: [KIND_PATHS[kind].slice("/v1/".length)],
       summary: `Share ${noun} for a while`,
       description: `A signed, expiring link that opens ${noun} (its page, data, events and ` +
         "charts, read-only) without the API key: for a colleague, or for a dashboard that " +
