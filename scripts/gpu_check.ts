@@ -17,6 +17,7 @@
  * @module
  */
 
+import { quietHeadlessVulkan } from "../lib/train/backend.ts";
 import { findTorch, torchCoreType } from "./torch_probe.ts";
 
 const flags = new Map<string, string>();
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   ]);
   if (!smi && !rehearse) fail("no NVIDIA GPU: nvidia-smi is missing or lists no GPU");
   say(`GPU: ${smi ?? "none (rehearsal)"}`);
+  quietHeadlessVulkan(); // Mesa's device-select layer would complain about XDG_RUNTIME_DIR
   // isFallbackAdapter: on the adapter (older Deno) or on its info (WebGPU's current spelling)
   const adapter = await navigator.gpu?.requestAdapter().catch(() => null) as
     | (GPUAdapter & { isFallbackAdapter?: boolean })
