@@ -18,7 +18,7 @@
  * @module
  */
 import { getLinalg } from "./lib/linalg/mod.ts";
-import type { Scale } from "./lib/experiments/types.ts";
+import type { Scale } from "./lib/experiments/mod.ts";
 import { loadSettings, type Settings } from "./lib/settings.ts";
 import { createApp } from "./routes/app.ts";
 import {

@@ -4,16 +4,16 @@
  * other dependence measures per layer, layer-by-layer similarity maps and a robustness sweep
  * (lib/measures; docs/metrics.md).
  */
-import type { Dump } from "./dump/types.ts";
-import type { Linalg } from "./linalg/types.ts";
-import type { EstimatorConfig } from "./nhsic/config.ts";
-import { measureDump } from "./nhsic/measure.ts";
+import type { Dump } from "./dump/mod.ts";
+import type { Linalg } from "./linalg/mod.ts";
+import type { EstimatorConfig } from "./nhsic/mod.ts";
+import { measureDump } from "./nhsic/mod.ts";
 import { summarise, type Summary } from "./summary.ts";
 import {
   type CheckpointSimilarity,
   measureWithExtras,
   type SimilarityMap,
-} from "./measures/engine.ts";
+} from "./measures/mod.ts";
 import {
   type AnalysisRequest,
   isDefaultRequest,
@@ -21,9 +21,9 @@ import {
   resolveAnalysisRequest,
   type SimilarityName,
   type SweepSpec,
-} from "./measures/request.ts";
-import { type Robustness, robustness } from "./measures/robustness.ts";
-import { runSweep, type SweepEntry, sweepWorkUnits } from "./measures/sweep.ts";
+} from "./measures/mod.ts";
+import { type Robustness, robustness } from "./measures/mod.ts";
+import { runSweep, type SweepEntry, sweepWorkUnits } from "./measures/mod.ts";
 
 /** One layer at one checkpoint, as returned to users. */
 export interface LayerResult {

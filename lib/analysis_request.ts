@@ -14,7 +14,7 @@ import {
   analysisRequestWork,
   resolveAnalysisRequest,
 } from "./measures/mod.ts";
-import { type EstimatorConfig, EstimatorSchema, resolveEstimator } from "./nhsic/config.ts";
+import { type EstimatorConfig, EstimatorSchema, resolveEstimator } from "./nhsic/mod.ts";
 
 /** Request fields a body may carry besides the dump. */
 export const ANALYSIS_FIELDS = [

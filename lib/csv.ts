@@ -6,8 +6,8 @@
  */
 import { stringify } from "csv-stringify/sync";
 import type { AnalysisOutput, LayerResult } from "./analysis.ts";
-import { measureField } from "./measures/request.ts";
-import type { TrainingResult } from "./train/types.ts";
+import { measureField } from "./measures/mod.ts";
+import type { TrainingResult } from "./train/mod.ts";
 
 /**
  * The CSV of an analysis: one row per checkpoint and layer with every per-layer value. Columns:

@@ -33,7 +33,7 @@ import {
 } from "../lib/charts/mod.ts";
 import { ConflictError, InputError, NotFoundError } from "../lib/errors.ts";
 import type { SimilarityName } from "../lib/measures/mod.ts";
-import type { TrainingResult } from "../lib/train/types.ts";
+import type { TrainingResult } from "../lib/train/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";
 import { commonProblems, ownerOf, problemResponse } from "./http.ts";
 

@@ -1,5 +1,5 @@
 /** Types shared by the route modules. */
-import type { Scale } from "../lib/experiments/types.ts";
+import type { Scale } from "../lib/experiments/mod.ts";
 import type { Settings } from "../lib/settings.ts";
 import type { JobService, MemoryBudget, Reservation } from "../workers/mod.ts";
 

@@ -14,7 +14,7 @@ import { rateLimiter } from "hono-rate-limiter";
 import { formatBytes } from "../lib/dump/mod.ts";
 import { InputError, RateLimitError } from "../lib/errors.ts";
 import type { LimitSettings } from "../lib/settings.ts";
-import type { MemoryBudget } from "../workers/budget.ts";
+import type { MemoryBudget } from "../workers/mod.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Paths that are never limited (monitoring must see the service even when it is busy). */

@@ -18,7 +18,7 @@ import {
   type ExperimentResult,
   type RunRecord,
   type SuiteResult,
-} from "../lib/experiments/types.ts";
+} from "../lib/experiments/mod.ts";
 import {
   type AnalysisRequest,
   AnalysisRequestFields,
@@ -30,18 +30,18 @@ import {
   type SweepEntry,
   SweepSchema,
 } from "../lib/measures/mod.ts";
-import { type EstimatorConfig, EstimatorSchema as EstimatorFields } from "../lib/nhsic/config.ts";
+import { type EstimatorConfig, EstimatorSchema as EstimatorFields } from "../lib/nhsic/mod.ts";
 import type { Summary } from "../lib/summary.ts";
-import { ModelDefSchema } from "../lib/train/model_def.ts";
-import { TrainingRequestSchema } from "../lib/train/request.ts";
+import { ModelDefSchema } from "../lib/train/mod.ts";
+import { TrainingRequestSchema } from "../lib/train/mod.ts";
 import type {
   CurvePoint,
   MethodResult,
   TrainingEvent,
   TrainingJob,
   TrainingResult,
-} from "../lib/train/types.ts";
-import type { ProgressOf } from "../workers/types.ts";
+} from "../lib/train/mod.ts";
+import type { ProgressOf } from "../workers/mod.ts";
 
 const obj = z.strictObject;
 /**

@@ -7,9 +7,9 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { trainingCsv } from "../lib/csv.ts";
 import { InputError } from "../lib/errors.ts";
-import { resolveTrainingRequest, TrainingRequestSchema } from "../lib/train/request.ts";
-import type { TrainingResult } from "../lib/train/types.ts";
-import { rejectServerPaths, trainingFromForm } from "../lib/train/upload_request.ts";
+import { resolveTrainingRequest, TrainingRequestSchema } from "../lib/train/mod.ts";
+import type { TrainingResult } from "../lib/train/mod.ts";
+import { rejectServerPaths, trainingFromForm } from "../lib/train/mod.ts";
 import type { JobRecordOf } from "../workers/mod.ts";
 import type { AppEnv, Deps } from "./env.ts";
 import {

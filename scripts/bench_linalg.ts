@@ -15,10 +15,10 @@
  * @module
  */
 
-import type { Linalg } from "../lib/linalg/types.ts";
-import { portableLinalg } from "../lib/linalg/portable.ts";
-import { loadOpenBlas, openblasUnavailableReason } from "../lib/linalg/openblas.ts";
-import { cpuModel } from "../lib/linalg/cpu_features.ts";
+import type { Linalg } from "../lib/linalg/mod.ts";
+import { portableLinalg } from "../lib/linalg/mod.ts";
+import { loadOpenBlas, openblasUnavailableReason } from "../lib/linalg/mod.ts";
+import { cpuModel } from "../lib/linalg/mod.ts";
 import { fmt, loadAvg, median } from "./_bench.ts";
 
 const args = new Map(

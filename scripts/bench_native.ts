@@ -25,10 +25,10 @@
  * @module
  */
 
-import { tf } from "../lib/train/tf.ts";
-import { Adam } from "../lib/train/optimizer.ts";
-import { embeddedMnistDir, loadMnist, type MnistData } from "../lib/data/mnist.ts";
-import { cpuModel } from "../lib/linalg/cpu_features.ts";
+import { tf } from "../lib/train/mod.ts";
+import { Adam } from "../lib/train/mod.ts";
+import { embeddedMnistDir, loadMnist, type MnistData } from "../lib/data/mod.ts";
+import { cpuModel } from "../lib/linalg/mod.ts";
 import { mulberry32 } from "../lib/random.ts";
 import {
   FusedAdam,
@@ -68,7 +68,7 @@ if (!reg.ok) {
   Deno.exit(1);
 }
 const threads = opt("threads", 0);
-const openblas = (await import("../lib/linalg/openblas.ts")).loadOpenBlas()!;
+const openblas = (await import("../lib/linalg/mod.ts")).loadOpenBlas()!;
 if (threads > 0) openblas.setThreads(threads);
 
 const backends = [

@@ -13,13 +13,13 @@
  * that load on a shared machine hits both alike, and says whether the ratio meets the target.
  */
 import { describeLinalg, getLinalg, portableLinalg } from "../lib/linalg/mod.ts";
-import type { Linalg } from "../lib/linalg/types.ts";
-import { measureDump } from "../lib/nhsic/measure.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
-import type { Dump } from "../lib/dump/types.ts";
+import type { Linalg } from "../lib/linalg/mod.ts";
+import { measureDump } from "../lib/nhsic/mod.ts";
+import { resolveEstimator } from "../lib/nhsic/mod.ts";
+import type { Dump } from "../lib/dump/mod.ts";
 import { analyseDump } from "../lib/analysis.ts";
-import { runSweep } from "../lib/measures/sweep.ts";
-import type { SweepSpec } from "../lib/measures/request.ts";
+import { runSweep } from "../lib/measures/mod.ts";
+import type { SweepSpec } from "../lib/measures/mod.ts";
 import { randomMatrix, syntheticDump, vmHwmMiB } from "./_bench.ts";
 
 /** PyTorch float64 seconds per call from the issue (same machine type), keyed "m/d". */

@@ -29,8 +29,8 @@
  */
 
 import { describeLinalg, getLinalg } from "../lib/linalg/mod.ts";
-import { measureDump } from "../lib/nhsic/measure.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
+import { measureDump } from "../lib/nhsic/mod.ts";
+import { resolveEstimator } from "../lib/nhsic/mod.ts";
 import { describeTorch, findTorch, torchCoreType } from "./torch_probe.ts";
 import { fmt, runJson, syntheticDump, table, vmHwmMiB } from "./_bench.ts";
 

@@ -47,26 +47,26 @@
  * @module
  */
 
-import { loadDataset } from "../lib/data/datasets.ts";
+import { loadDataset } from "../lib/data/mod.ts";
 import { convNet } from "../lib/experiments/mod.ts";
-import type { Dataset } from "../lib/data/dataset.ts";
-import { embeddedMnistDir } from "../lib/data/mnist.ts";
-import { cpuModel } from "../lib/linalg/cpu_features.ts";
+import type { Dataset } from "../lib/data/mod.ts";
+import { embeddedMnistDir } from "../lib/data/mod.ts";
+import { cpuModel } from "../lib/linalg/mod.ts";
 import { describeLinalg, getLinalg } from "../lib/linalg/mod.ts";
 import { nativeFallbacks } from "../lib/native/mod.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
-import { measureDump } from "../lib/nhsic/measure.ts";
-import { selectBackend } from "../lib/train/backend.ts";
-import { Conv2d } from "../lib/train/layers/conv2d.ts";
-import { Dense } from "../lib/train/layers/dense.ts";
-import { Network } from "../lib/train/network.ts";
-import { loadSblas } from "../lib/native/blas.ts";
+import { resolveEstimator } from "../lib/nhsic/mod.ts";
+import { measureDump } from "../lib/nhsic/mod.ts";
+import { selectBackend } from "../lib/train/mod.ts";
+import { Conv2d } from "../lib/train/mod.ts";
+import { Dense } from "../lib/train/mod.ts";
+import { Network } from "../lib/train/mod.ts";
+import { loadSblas } from "../lib/native/mod.ts";
 import { loadCKernels } from "../lib/native/mod.ts";
-import { kernelThreads } from "../lib/linalg/threads.ts";
-import { trainMethod } from "../lib/train/loop.ts";
-import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
-import type { ResolvedMethod } from "../lib/train/request.ts";
-import { tf } from "../lib/train/tf.ts";
+import { kernelThreads } from "../lib/linalg/mod.ts";
+import { trainMethod } from "../lib/train/mod.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/mod.ts";
+import type { ResolvedMethod } from "../lib/train/mod.ts";
+import { tf } from "../lib/train/mod.ts";
 import {
   describeTorch,
   findTorch,

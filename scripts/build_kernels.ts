@@ -14,7 +14,7 @@
  * @module
  */
 
-import { CKERNELS_FILE } from "../lib/native/ckernels.ts";
+import { CKERNELS_FILE } from "../lib/native/mod.ts";
 
 const dir = new URL("../lib/native/c/", import.meta.url).pathname;
 const source = `${dir}kernels.c`;

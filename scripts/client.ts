@@ -14,7 +14,7 @@ import openapiTS, { astToString, type OpenAPI3 } from "openapi-typescript";
 import ts from "typescript";
 import { loadSettings } from "../lib/settings.ts";
 import { createApp } from "../routes/app.ts";
-import { MemoryBudget } from "../workers/budget.ts";
+import { MemoryBudget } from "../workers/mod.ts";
 import type { JobService } from "../workers/mod.ts";
 import { VERSION } from "../main.ts";
 

@@ -28,7 +28,7 @@ import {
   demoDataset,
   type DemoSettings,
   trainBoth,
-} from "../lib/demo/compare.ts";
+} from "../lib/demo/mod.ts";
 import {
   type Analysis,
   createInfoplaneClient,
@@ -36,8 +36,8 @@ import {
   type Problem,
   waitForJob,
 } from "../client/mod.ts";
-import { encodeNpz } from "../lib/dump/npz_write.ts";
-import type { TrainingEvent } from "../lib/train/types.ts";
+import { encodeNpz } from "../lib/dump/mod.ts";
+import type { TrainingEvent } from "../lib/train/mod.ts";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 

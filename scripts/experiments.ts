@@ -29,7 +29,7 @@ import {
   suiteRuns,
 } from "../lib/experiments/mod.ts";
 import { writeReport } from "../lib/report/mod.ts";
-import type { BackendName, TrainingEvent } from "../lib/train/types.ts";
+import type { BackendName, TrainingEvent } from "../lib/train/mod.ts";
 import { EXPERIMENT_MODULE, inWorker } from "../workers/mod.ts";
 
 const HELP = `Usage: deno task experiments [options]

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { quietHeadlessVulkan } from "../lib/train/backend.ts";
+import { quietHeadlessVulkan } from "../lib/train/mod.ts";
 import { findTorch, torchCoreType } from "./torch_probe.ts";
 
 const flags = new Map<string, string>();
@@ -60,7 +60,7 @@ async function importsOnly(): Promise<void> {
   await import("./bench_train.ts");
   await import("./bench_nhsic_scale.ts");
   await import("@tensorflow/tfjs-backend-webgpu");
-  const { loadDataset } = await import("../lib/data/datasets.ts");
+  const { loadDataset } = await import("../lib/data/mod.ts");
   await loadDataset({ name: "mnist" }, { dataDir: "data" });
 }
 

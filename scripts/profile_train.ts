@@ -22,21 +22,21 @@
  */
 
 import * as tfc from "@tensorflow/tfjs-core";
-import { loadDataset } from "../lib/data/datasets.ts";
+import { loadDataset } from "../lib/data/mod.ts";
 import {
   batchRanges,
   batchTensors,
   epochOrder,
   gatherBatch,
   sampleSize,
-} from "../lib/train/data.ts";
-import { selectBackend } from "../lib/train/backend.ts";
-import { createRunner } from "../lib/train/loop.ts";
-import { Network } from "../lib/train/network.ts";
-import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
-import type { ResolvedMethod } from "../lib/train/request.ts";
-import { tf } from "../lib/train/tf.ts";
-import { applyNativeThreads } from "../lib/train/backend.ts";
+} from "../lib/train/mod.ts";
+import { selectBackend } from "../lib/train/mod.ts";
+import { createRunner } from "../lib/train/mod.ts";
+import { Network } from "../lib/train/mod.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/mod.ts";
+import type { ResolvedMethod } from "../lib/train/mod.ts";
+import { tf } from "../lib/train/mod.ts";
+import { applyNativeThreads } from "../lib/train/mod.ts";
 import { trainModelOf } from "./bench_train.ts";
 import { threadCpuSeconds } from "./_bench.ts";
 

@@ -6,7 +6,7 @@
  *   deno run -A scripts/summarize_runs.ts data/runs/mnist-mlp4-seed*.json > docs/results.md
  */
 import { aggregateByMethod, fmtStat, type MethodAggregate } from "../lib/report/mod.ts";
-import type { TrainingResult } from "../lib/train/types.ts";
+import type { TrainingResult } from "../lib/train/mod.ts";
 
 /** Markdown summary of several seeds of the same job. */
 export function summarizeRuns(results: TrainingResult[]): string {

@@ -18,8 +18,8 @@
  * @module
  */
 
-import { loadOpenBlas } from "../lib/linalg/openblas.ts";
-import { cpuFlags, openblasCoreTypeFor, processEnvGet } from "../lib/linalg/cpu_features.ts";
+import { loadOpenBlas } from "../lib/linalg/mod.ts";
+import { cpuFlags, openblasCoreTypeFor, processEnvGet } from "../lib/linalg/mod.ts";
 
 /** What scripts/bench_torch.py --suite info reports. */
 export interface TorchInfo {

@@ -14,12 +14,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadDataset } from "../lib/data/datasets.ts";
-import { selectBackend } from "../lib/train/backend.ts";
-import { batchRanges } from "../lib/train/data.ts";
-import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
-import { runTrainingOn } from "../lib/train/run.ts";
-import type { MethodSpec, TrainingEvent } from "../lib/train/types.ts";
+import { loadDataset } from "../lib/data/mod.ts";
+import { selectBackend } from "../lib/train/mod.ts";
+import { batchRanges } from "../lib/train/mod.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/mod.ts";
+import { runTrainingOn } from "../lib/train/mod.ts";
+import type { MethodSpec, TrainingEvent } from "../lib/train/mod.ts";
 
 const HELP = `Usage: deno task train [--config job.json] [options]
 

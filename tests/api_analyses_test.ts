@@ -12,7 +12,7 @@ import {
   type Problem,
   waitForJob,
 } from "../client/mod.ts";
-import type { NdArray } from "../lib/dump/types.ts";
+import type { NdArray } from "../lib/dump/mod.ts";
 import { AnalysisSchema } from "../routes/schemas.ts";
 import {
   encodeNpy,

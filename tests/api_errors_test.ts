@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { zipSync } from "fflate";
-import type { NdArray } from "../lib/dump/types.ts";
+import type { NdArray } from "../lib/dump/mod.ts";
 import {
   assertProblem,
   assertStillServing,

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { startService } from "../main.ts";
-import { encodeNpy, encodeNpz } from "../lib/dump/npz_write.ts";
-import type { NdArray } from "../lib/dump/types.ts";
+import { encodeNpy, encodeNpz } from "../lib/dump/mod.ts";
+import type { NdArray } from "../lib/dump/mod.ts";
 import { loadSettings } from "../lib/settings.ts";
 import { mulberry32 } from "../lib/random.ts";
 import type { JobService } from "../workers/mod.ts";

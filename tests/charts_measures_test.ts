@@ -14,9 +14,9 @@ import {
   sweepCompression,
   VEGA_LITE_SCHEMA,
 } from "../lib/charts/mod.ts";
-import type { Dump } from "../lib/dump/types.ts";
+import type { Dump } from "../lib/dump/mod.ts";
 import { portableLinalg } from "../lib/linalg/mod.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
+import { resolveEstimator } from "../lib/nhsic/mod.ts";
 
 function lcg(seed: number) {
   let s = seed >>> 0;

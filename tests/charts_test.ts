@@ -24,10 +24,10 @@ import {
 } from "../lib/charts/mod.ts";
 import { parseFace } from "../lib/charts/fonts.ts";
 import { sampleAnalysis, sampleTraining } from "../lib/charts/sample.ts";
-import type { TrainingResult } from "../lib/train/types.ts";
+import type { TrainingResult } from "../lib/train/mod.ts";
 import { keyOwner } from "../routes/app.ts";
 import { defaultAnalysisRequest } from "../lib/measures/mod.ts";
-import { resolveTrainingRequest } from "../lib/train/request.ts";
+import { resolveTrainingRequest } from "../lib/train/mod.ts";
 import { type JobKind, type JobRecord, type JobTypes, newRecord } from "../workers/mod.ts";
 import { call, encodeNpz, makeDump, withService } from "./api_helpers.ts";
 const LAYERS = ["conv1", "conv2", "fc"];

@@ -14,9 +14,9 @@ import {
   DEMO_SETTINGS,
   demoDataset,
   trainBoth,
-} from "../lib/demo/compare.ts";
-import { parseNpz } from "../lib/dump/npz.ts";
-import { encodeNpz } from "../lib/dump/npz_write.ts";
+} from "../lib/demo/mod.ts";
+import { parseNpz } from "../lib/dump/mod.ts";
+import { encodeNpz } from "../lib/dump/mod.ts";
 import { formatComparison, formatRobustness, serviceRobustness, wrap } from "../scripts/demo.ts";
 import { withService } from "./api_helpers.ts";
 

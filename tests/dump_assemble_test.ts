@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assembleDump, type LayerInput, parseLayerKey } from "../lib/dump/mod.ts";
-import type { NdArray } from "../lib/dump/types.ts";
+import type { NdArray } from "../lib/dump/mod.ts";
 import type { InputProblem } from "../lib/errors.ts";
 import { assertInputError } from "./fixtures_dump/helpers.ts";
 

@@ -3,11 +3,11 @@
 // Fixtures: tests/fixtures_dump/make_half_fixtures.py (real np.save output).
 import assert from "node:assert/strict";
 import { assembleDump, parseLayerKey, parseNpy, parseNpzDump } from "../lib/dump/mod.ts";
-import type { NdArray } from "../lib/dump/types.ts";
+import type { NdArray } from "../lib/dump/mod.ts";
 import { analyseDump } from "../lib/analysis.ts";
 import { analysisCsv } from "../lib/csv.ts";
 import { portableLinalg } from "../lib/linalg/mod.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
+import { resolveEstimator } from "../lib/nhsic/mod.ts";
 import { assertInputError, fixture, FIXTURES } from "./fixtures_dump/helpers.ts";
 
 const expected = JSON.parse(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeNpy, formatShape, isNpy, parseNpy } from "../lib/dump/mod.ts";
-import type { NdArray } from "../lib/dump/types.ts";
+import type { NdArray } from "../lib/dump/mod.ts";
 import { assertInputError, fixture, sum } from "./fixtures_dump/helpers.ts";
 
 // Real numpy output from the shared fixtures, when this checkout has them (not on every CI).

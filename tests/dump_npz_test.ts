@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeNpz, parseNpy, parseNpz, parseNpzDump } from "../lib/dump/mod.ts";
 import { InputError } from "../lib/errors.ts";
-import type { NdArray } from "../lib/dump/types.ts";
+import type { NdArray } from "../lib/dump/mod.ts";
 import { assertInputError, fixture, sum } from "./fixtures_dump/helpers.ts";
 
 // Values printed by tests/fixtures_dump/make_fixtures.py.

@@ -33,9 +33,9 @@ import {
   squaredDistances,
 } from "../lib/metrics/snnl.ts";
 import { InputError } from "../lib/errors.ts";
-import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
-import { runTrainingOn } from "../lib/train/run.ts";
-import type { TrainingResult } from "../lib/train/types.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/mod.ts";
+import { runTrainingOn } from "../lib/train/mod.ts";
+import type { TrainingResult } from "../lib/train/mod.ts";
 import { mnist } from "./train_helpers.ts";
 import { withTrainingService } from "./trainings_helpers.ts";
 

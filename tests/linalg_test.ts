@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { Linalg } from "../lib/linalg/types.ts";
+import type { Linalg } from "../lib/linalg/mod.ts";
 import { gramPortable, mirrorLowerToUpper, portableLinalg } from "../lib/linalg/portable.ts";
-import { loadOpenBlas } from "../lib/linalg/openblas.ts";
+import { loadOpenBlas } from "../lib/linalg/mod.ts";
 import { describeLinalg, getLinalg } from "../lib/linalg/mod.ts";
-import { openblasCoreTypeFor } from "../lib/linalg/cpu_features.ts";
+import { openblasCoreTypeFor } from "../lib/linalg/mod.ts";
 import { mulberry32 } from "../lib/random.ts";
 
 const openblas = loadOpenBlas();

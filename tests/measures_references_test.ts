@@ -4,9 +4,9 @@
 // relative (1e-4 for the float32 MNIST activations), on both linear-algebra backends.
 import assert from "node:assert/strict";
 import { analyseDump } from "../lib/analysis.ts";
-import type { Dump, Matrix } from "../lib/dump/types.ts";
+import type { Dump, Matrix } from "../lib/dump/mod.ts";
 import { getLinalg, portableLinalg } from "../lib/linalg/mod.ts";
-import type { Linalg } from "../lib/linalg/types.ts";
+import type { Linalg } from "../lib/linalg/mod.ts";
 import {
   ckaDebiased,
   ckaGaussian,
@@ -20,7 +20,7 @@ import {
   SIMILARITY_NAMES,
   similarityMatrix,
 } from "../lib/measures/mod.ts";
-import { type EstimatorConfig, resolveEstimator } from "../lib/nhsic/config.ts";
+import { type EstimatorConfig, resolveEstimator } from "../lib/nhsic/mod.ts";
 import { parseArrayFile } from "../lib/dump/mod.ts";
 
 const REFS = new URL("./fixtures_measures/references.json", import.meta.url);

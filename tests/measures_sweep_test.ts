@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { analyseDump, type AnalysisOutput } from "../lib/analysis.ts";
 import { analysisCsv } from "../lib/csv.ts";
-import type { Dump, Matrix } from "../lib/dump/types.ts";
+import type { Dump, Matrix } from "../lib/dump/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";
 import {
@@ -19,7 +19,7 @@ import {
   type SweepSpec,
   verdictOf,
 } from "../lib/measures/mod.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
+import { resolveEstimator } from "../lib/nhsic/mod.ts";
 import { medianOffDiagonal } from "../lib/nhsic/kernels.ts";
 import { _middlePair } from "../lib/measures/sweep.ts";
 import { summarise, type Summary } from "../lib/summary.ts";

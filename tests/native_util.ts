@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { mulberry32 } from "../lib/random.ts";
 import { registerNativeBackend } from "../lib/native/mod.ts";
-import { tf } from "../lib/train/tf.ts"; // tfjs with the gradients of lib/train
+import { tf } from "../lib/train/mod.ts"; // tfjs with the gradients of lib/train
 
 /** Registration outcome; tests are ignored when the backend is unavailable. */
 export const native = registerNativeBackend();

@@ -2,10 +2,10 @@
 // low-rank linear kernels, every centring, the median heuristic and mini-batch averaging.
 import assert from "node:assert/strict";
 import { mulberry32 } from "../lib/random.ts";
-import { batchRanges, measureDump } from "../lib/nhsic/measure.ts";
+import { batchRanges, measureDump } from "../lib/nhsic/mod.ts";
 import { type Centring, resolveEstimator } from "../lib/nhsic/config.ts";
 import { portableLinalg } from "../lib/linalg/mod.ts";
-import type { Dump, Matrix } from "../lib/dump/types.ts";
+import type { Dump, Matrix } from "../lib/dump/mod.ts";
 
 function rng(seed: number) {
   const u = mulberry32(seed);

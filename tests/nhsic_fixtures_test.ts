@@ -1,12 +1,12 @@
 // The estimator must reproduce the independent float64 reference values in
 // ../shared/fixtures/nhsic (relative error < 1e-6 synthetic, < 1e-4 mnist-mlp).
 import assert from "node:assert/strict";
-import { measureDump } from "../lib/nhsic/measure.ts";
-import { type EstimatorConfig, resolveEstimator } from "../lib/nhsic/config.ts";
+import { measureDump } from "../lib/nhsic/mod.ts";
+import { type EstimatorConfig, resolveEstimator } from "../lib/nhsic/mod.ts";
 import { biasedHsic } from "../lib/nhsic/hsic.ts";
-import { gaussianFromGram } from "../lib/nhsic/kernels.ts";
-import type { Dump, Matrix } from "../lib/dump/types.ts";
-import type { Linalg } from "../lib/linalg/types.ts";
+import { gaussianFromGram } from "../lib/nhsic/mod.ts";
+import type { Dump, Matrix } from "../lib/dump/mod.ts";
+import type { Linalg } from "../lib/linalg/mod.ts";
 import { getLinalg, portableLinalg } from "../lib/linalg/mod.ts";
 import { parseArrayFile } from "../lib/dump/mod.ts";
 

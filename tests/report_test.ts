@@ -13,7 +13,7 @@ import type {
   RunRecord,
   SuiteResult,
 } from "../lib/experiments/mod.ts";
-import { DEFAULT_ESTIMATOR } from "../lib/nhsic/config.ts";
+import { DEFAULT_ESTIMATOR } from "../lib/nhsic/mod.ts";
 import {
   buildFigures,
   CLAIMS,
@@ -32,7 +32,7 @@ import {
   verdictOf,
 } from "../lib/report/mod.ts";
 import { summarise } from "../lib/summary.ts";
-import type { MethodResult, MethodSpec, TrainingResult } from "../lib/train/types.ts";
+import type { MethodResult, MethodSpec, TrainingResult } from "../lib/train/mod.ts";
 const STEPS = [0, 10, 20, 40, 80];
 
 /** Per layer, per step: [normalised nHSIC(X;T), normalised nHSIC(Y;T)]. */

@@ -4,15 +4,15 @@
  * steps record on the tape has a registered gradient and is exercised by a case here.
  */
 import assert from "node:assert/strict";
-import { tf } from "../lib/train/tf.ts";
+import { tf } from "../lib/train/mod.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";
 import { AdaptiveAvgPool, headPoolTarget } from "../lib/train/layers/adaptive_avg_pool.ts";
 import { BatchNorm } from "../lib/train/layers/batch_norm.ts";
 import { ParamStore } from "../lib/train/layers/layer.ts";
 import { crossEntropy } from "../lib/train/losses/cross_entropy.ts";
-import { trainMethod } from "../lib/train/loop.ts";
-import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
-import type { MethodSpec } from "../lib/train/types.ts";
+import { trainMethod } from "../lib/train/mod.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/mod.ts";
+import type { MethodSpec } from "../lib/train/mod.ts";
 import { registerNativeBackend, SOFTMAX_CE } from "../lib/native/mod.ts";
 import { gradientError, mnist } from "./train_helpers.ts";
 

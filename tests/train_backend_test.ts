@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { tf } from "../lib/train/tf.ts";
+import { tf } from "../lib/train/mod.ts";
 import { probeBackend, quietHeadlessVulkan, selectBackend } from "../lib/train/backend.ts";
-import { batchTensors } from "../lib/train/data.ts";
+import { batchTensors } from "../lib/train/mod.ts";
 import { crossEntropy } from "../lib/train/losses/cross_entropy.ts";
 import { checkModelAgainstInput } from "../lib/train/model_def.ts";
-import { Network } from "../lib/train/network.ts";
+import { Network } from "../lib/train/mod.ts";
 import { mnist } from "./train_helpers.ts";
 
 /** Runs `fn` with INFOPLANE_BACKEND set to `value`, restoring it afterwards. */

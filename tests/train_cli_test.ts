@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseMethod, requestFromArgs } from "../scripts/train.ts";
-import { resolveTrainingRequest } from "../lib/train/request.ts";
-import type { TrainingResult } from "../lib/train/types.ts";
+import { resolveTrainingRequest } from "../lib/train/mod.ts";
+import type { TrainingResult } from "../lib/train/mod.ts";
 Deno.test("train CLI: method items and flags become a training request", () => {
   assert.deepStrictEqual(parseMethod("e2e"), { name: "e2e" });
   assert.deepStrictEqual(parseMethod("layerwise:loss=similarity"), {

@@ -1,7 +1,7 @@
 /** Shared helpers of the training tests: small MNIST subsets and numerical gradient checks. */
-import { loadDataset } from "../lib/data/datasets.ts";
-import type { Dataset } from "../lib/data/dataset.ts";
-import { tf } from "../lib/train/tf.ts";
+import { loadDataset } from "../lib/data/mod.ts";
+import type { Dataset } from "../lib/data/mod.ts";
+import { tf } from "../lib/train/mod.ts";
 
 const cache = new Map<string, Promise<Dataset>>();
 

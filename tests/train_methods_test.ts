@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { tf } from "../lib/train/tf.ts";
+import { tf } from "../lib/train/mod.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";
-import { trainMethod } from "../lib/train/loop.ts";
+import { trainMethod } from "../lib/train/mod.ts";
 import type { StepResult } from "../lib/train/methods/method.ts";
-import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
-import type { MethodResult, MethodSpec } from "../lib/train/types.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/mod.ts";
+import type { MethodResult, MethodSpec } from "../lib/train/mod.ts";
 import { mnist } from "./train_helpers.ts";
 
 const SMALL_CONV = {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { tf } from "../lib/train/tf.ts";
+import { tf } from "../lib/train/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import { checkModelAgainstInput, resolveModelSpec } from "../lib/train/model_def.ts";
-import { Network } from "../lib/train/network.ts";
-import { resolveTrainingRequest, TrainingRequestSchema } from "../lib/train/request.ts";
+import { Network } from "../lib/train/mod.ts";
+import { resolveTrainingRequest, TrainingRequestSchema } from "../lib/train/mod.ts";
 const PRESET_SHAPES: Record<string, Record<string, number[][]>> = {
   "mnist": {
     "mlp": [[256], [256], [256], [256], [10]],

@@ -11,23 +11,23 @@
  * nHSIC of the tracked layers to ~1e-7 (~7e-5 with the regulariser). The tests allow 1e-3.
  */
 import assert from "node:assert/strict";
-import { tf } from "../lib/train/tf.ts";
-import { loadOpenBlas } from "../lib/linalg/openblas.ts";
-import { analysisThreads, trainingThreads } from "../lib/linalg/threads.ts";
+import { tf } from "../lib/train/mod.ts";
+import { loadOpenBlas } from "../lib/linalg/mod.ts";
+import { analysisThreads, trainingThreads } from "../lib/linalg/mod.ts";
 import { nativeFallbacks, registerNativeBackend } from "../lib/native/mod.ts";
 import { applyNativeThreads, BACKEND_ORDER, selectBackend } from "../lib/train/backend.ts";
-import { batchTensors, gatherBatch } from "../lib/train/data.ts";
-import { createRunner } from "../lib/train/loop.ts";
+import { batchTensors, gatherBatch } from "../lib/train/mod.ts";
+import { createRunner } from "../lib/train/mod.ts";
 import { E2E } from "../lib/train/methods/e2e.ts";
-import { Network } from "../lib/train/network.ts";
+import { Network } from "../lib/train/mod.ts";
 import { Adam, createOptimizer } from "../lib/train/optimizer.ts";
 import {
   checkJobAgainstInput,
   type ResolvedMethod,
   resolveTrainingRequest,
-} from "../lib/train/request.ts";
-import { runTrainingOn } from "../lib/train/run.ts";
-import type { TrainingJob, TrainingResult } from "../lib/train/types.ts";
+} from "../lib/train/mod.ts";
+import { runTrainingOn } from "../lib/train/mod.ts";
+import type { TrainingJob, TrainingResult } from "../lib/train/mod.ts";
 import { mnist } from "./train_helpers.ts";
 
 const registration = registerNativeBackend();

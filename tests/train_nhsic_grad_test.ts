@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { tf } from "../lib/train/tf.ts";
+import { tf } from "../lib/train/mod.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";
-import { resolveEstimator } from "../lib/nhsic/config.ts";
-import { measureDump } from "../lib/nhsic/measure.ts";
+import { resolveEstimator } from "../lib/nhsic/mod.ts";
+import { measureDump } from "../lib/nhsic/mod.ts";
 import { nhsicAgainst, regulariserKernel, targetOperatorT } from "../lib/train/losses/nhsic.ts";
 import { inverse64, spdInverse } from "../lib/train/ops/spd_inverse.ts";
 import { fillNormal, mulberry32 } from "../lib/train/random.ts";

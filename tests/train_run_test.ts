@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { tf } from "../lib/train/tf.ts";
+import { tf } from "../lib/train/mod.ts";
 import { getLinalg } from "../lib/linalg/mod.ts";
-import { trainMethod } from "../lib/train/loop.ts";
-import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/request.ts";
+import { trainMethod } from "../lib/train/mod.ts";
+import { checkJobAgainstInput, resolveTrainingRequest } from "../lib/train/mod.ts";
 import { runTraining, runTrainingOn } from "../lib/train/run.ts";
 import { checkpointSteps } from "../lib/train/tracking.ts";
-import type { TrainingEvent, TrainingJob } from "../lib/train/types.ts";
+import type { TrainingEvent, TrainingJob } from "../lib/train/mod.ts";
 import { mnist } from "./train_helpers.ts";
 
 const BACKEND = { name: "wasm" as const, device: "test" };

@@ -13,7 +13,7 @@ import type {
   RunOptions,
   TrainingJob,
   TrainingResult,
-} from "../lib/train/types.ts";
+} from "../lib/train/mod.ts";
 
 const LAYERS = ["fc1", "fc2", "out"];
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startService } from "../main.ts";
 import { loadSettings } from "../lib/settings.ts";
 import { call, type Env, freePort, type Reply, type TestService } from "./api_helpers.ts";
-import type { TrainingJob } from "../lib/train/types.ts";
+import type { TrainingJob } from "../lib/train/mod.ts";
 import { type JobRecord, type JobStore, newRecord } from "../workers/mod.ts";
 
 /** The repository root. */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { makeDump, postJson, type TestService, toNested, waitDone } from "./api_helpers.ts";
 import { postTraining, tinyRequest, waitTraining } from "./trainings_helpers.ts";
-import type { SuiteResult } from "../lib/experiments/types.ts";
+import type { SuiteResult } from "../lib/experiments/mod.ts";
 import { type JobRecord, newRecord } from "../workers/mod.ts";
 
 /** A label that breaks pages that do not escape it. */

@@ -18,7 +18,7 @@ import {
 import { type Dump, dumpBuffers, parseNpzDump } from "../lib/dump/mod.ts";
 import { getLinalg, type OpenBlasLinalg } from "../lib/linalg/mod.ts";
 import type { AnalysisRequest } from "../lib/measures/mod.ts";
-import type { EstimatorConfig } from "../lib/nhsic/config.ts";
+import type { EstimatorConfig } from "../lib/nhsic/mod.ts";
 import { serveTasks, Transfer } from "./pool.ts";
 
 /** An analysis to run: the estimator, the request fields and the dump in one of three forms. */

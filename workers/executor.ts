@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { suiteSize } from "../lib/experiments/job.ts";
+import { suiteSize } from "../lib/experiments/mod.ts";
 import { type InitialProgress, Recorder, type RecorderLimits } from "./recorder.ts";
 import { retry } from "./retry.ts";
 import { errorInfo } from "./runners.ts";

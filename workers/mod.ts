@@ -12,7 +12,7 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import type { AnalysisOutput } from "../lib/analysis.ts";
-import { analysisThreads } from "../lib/linalg/threads.ts";
+import { analysisThreads } from "../lib/linalg/mod.ts";
 import type { Settings } from "../lib/settings.ts";
 import type { AnalysisSubmission } from "../lib/analysis_request.ts";
 import type { AnalyseTask, ReadTask } from "./analysis_worker.ts";

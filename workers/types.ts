@@ -6,11 +6,11 @@
  * @module
  */
 import type { AnalysisOutput } from "../lib/analysis.ts";
-import type { ExperimentJobSpec } from "../lib/experiments/job.ts";
-import type { SuiteResult } from "../lib/experiments/types.ts";
+import type { ExperimentJobSpec } from "../lib/experiments/mod.ts";
+import type { SuiteResult } from "../lib/experiments/mod.ts";
 import type { AnalysisRequest } from "../lib/measures/mod.ts";
-import type { EstimatorConfig } from "../lib/nhsic/config.ts";
-import type { TrainingEvent, TrainingJob, TrainingResult } from "../lib/train/types.ts";
+import type { EstimatorConfig } from "../lib/nhsic/mod.ts";
+import type { TrainingEvent, TrainingJob, TrainingResult } from "../lib/train/mod.ts";
 
 /** Lifecycle of a job. */
 export type JobStatus = "queued" | "running" | "done" | "failed" | "cancelled";

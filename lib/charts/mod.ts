@@ -3,8 +3,8 @@
  * on the server (./render.ts), and the catalogue of charts the API serves.
  */
 import type { AnalysisOutput } from "../analysis.ts";
-import type { TrainingResult } from "../train/types.ts";
-import type { SimilarityName } from "../measures/request.ts";
+import type { TrainingResult } from "../train/mod.ts";
+import type { SimilarityName } from "../measures/mod.ts";
 import {
   accuracyCurves,
   checkpointSimilarityHeatmap,

@@ -5,7 +5,7 @@
  */
 import type { AnalysisOutput, LayerResult } from "../analysis.ts";
 import { summarise } from "../summary.ts";
-import type { CurvePoint, TrainingResult } from "../train/types.ts";
+import type { CurvePoint, TrainingResult } from "../train/mod.ts";
 
 /** Options of {@link sampleAnalysis}. */
 export interface SampleOptions {

@@ -7,9 +7,9 @@
  * domains or titles, never inside Vega expressions.
  */
 import type { AnalysisOutput } from "../analysis.ts";
-import type { SimilarityName } from "../measures/request.ts";
-import type { SweepEntry } from "../measures/sweep.ts";
-import type { TrainingResult } from "../train/types.ts";
+import type { SimilarityName } from "../measures/mod.ts";
+import type { SweepEntry } from "../measures/mod.ts";
+import type { TrainingResult } from "../train/mod.ts";
 
 /** A Vega-Lite specification as a plain JSON object. */
 export type VegaLiteSpec = Record<string, unknown>;

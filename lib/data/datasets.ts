@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { InputError } from "../errors.ts";
-import type { DatasetSpec } from "../train/types.ts";
+import type { DatasetSpec } from "../train/mod.ts";
 import { CIFAR10, type Cifar10Descriptor, loadCifar10 } from "./cifar10.ts";
 import type { Dataset } from "./dataset.ts";
 import { fetchVerified } from "./download.ts";

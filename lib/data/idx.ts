@@ -9,7 +9,7 @@
 
 import { gunzipSync } from "fflate";
 import { InputError } from "../errors.ts";
-import type { NdArray } from "../dump/types.ts";
+import type { NdArray } from "../dump/mod.ts";
 
 /** IDX dtype codes this reader converts; sbyte (0x09) and short (0x0B) have no NdArray dtype. */
 const IDX_DTYPES: Record<number, { dtype: NdArray["dtype"]; size: number }> = {

@@ -18,10 +18,10 @@
  */
 
 import { InputError } from "../errors.ts";
-import { MAX_CLASSES } from "../dump/assemble.ts";
-import { formatShape } from "../dump/npy.ts";
-import { parseNpz } from "../dump/npz.ts";
-import type { NdArray } from "../dump/types.ts";
+import { MAX_CLASSES } from "../dump/mod.ts";
+import { formatShape } from "../dump/mod.ts";
+import { parseNpz } from "../dump/mod.ts";
+import type { NdArray } from "../dump/mod.ts";
 import type { Dataset, Split } from "./dataset.ts";
 
 /** Fraction of the samples held out as the test split when the archive has no `x_test`. */

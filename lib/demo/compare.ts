@@ -7,13 +7,13 @@
  *
  * @module
  */
-import type { Dataset } from "../data/dataset.ts";
-import { loadDataset } from "../data/datasets.ts";
-import type { NdArray } from "../dump/types.ts";
+import type { Dataset } from "../data/mod.ts";
+import { loadDataset } from "../data/mod.ts";
+import type { NdArray } from "../dump/mod.ts";
 import { probeActivations } from "../experiments/mod.ts";
-import { resolveTrainingRequest } from "../train/request.ts";
-import { runTrainingOn } from "../train/run.ts";
-import type { TrainingEvent } from "../train/types.ts";
+import { resolveTrainingRequest } from "../train/mod.ts";
+import { runTrainingOn } from "../train/mod.ts";
+import type { TrainingEvent } from "../train/mod.ts";
 
 /** What the demo trains. */
 export interface DemoSettings {

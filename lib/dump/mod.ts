@@ -126,3 +126,4 @@ export function parseArrayFile(bytes: Uint8Array, filename: string, field: strin
   return parseCsv(bytes, `${filename} (${field})`, { field });
 }
 export { dumpFromForm, type FormDump } from "./form.ts";
+export { MAX_CLASSES } from "./assemble.ts";

@@ -10,8 +10,8 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import type { TrainingRequest } from "../train/request.ts";
-import type { MethodSpec } from "../train/types.ts";
+import type { TrainingRequest } from "../train/mod.ts";
+import type { MethodSpec } from "../train/mod.ts";
 import type { RunOptions, SuiteDataset } from "./_experiment.ts";
 import type { ExperimentName, ExperimentSettings, RunSpec, Scale } from "./types.ts";
 

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { Block } from "../report/_document.ts";
-import type { Figure } from "../report/_figures.ts";
-import type { ClaimPart } from "../report/_rules.ts";
-import type { BackendName } from "../train/types.ts";
+import type { Block } from "../report/kit.ts";
+import type { Figure } from "../report/kit.ts";
+import type { ClaimPart } from "../report/kit.ts";
+import type { BackendName } from "../train/mod.ts";
 import type {
   ExperimentName,
   ExperimentResult,

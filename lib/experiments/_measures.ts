@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { type SeedValue, type Stat, stat } from "../report/_aggregate.ts";
+import { type SeedValue, type Stat, stat } from "../report/kit.ts";
 import type { LayerSummary } from "../summary.ts";
-import { LOGITS } from "../train/network.ts";
-import type { MethodResult } from "../train/types.ts";
+import { LOGITS } from "../train/mod.ts";
+import type { MethodResult } from "../train/mod.ts";
 import type { ProbePoint, RunRecord } from "./types.ts";
 
 /** Method label of end-to-end training. */

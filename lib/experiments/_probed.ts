@@ -5,15 +5,15 @@
  *
  * @module
  */
-import type { Dataset } from "../data/dataset.ts";
-import type { BackendChoice } from "../train/backend.ts";
-import { sampleSize } from "../train/data.ts";
-import type { ForwardContext } from "../train/layers/layer.ts";
-import type { CheckpointHook } from "../train/loop.ts";
-import type { Network } from "../train/network.ts";
-import { runTrainingOn } from "../train/run.ts";
-import { tf } from "../train/tf.ts";
-import type { RunOptions, TrainingJob, TrainingResult } from "../train/types.ts";
+import type { Dataset } from "../data/mod.ts";
+import type { BackendChoice } from "../train/mod.ts";
+import { sampleSize } from "../train/mod.ts";
+import type { ForwardContext } from "../train/mod.ts";
+import type { CheckpointHook } from "../train/mod.ts";
+import type { Network } from "../train/mod.ts";
+import { runTrainingOn } from "../train/mod.ts";
+import { tf } from "../train/mod.ts";
+import type { RunOptions, TrainingJob, TrainingResult } from "../train/mod.ts";
 
 export type { CheckpointHook };
 

@@ -11,21 +11,21 @@
  */
 import { join } from "node:path";
 import { analyseDump } from "../analysis.ts";
-import type { Dataset } from "../data/dataset.ts";
-import { loadDataset } from "../data/datasets.ts";
-import { md5File } from "../data/download.ts";
-import { FASHION_MNIST, MNIST } from "../data/mnist.ts";
+import type { Dataset } from "../data/mod.ts";
+import { loadDataset } from "../data/mod.ts";
+import { md5File } from "../data/mod.ts";
+import { FASHION_MNIST, MNIST } from "../data/mod.ts";
 import { getLinalg } from "../linalg/mod.ts";
-import { snnl } from "../metrics/snnl.ts";
-import { resolveTrainingRequest } from "../train/request.ts";
-import { runTrainingOn } from "../train/run.ts";
-import type { TrainingEvent, TrainingJob } from "../train/types.ts";
+import { snnl } from "../metrics/mod.ts";
+import { resolveTrainingRequest } from "../train/mod.ts";
+import { runTrainingOn } from "../train/mod.ts";
+import type { TrainingEvent, TrainingJob } from "../train/mod.ts";
 import type { RunOptions, SuiteDataset } from "./_experiment.ts";
 import { probeActivations, runTrainingProbed } from "./_probed.ts";
 import { EXPERIMENTS, selectExperiments } from "./_registry.ts";
 import { measureSweep, sweepSettings } from "./_sweep.ts";
 import { toyColumns, toyDataset } from "./_toy_data.ts";
-import type { Network } from "../train/network.ts";
+import type { Network } from "../train/mod.ts";
 import type {
   DatasetSource,
   ExperimentName,

@@ -15,12 +15,12 @@
  * @module
  */
 import type { AnalysisOutput } from "../analysis.ts";
-import type { Dump } from "../dump/types.ts";
-import type { Linalg } from "../linalg/types.ts";
-import { DEFAULT_ESTIMATOR, type EstimatorConfig } from "../nhsic/config.ts";
-import { batchRanges, measureDump } from "../nhsic/measure.ts";
+import type { Dump } from "../dump/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
+import { DEFAULT_ESTIMATOR, type EstimatorConfig } from "../nhsic/mod.ts";
+import { batchRanges, measureDump } from "../nhsic/mod.ts";
 import { summarise } from "../summary.ts";
-import type { MethodResult } from "../train/types.ts";
+import type { MethodResult } from "../train/mod.ts";
 import { probesOf } from "./_measures.ts";
 import type { RunRecord, SweepSetting, SweepValues } from "./types.ts";
 

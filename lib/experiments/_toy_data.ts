@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { Dataset, Split } from "../data/dataset.ts";
+import type { Dataset, Split } from "../data/mod.ts";
 import { mulberry32 } from "../random.ts";
 
 /** Probability that the shortcut feature points to the wrong class. */

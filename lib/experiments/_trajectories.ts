@@ -5,7 +5,7 @@
  * @module
  */
 import { informationPlane, nhsicVsStep } from "../charts/mod.ts";
-import { type Figure, meanTrajectories, retitle, slug } from "../report/_figures.ts";
+import { type Figure, meanTrajectories, retitle, slug } from "../report/kit.ts";
 import { groups, groupTitle } from "./_measures.ts";
 import type { ExperimentResult } from "./types.ts";
 

@@ -6,11 +6,11 @@
  * @module
  */
 import { type AccuracyDepthRow, accuracyVsDepth as accuracyVsDepthSpec } from "../charts/mod.ts";
-import { exceeds, fmtDiff, pairedDiff, type SeedValue, stat } from "../report/_aggregate.ts";
-import { type Block, pct } from "../report/_document.ts";
-import { type Figure, retitle, slug } from "../report/_figures.ts";
-import { type ClaimPart, MIN_EFFECT, type UnitResult } from "../report/_rules.ts";
-import type { MethodSpec } from "../train/types.ts";
+import { exceeds, fmtDiff, pairedDiff, type SeedValue, stat } from "../report/kit.ts";
+import { type Block, pct } from "../report/kit.ts";
+import { type Figure, retitle, slug } from "../report/kit.ts";
+import { type ClaimPart, MIN_EFFECT, type UnitResult } from "../report/kit.ts";
+import type { MethodSpec } from "../train/mod.ts";
 import { type Config, configRuns, settingsOf } from "./_configs.ts";
 import type { Experiment, SuiteDataset } from "./_experiment.ts";
 import {

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { exceeds, fmtDiff, fmtStat, pairedDiff, stat } from "../report/_aggregate.ts";
-import { type Block, pct } from "../report/_document.ts";
+import { exceeds, fmtDiff, fmtStat, pairedDiff, stat } from "../report/kit.ts";
+import { type Block, pct } from "../report/kit.ts";
 import {
   type ClaimPart,
   COMPRESSION_THRESHOLD,
@@ -15,8 +15,8 @@ import {
   quorum,
   RETENTION_THRESHOLD,
   type UnitResult,
-} from "../report/_rules.ts";
-import type { MethodResult } from "../train/types.ts";
+} from "../report/kit.ts";
+import type { MethodResult } from "../train/mod.ts";
 import { type Config, configRuns, E2E_VS_LAYERWISE, settingsOf } from "./_configs.ts";
 import type { Experiment } from "./_experiment.ts";
 import {

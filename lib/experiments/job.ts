@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { BackendName, RunOptions } from "../train/types.ts";
+import type { BackendName, RunOptions } from "../train/mod.ts";
 import type { SuiteDataset } from "./_experiment.ts";
 import { suiteRuns } from "./_registry.ts";
 import { executeRun, runSuite } from "./_runner.ts";

@@ -6,11 +6,11 @@
  * @module
  */
 import { CHART_CONFIG, VEGA_LITE_SCHEMA } from "../charts/mod.ts";
-import { exceeds, fmtDiff, fmtStat, pairedDiff, stat } from "../report/_aggregate.ts";
-import { type Block, pct } from "../report/_document.ts";
-import { type Figure, METHOD_SCHEME, slug } from "../report/_figures.ts";
-import { type ClaimPart, MIN_EFFECT, type UnitResult } from "../report/_rules.ts";
-import type { MethodSpec } from "../train/types.ts";
+import { exceeds, fmtDiff, fmtStat, pairedDiff, stat } from "../report/kit.ts";
+import { type Block, pct } from "../report/kit.ts";
+import { type Figure, METHOD_SCHEME, slug } from "../report/kit.ts";
+import { type ClaimPart, MIN_EFFECT, type UnitResult } from "../report/kit.ts";
+import type { MethodSpec } from "../train/mod.ts";
 import { type Config, configRuns, E2E_VS_LAYERWISE, settingsOf } from "./_configs.ts";
 import type { Experiment } from "./_experiment.ts";
 import {

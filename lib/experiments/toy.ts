@@ -6,12 +6,12 @@
  * @module
  */
 import { CHART_CONFIG, STEP_TITLE, VEGA_LITE_SCHEMA, type VegaLiteSpec } from "../charts/mod.ts";
-import { exceeds, fmtDiff, fmtStat, pairedDiff, stat } from "../report/_aggregate.ts";
-import { type Block, pct } from "../report/_document.ts";
-import { DEPTH_SCHEME, type Figure } from "../report/_figures.ts";
-import { type ClaimPart, MIN_EFFECT, type UnitResult } from "../report/_rules.ts";
-import type { TrainingRequest } from "../train/request.ts";
-import type { MethodResult, MethodSpec } from "../train/types.ts";
+import { exceeds, fmtDiff, fmtStat, pairedDiff, stat } from "../report/kit.ts";
+import { type Block, pct } from "../report/kit.ts";
+import { DEPTH_SCHEME, type Figure } from "../report/kit.ts";
+import { type ClaimPart, MIN_EFFECT, type UnitResult } from "../report/kit.ts";
+import type { TrainingRequest } from "../train/mod.ts";
+import type { MethodResult, MethodSpec } from "../train/mod.ts";
 import { BASE, baseWords, methodWords, seedsOf } from "./_configs.ts";
 import type { Experiment, RunOptions } from "./_experiment.ts";
 import {

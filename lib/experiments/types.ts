@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { EstimatorConfig } from "../nhsic/config.ts";
-import type { TrainingRequest } from "../train/request.ts";
-import type { BackendName, TrainingResult } from "../train/types.ts";
+import type { EstimatorConfig } from "../nhsic/mod.ts";
+import type { TrainingRequest } from "../train/mod.ts";
+import type { BackendName, TrainingResult } from "../train/mod.ts";
 import type { ToySpec } from "./_toy_data.ts";
 
 /** The named experiments, in the order a suite runs them. */

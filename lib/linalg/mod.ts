@@ -67,3 +67,6 @@ export function describeLinalg(l: Linalg): string {
   const ob = l as Partial<OpenBlasLinalg>;
   return typeof ob.describe === "function" ? ob.describe() : `${l.name} (TypeScript, 1 thread)`;
 }
+export { cpuFlags, cpuModel, openblasCoreTypeFor, processEnvGet } from "./cpu_features.ts";
+export { ffiGranted } from "./openblas.ts";
+export { analysisThreads, kernelThreads, trainingThreads } from "./threads.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { centreBoth } from "../nhsic/kernels.ts";
+import { centreBoth } from "../nhsic/mod.ts";
 
 /** sum_i a_i b_i over the first `len` entries. */
 export function _dot(a: Float64Array, b: Float64Array, len = a.length): number {

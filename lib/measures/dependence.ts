@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { Matrix } from "../dump/types.ts";
-import type { Linalg } from "../linalg/types.ts";
-import { portableLinalg } from "../linalg/portable.ts";
-import { gaussianFromGram } from "../nhsic/kernels.ts";
+import type { Matrix } from "../dump/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
+import { portableLinalg } from "../linalg/mod.ts";
+import { gaussianFromGram } from "../nhsic/mod.ts";
 import {
   _centred,
   _debiased,

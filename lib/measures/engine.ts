@@ -11,11 +11,11 @@
  *
  * @module
  */
-import type { Dump } from "../dump/types.ts";
+import type { Dump } from "../dump/mod.ts";
 import { InputError } from "../errors.ts";
-import type { Linalg } from "../linalg/types.ts";
-import type { EstimatorConfig } from "../nhsic/config.ts";
-import { gaussianFromGram } from "../nhsic/kernels.ts";
+import type { Linalg } from "../linalg/mod.ts";
+import type { EstimatorConfig } from "../nhsic/mod.ts";
+import { gaussianFromGram } from "../nhsic/mod.ts";
 import {
   batchRanges,
   type DependenceTable,
@@ -25,8 +25,8 @@ import {
   type ObservedMatrix,
   operatorOf,
   rowsAsFloat64,
-} from "../nhsic/measure.ts";
-import { traceOfProduct } from "../nhsic/nocco.ts";
+} from "../nhsic/mod.ts";
+import { traceOfProduct } from "../nhsic/mod.ts";
 import {
   _binIndices,
   _binnedInformation,

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Matrix } from "../dump/types.ts";
-import type { Linalg } from "../linalg/types.ts";
-import { portableLinalg } from "../linalg/portable.ts";
+import type { Matrix } from "../dump/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
+import { portableLinalg } from "../linalg/mod.ts";
 import { _binIndices, _binnedInformation, _kdeBounds, _rowSymbols } from "./_stats.ts";
 
 /** Default number of equal-width bins per activation (Shwartz-Ziv & Tishby 2017 used 30). */

@@ -96,8 +96,8 @@ export {
 } from "./request.ts";
 
 // Types the public functions take or return, so that callers need no deep imports.
-export type { Dump, Matrix } from "../dump/types.ts";
-export type { Linalg } from "../linalg/types.ts";
-export type { EstimatorConfig } from "../nhsic/config.ts";
-export type { DependenceTable } from "../nhsic/measure.ts";
+export type { Dump, Matrix } from "../dump/mod.ts";
+export type { Linalg } from "../linalg/mod.ts";
+export type { EstimatorConfig } from "../nhsic/mod.ts";
+export type { DependenceTable } from "../nhsic/mod.ts";
 export type { Summary } from "../summary.ts";

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import type { Matrix } from "../dump/types.ts";
-import type { Linalg } from "../linalg/types.ts";
-import { portableLinalg } from "../linalg/portable.ts";
-import { type EstimatorConfig, resolveEstimator } from "../nhsic/config.ts";
-import { gaussianFromGram } from "../nhsic/kernels.ts";
-import { noccoFromKernel, traceOfProduct } from "../nhsic/nocco.ts";
+import type { Matrix } from "../dump/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
+import { portableLinalg } from "../linalg/mod.ts";
+import { type EstimatorConfig, resolveEstimator } from "../nhsic/mod.ts";
+import { gaussianFromGram } from "../nhsic/mod.ts";
+import { noccoFromKernel, traceOfProduct } from "../nhsic/mod.ts";
 import {
   _centred,
   _debiased,

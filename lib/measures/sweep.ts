@@ -16,10 +16,10 @@
  * @module
  */
 import type { LayerResult } from "../analysis.ts";
-import type { Dump } from "../dump/types.ts";
-import type { Linalg } from "../linalg/types.ts";
-import type { EstimatorConfig } from "../nhsic/config.ts";
-import { centreBoth, transposeInPlace } from "../nhsic/kernels.ts";
+import type { Dump } from "../dump/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
+import type { EstimatorConfig } from "../nhsic/mod.ts";
+import { centreBoth, transposeInPlace } from "../nhsic/mod.ts";
 import {
   batchRanges,
   dot,
@@ -29,8 +29,8 @@ import {
   oneHot,
   rowsAsFloat64,
   safeRatio,
-} from "../nhsic/measure.ts";
-import { noccoFromFeatures, noccoFromKernel, traceOfProduct } from "../nhsic/nocco.ts";
+} from "../nhsic/mod.ts";
+import { noccoFromFeatures, noccoFromKernel, traceOfProduct } from "../nhsic/mod.ts";
 import { summarise, type Summary } from "../summary.ts";
 import { checkSweepSize, type SweepSpec } from "./request.ts";
 
@@ -69,7 +69,7 @@ export interface SweepOptions {
  *
  * @example Usage
  * ```ts
- * import { resolveEstimator } from "../nhsic/config.ts";
+ * import { resolveEstimator } from "../nhsic/mod.ts";
  * import { sweepSettings } from "./mod.ts";
  * sweepSettings(resolveEstimator(), { sigma: [1, 5], eps: [1e-5, 1e-3] }).length; // 4
  * ```

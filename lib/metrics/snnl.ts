@@ -18,7 +18,7 @@
  * @module
  */
 import { getLinalg } from "../linalg/mod.ts";
-import type { Linalg } from "../linalg/types.ts";
+import type { Linalg } from "../linalg/mod.ts";
 
 /** Constant inside the logarithm (the reference implementation's STABILITY_EPS). */
 export const SNNL_STABILITY_EPS = 1e-5;

@@ -8,11 +8,7 @@
  * @module
  */
 
-import {
-  loadOpenBlas,
-  type OpenBlasLinalg,
-  openblasUnavailableReason,
-} from "../linalg/openblas.ts";
+import { loadOpenBlas, type OpenBlasLinalg, openblasUnavailableReason } from "../linalg/mod.ts";
 
 const ROW_MAJOR = 101;
 const NO_TRANS = 111;

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { processEnvGet } from "../linalg/cpu_features.ts";
-import { ffiGranted, loadOpenBlas } from "../linalg/openblas.ts";
+import { processEnvGet } from "../linalg/mod.ts";
+import { ffiGranted, loadOpenBlas } from "../linalg/mod.ts";
 
 /** ABI version the library must report (ip_abi_version in kernels.c). */
 export const CKERNELS_ABI = 4;

@@ -125,3 +125,5 @@ export function registerNativeBackend(): NativeRegistration {
 export function nativeBackendActive(): boolean {
   return tf.getBackend() === NATIVE_BACKEND;
 }
+export { loadSblas } from "./blas.ts";
+export { CKERNELS_FILE } from "./ckernels.ts";

@@ -4,9 +4,9 @@
  * Gram matrix, one regularised inverse and an O(m^2) trace.
  */
 import { InputError } from "../errors.ts";
-import type { Dump, Matrix } from "../dump/types.ts";
-import { MIN_SAMPLES } from "../dump/assemble.ts";
-import type { Linalg } from "../linalg/types.ts";
+import type { Dump, Matrix } from "../dump/mod.ts";
+import { MIN_SAMPLES } from "../dump/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
 import type { EstimatorConfig } from "./config.ts";
 import { centreBoth, gaussianFromGram, transposeInPlace } from "./kernels.ts";
 import { noccoFromFeatures, noccoFromKernel, traceOfProduct } from "./nocco.ts";

@@ -11,7 +11,7 @@
  *   Sherman-Morrison folds in. With w = S^-1 1 this gives
  *     R = I - delta S^-1 - (1 - delta w) w^T / (1^T w).
  */
-import type { Linalg } from "../linalg/types.ts";
+import type { Linalg } from "../linalg/mod.ts";
 import type { Centring } from "./config.ts";
 import { centreBoth } from "./kernels.ts";
 

@@ -2,7 +2,7 @@
  * Aggregates training results over seeds: mean and spread of accuracy and of the summary
  * measures, per method label. Used by the run summaries and the experiment report.
  */
-import type { TrainingResult } from "../train/types.ts";
+import type { TrainingResult } from "../train/mod.ts";
 
 /** Mean, sample standard deviation and the values themselves. */
 export interface Stat {

@@ -7,7 +7,7 @@
  */
 import { LRUCache } from "lru-cache";
 import { renderSvg } from "../charts/mod.ts";
-import type { SuiteResult } from "../experiments/types.ts";
+import type { SuiteResult } from "../experiments/mod.ts";
 import type { Figure } from "./_figures.ts";
 import { buildFigures } from "./_report.ts";
 

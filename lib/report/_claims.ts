@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { EXPERIMENT_LIST } from "../experiments/_registry.ts";
-import type { ExperimentName, RunRecord, SuiteResult } from "../experiments/types.ts";
+import { EXPERIMENT_LIST } from "../experiments/mod.ts";
+import type { ExperimentName, RunRecord, SuiteResult } from "../experiments/mod.ts";
 import { type ClaimPart, type ClaimResult, CLAIMS, evaluatePart, verdictOf } from "./_rules.ts";
 
 /** Every experiment's claim parts, by claim and id. */

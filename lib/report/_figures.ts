@@ -10,8 +10,8 @@
  */
 import type { AnalysisOutput, LayerResult } from "../analysis.ts";
 import type { VegaLiteSpec } from "../charts/mod.ts";
-import type { RunRecord } from "../experiments/types.ts";
-import type { TrainingResult } from "../train/types.ts";
+import type { RunRecord } from "../experiments/mod.ts";
+import type { TrainingResult } from "../train/mod.ts";
 import { stat } from "./_aggregate.ts";
 
 /** One figure of the report. */

@@ -13,9 +13,9 @@
  */
 import { join } from "node:path";
 import { renderPng, renderSvg } from "../charts/mod.ts";
-import type { ClaimSection } from "../experiments/_experiment.ts";
-import { EXPERIMENT_LIST } from "../experiments/_registry.ts";
-import type { SuiteResult } from "../experiments/types.ts";
+import type { ClaimSection } from "../experiments/mod.ts";
+import { EXPERIMENT_LIST } from "../experiments/mod.ts";
+import type { SuiteResult } from "../experiments/mod.ts";
 import { type Block, clock, toHtml, toMarkdown } from "./_document.ts";
 import type { Figure } from "./_figures.ts";
 import { evaluateClaims } from "./_claims.ts";

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { ExperimentName, RunRecord } from "../experiments/types.ts";
+import type { ExperimentName, RunRecord } from "../experiments/mod.ts";
 
 /** A claim's verdict. */
 export type Verdict = "held" | "held partly" | "did not hold" | "not tested";

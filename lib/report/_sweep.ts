@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { EXPERIMENT_LIST } from "../experiments/_registry.ts";
-import { sweptRuns } from "../experiments/_sweep.ts";
-import type { RunRecord, SuiteResult, SweepSetting } from "../experiments/types.ts";
+import { EXPERIMENT_LIST } from "../experiments/mod.ts";
+import { sweptRuns } from "../experiments/mod.ts";
+import type { RunRecord, SuiteResult, SweepSetting } from "../experiments/mod.ts";
 import { claimParts, evaluateClaims } from "./_claims.ts";
 import type { Block } from "./_document.ts";
 import { type ClaimResult, type PartResult, type Verdict, verdictOf } from "./_rules.ts";

@@ -23,8 +23,8 @@
  */
 import { createRequire } from "node:module";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { loadOpenBlas } from "../linalg/openblas.ts";
-import { trainingThreads } from "../linalg/threads.ts";
+import { loadOpenBlas } from "../linalg/mod.ts";
+import { trainingThreads } from "../linalg/mod.ts";
 import { NATIVE_BACKEND, registerNativeBackend } from "../native/mod.ts";
 import { tf } from "./tf.ts";
 import type { BackendName } from "./types.ts";

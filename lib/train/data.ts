@@ -4,7 +4,7 @@
  * supervised contrastive loss.
  */
 import { tf } from "./tf.ts";
-import type { Dataset, Split } from "../data/dataset.ts";
+import type { Dataset, Split } from "../data/mod.ts";
 import { permutation, stream } from "./random.ts";
 
 /** Samples of one mini-batch, row-major per-sample features. */

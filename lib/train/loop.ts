@@ -3,8 +3,8 @@
  * events, cancellation within one step.
  */
 import { tf } from "./tf.ts";
-import type { Dataset } from "../data/dataset.ts";
-import type { Linalg } from "../linalg/types.ts";
+import type { Dataset } from "../data/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
 import {
   augmentedView,
   type Batch,

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { InputError, type InputProblem } from "../errors.ts";
-import { DEFAULT_ESTIMATOR, type EstimatorConfig } from "../nhsic/config.ts";
+import { DEFAULT_ESTIMATOR, type EstimatorConfig } from "../nhsic/mod.ts";
 import {
   checkModelAgainstInput,
   fieldPath,

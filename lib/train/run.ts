@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { Dataset } from "../data/dataset.ts";
-import { loadDataset } from "../data/datasets.ts";
+import type { Dataset } from "../data/mod.ts";
+import { loadDataset } from "../data/mod.ts";
 import { InputError } from "../errors.ts";
 import { getLinalg } from "../linalg/mod.ts";
-import { MIN_SAMPLES } from "../dump/assemble.ts";
+import { MIN_SAMPLES } from "../dump/mod.ts";
 import { type BackendChoice, selectBackend } from "./backend.ts";
 import { abortError, type CheckpointHook, trainMethod } from "./loop.ts";
 import { checkJobAgainstInput, type ResolvedMethod } from "./request.ts";

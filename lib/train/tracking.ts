@@ -11,9 +11,9 @@
  */
 import { tf } from "./tf.ts";
 import { analyseDump, type AnalysisOutput, type LayerResult } from "../analysis.ts";
-import type { Dataset } from "../data/dataset.ts";
-import type { Dump, LayerActivations } from "../dump/types.ts";
-import type { Linalg } from "../linalg/types.ts";
+import type { Dataset } from "../data/mod.ts";
+import type { Dump, LayerActivations } from "../dump/mod.ts";
+import type { Linalg } from "../linalg/mod.ts";
 import { summarise } from "../summary.ts";
 import { sampleSize } from "./data.ts";
 import type { ForwardContext } from "./layers/layer.ts";

@@ -5,7 +5,7 @@
  * JSON the API speaks.
  */
 import type { AnalysisOutput } from "../analysis.ts";
-import type { EstimatorConfig } from "../nhsic/config.ts";
+import type { EstimatorConfig } from "../nhsic/mod.ts";
 
 /** Training methods compared by the paper (PAPER.md, "Training methods"). */
 export type MethodName = "e2e" | "layerwise" | "sequential";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { datasetFromNpz } from "../data/upload.ts";
+import { datasetFromNpz } from "../data/mod.ts";
 import { InputError } from "../errors.ts";
 import { resolveTrainingRequest } from "./request.ts";
 import type { TrainingJob } from "./types.ts";

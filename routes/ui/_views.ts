@@ -13,10 +13,10 @@ import {
   type VegaLiteSpec,
 } from "../../lib/charts/mod.ts";
 import { suiteSize } from "../../lib/experiments/mod.ts";
-import type { SuiteResult } from "../../lib/experiments/types.ts";
+import type { SuiteResult } from "../../lib/experiments/mod.ts";
 import { InputError } from "../../lib/errors.ts";
 import { evaluateClaims } from "../../lib/report/mod.ts";
-import type { TrainingResult } from "../../lib/train/types.ts";
+import type { TrainingResult } from "../../lib/train/mod.ts";
 import type { JobRecord, JobRecordOf, JobService } from "../../workers/mod.ts";
 import { KIND_PATHS } from "../http.ts";
 import { type ChartRef, chartsOf, uiPath } from "./_paths.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { AnalysisOutput } from "../../lib/analysis.ts";
-import type { EstimatorConfig } from "../../lib/nhsic/config.ts";
+import type { EstimatorConfig } from "../../lib/nhsic/mod.ts";
 
 const f2 = (v: number) => v.toFixed(2);
 const f3 = (v: number) => v.toFixed(3);

@@ -38,7 +38,7 @@ import {
   type VegaLiteSpec,
 } from "../../lib/charts/mod.ts";
 import { InputError, NotFoundError } from "../../lib/errors.ts";
-import { SIMILARITY_NAMES, type SimilarityName } from "../../lib/measures/request.ts";
+import { SIMILARITY_NAMES, type SimilarityName } from "../../lib/measures/mod.ts";
 import type { JobKind, JobRecord, JobRecordOf } from "../../workers/mod.ts";
 import type { AppEnv, Deps } from "../env.ts";
 import { KIND_PATHS, ownerOf } from "../http.ts";

@@ -22,7 +22,7 @@ import type { NativeBackend } from "../backend.ts";
 import { biasAndActivation, NATIVE_ACTIVATIONS } from "./matmul.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
 import type { DirectKind, DirectShape } from "../ckernels.ts";
-import { kernelThreads } from "../../linalg/threads.ts";
+import { kernelThreads } from "../../linalg/mod.ts";
 
 /**
  * Patch-matrix scratch per chunk, in floats (256 KiB): small enough that the copies that build

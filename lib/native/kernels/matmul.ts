@@ -10,7 +10,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { NativeBackend } from "../backend.ts";
-import { kernelThreads } from "../../linalg/threads.ts";
+import { kernelThreads } from "../../linalg/mod.ts";
 import { BINARY_LOOPS, binaryF32 } from "./elementwise.ts";
 import {
   addRowBiasInPlace,

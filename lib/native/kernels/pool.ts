@@ -10,7 +10,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { PoolShape } from "../ckernels.ts";
-import { kernelThreads } from "../../linalg/threads.ts";
+import { kernelThreads } from "../../linalg/mod.ts";
 import { f32, type NativeArgs, out, withFallback } from "./util.ts";
 
 /** Window geometry of a pooling over an NHWC tensor (the C kernels take the same). */

@@ -10,7 +10,7 @@
 
 import type * as tf from "@tensorflow/tfjs-core";
 import { f32, type NativeArgs, out } from "./util.ts";
-import { kernelThreads } from "../../linalg/threads.ts";
+import { kernelThreads } from "../../linalg/mod.ts";
 
 /** Kernel name (inputs dy, x of one shape; output dx). */
 export const RELU_GRAD = "InfoplaneReluGrad";

@@ -14,8 +14,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { RELU_GRAD } from "../../native/kernels/relu_grad.ts";
-import { SOFTMAX_CE, SOFTMAX_CE_GRAD } from "../../native/kernels/softmax_ce.ts";
+import { RELU_GRAD } from "../../native/mod.ts";
+import { SOFTMAX_CE, SOFTMAX_CE_GRAD } from "../../native/mod.ts";
 import { conv2dGradFilter, conv2dGradInput, type ConvAttrs } from "../ops/conv2d_grad.ts";
 import { maxPoolGrad } from "../ops/max_pool_grad.ts";
 

@@ -1,5 +1,5 @@
 /** Softmax cross-entropy, the E2E loss and the default local loss. */
-import { SOFTMAX_CE } from "../../native/kernels/softmax_ce.ts";
+import { SOFTMAX_CE } from "../../native/mod.ts";
 import { tf } from "../tf.ts";
 
 /**

@@ -10,8 +10,8 @@
  */
 import { tf } from "../tf.ts";
 import { getLinalg } from "../../linalg/mod.ts";
-import { gaussianFromGram, transposeInPlace } from "../../nhsic/kernels.ts";
-import { noccoFromKernel } from "../../nhsic/nocco.ts";
+import { gaussianFromGram, transposeInPlace } from "../../nhsic/mod.ts";
+import { noccoFromKernel } from "../../nhsic/mod.ts";
 import { spdInverse, spdInverseGiven } from "../ops/spd_inverse.ts";
 
 /** Gaussian width of the regulariser (scaled by sqrt(d)). */

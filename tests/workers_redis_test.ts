@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import type { TrainingJob } from "../lib/train/types.ts";
+import type { TrainingJob } from "../lib/train/mod.ts";
 import { RedisJobStore } from "../workers/mod.ts";
 import { assertProblem, call, encodeNpz, type Env, freePort, makeDump } from "./api_helpers.ts";
 import {
@@ -37,7 +37,7 @@ function redisInstalled(): boolean {
 const HAVE_REDIS = redisInstalled();
 if (!HAVE_REDIS) {
   console.warn(
-    "redis_jobs_test: redis-server is not installed; the Redis tests are ignored " +
+    "workers_redis_test: redis-server is not installed; the Redis tests are ignored " +
       "(apt-get install -y redis-server)",
   );
 }

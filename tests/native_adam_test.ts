@@ -6,7 +6,7 @@ import {
   NativeBackend,
   nativeFallbacks,
 } from "../lib/native/mod.ts";
-import { Adam } from "../lib/train/optimizer.ts";
+import { Adam } from "../lib/train/mod.ts";
 import { AdamMoments } from "../lib/native/adam_simd.ts";
 
 const t = (name: string, fn: () => Promise<void> | void) =>

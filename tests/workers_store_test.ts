@@ -1,10 +1,10 @@
 /**
  * The job layer's Deno KV store against the store contract (tests/trainings_helpers.ts; the
- * Redis store runs the same contract in tests/redis_jobs_test.ts), and the recorder that turns a
+ * Redis store runs the same contract in tests/workers_redis_test.ts), and the recorder that turns a
  * running job's events into store writes.
  */
 import assert from "node:assert/strict";
-import type { TrainingEvent, TrainingJob } from "../lib/train/types.ts";
+import type { TrainingEvent, TrainingJob } from "../lib/train/mod.ts";
 import {
   type JobRecord,
   type JobStore,
