@@ -21,6 +21,7 @@ import {
   LastEventIdSchema,
   ownerOf,
   problemResponse,
+  readBody,
   streamJobEvents,
 } from "./http.ts";
 import {
@@ -181,7 +182,7 @@ export function analysisRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   app.post("/v1/analyses", async (c) => {
     const contentType = c.req.header("content-type") ?? "";
     const reservation = c.get("reservation");
-    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const raw = await readBody(c.req.raw);
     // JSON expands several-fold while it is parsed; a form is held three times (the body, the
     // form's file, the archive's bytes) until the body and the form are collected.
     const parsing = raw.length * (contentType.includes("json") ? 10 : 3);

@@ -267,3 +267,38 @@ export function parseJsonField<T extends z.ZodType>(
   }
   return parseField(raw, schema, field);
 }
+
+/**
+ * The whole body of a request, read chunk by chunk into one buffer (sized from Content-Length
+ * when the client gave it). `Request.arrayBuffer()` reads a large body in one native call that
+ * holds the event loop while it copies; here every chunk is a short step, so health checks and
+ * other requests are answered in between (docs/jobs.md has the measurement).
+ *
+ * @param req the request (its body is consumed)
+ * @returns the body's bytes
+ */
+export async function readBody(req: Request): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array(0);
+  const declared = Number(req.headers.get("content-length"));
+  const known = Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let out = known !== null ? new Uint8Array(known) : null;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (out && size + value.byteLength <= out.length) out.set(value, size);
+    else {
+      // More than declared (or no length): keep the chunks and join them once at the end.
+      if (out) chunks.push(out.subarray(0, size)), out = null;
+      chunks.push(value);
+    }
+    size += value.byteLength;
+  }
+  if (out) return out.subarray(0, size);
+  const joined = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) joined.set(c, at), at += c.byteLength;
+  return joined;
+}
