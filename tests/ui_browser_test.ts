@@ -53,6 +53,7 @@ interface El {
   querySelector(selector: string): El | null;
   querySelectorAll(selector: string): ArrayLike<El> & Iterable<El>;
   classList: { contains(name: string): boolean };
+  scrollIntoView(): void;
 }
 interface Win {
   document: El;
@@ -108,26 +109,26 @@ function marks(page: Page, selector: string): Promise<number> {
   }, selector);
 }
 
-/** Scrolls down the page so that every chart is drawn, then waits for all of them. */
+/**
+ * Brings every chart into view (they are drawn when they become visible) and waits for all of
+ * them. A chart still waiting is scrolled to at every poll: on a loaded machine the page can
+ * grow after a first pass over it, and a chart below the first pass's end would never be seen.
+ */
 async function drawAll(page: Page, timeoutMs = 30_000): Promise<string[]> {
-  const height = await page.evaluate("document.body.scrollHeight") as number;
-  for (let y = 0; y < height; y += 600) {
-    await page.evaluate(`scrollTo(0, ${y})`);
-    await page.waitForTimeout(60);
-  }
   await page.waitForFunction(
     () => {
       const charts = [
         ...(globalThis as unknown as Win).document.querySelectorAll(".chart[data-chart]"),
       ];
-      return charts.length > 0 &&
-        charts.every((c) =>
-          c.matches(".vega-embed") && c.querySelector("svg g[class^='mark-'] > *") ||
-          c.classList.contains("failed")
-        );
+      const waiting = charts.filter((c) =>
+        !(c.matches(".vega-embed") && c.querySelector("svg g[class^='mark-'] > *") ||
+          c.classList.contains("failed"))
+      );
+      waiting[0]?.scrollIntoView();
+      return charts.length > 0 && waiting.length === 0;
     },
     undefined,
-    { timeout: timeoutMs },
+    { timeout: timeoutMs, polling: 100 },
   );
   const names = await page.evaluate(
     `[...document.querySelectorAll(".chart[data-chart]")].map((e) => e.dataset.chart)`,
