@@ -232,10 +232,12 @@ async function embedded(
     ...limitOptions(settings, dataDir),
   });
   const stopSweeping = execute ? sweeper(service, settings, opts.log) : () => {};
+  const stopWaking = executor && opts.channel ? wakeStranded(store, queue, opts.log) : () => {};
   return {
     service,
     async close(graceMs = j.cancelGraceMs) {
       stopSweeping();
+      stopWaking();
       service.close();
       executor?.abortAll();
       const [, abandoned] = await Promise.all([
@@ -273,6 +275,43 @@ export async function openServerlessJobs(
     kinds: ["analysis"],
     recover: false,
   });
+}
+
+/** How often, and after how long, the executing isolate looks for jobs nobody announced. */
+const STRANDED = { everyMs: 2_000, afterMs: 2_000 } as const;
+
+/**
+ * The executing isolate of `deno serve --parallel` learns of the jobs other isolates queue from
+ * the KV queue and a BroadcastChannel, and on a loaded machine a job was missed by both: it
+ * stayed queued until the next restart (the deploy test, 2 of 9 full-suite runs). The record is
+ * the truth, so queued records older than a moment are put into their lanes (a job already
+ * waiting or running is left alone).
+ *
+ * @returns a function that stops the checks
+ */
+function wakeStranded(
+  store: JobStore,
+  queue: KvJobQueue,
+  log: (line: string) => void = console.error,
+): () => void {
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const before = Date.now() - STRANDED.afterMs;
+      for await (const rec of store.withStatus("queued")) {
+        if (Date.parse(rec.created_at) < before && queue.wake(rec.kind, rec.id)) {
+          log(`${rec.kind} ${rec.id}: queued but never announced here; taken up from its record`);
+        }
+      }
+    } catch {
+      // The store is closing, or busy: the next tick tries again.
+    } finally {
+      busy = false;
+    }
+  }, STRANDED.everyMs);
+  return () => clearInterval(timer);
 }
 
 /**

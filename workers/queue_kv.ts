@@ -46,6 +46,20 @@ export class KvJobQueue implements JobQueue {
     else this.#channel?.postMessage({ kind, id });
   }
 
+  /**
+   * Puts a queued job into its lane without a KV message (a job already waiting or running here
+   * is left alone): the executing isolate's safety net for announcements that never arrived.
+   *
+   * @returns whether the job was put into a lane (false: already there, or no lane for it)
+   */
+  wake(kind: JobKind, id: string): boolean {
+    const lane = this.#lanes.get(kind);
+    if (!this.#listening || this.#closed || !lane) return false;
+    if (lane.running.has(id) || lane.waiting.includes(id)) return false;
+    this.#route({ kind, id });
+    return true;
+  }
+
   consume(kind: JobKind, concurrency: number, handler: JobHandler): Promise<void> {
     if (this.#lanes.has(kind)) throw new Error(`jobs of kind "${kind}" are already consumed`);
     this.#lanes.set(kind, { concurrency, handler, waiting: [], running: new Map() });
