@@ -283,7 +283,7 @@ const STRANDED = { everyMs: 2_000, afterMs: 2_000 } as const;
 /**
  * The executing isolate of `deno serve --parallel` learns of the jobs other isolates queue from
  * the KV queue and a BroadcastChannel, and on a loaded machine a job was missed by both: it
- * stayed queued until the next restart (the deploy test, 2 of 9 full-suite runs). The record is
+ * stayed queued until the next restart (seen in tests/deploy_modes_test.ts). The record is
  * the truth, so queued records older than a moment are put into their lanes (a job already
  * waiting or running is left alone).
  *
