@@ -288,10 +288,12 @@ export async function readBody(req: Request): Promise<Uint8Array> {
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (out && size + value.byteLength <= out.length) out.set(value, size);
-    else {
+    if (out && size + value.byteLength <= out.length) {
+      out.set(value, size);
+    } else {
       // More than declared (or no length): keep the chunks and join them once at the end.
-      if (out) chunks.push(out.subarray(0, size)), out = null;
+      if (out) chunks.push(out.subarray(0, size));
+      out = null;
       chunks.push(value);
     }
     size += value.byteLength;
@@ -299,6 +301,9 @@ export async function readBody(req: Request): Promise<Uint8Array> {
   if (out) return out.subarray(0, size);
   const joined = new Uint8Array(size);
   let at = 0;
-  for (const c of chunks) joined.set(c, at), at += c.byteLength;
+  for (const c of chunks) {
+    joined.set(c, at);
+    at += c.byteLength;
+  }
   return joined;
 }

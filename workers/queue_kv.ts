@@ -53,11 +53,7 @@ export class KvJobQueue implements JobQueue {
    * @returns whether the job was put into a lane (false: already there, or no lane for it)
    */
   wake(kind: JobKind, id: string): boolean {
-    const lane = this.#lanes.get(kind);
-    if (!this.#listening || this.#closed || !lane) return false;
-    if (lane.running.has(id) || lane.waiting.includes(id)) return false;
-    this.#route({ kind, id });
-    return true;
+    return this.#listening && this.#lanes.has(kind) && this.#route({ kind, id });
   }
 
   consume(kind: JobKind, concurrency: number, handler: JobHandler): Promise<void> {
@@ -107,17 +103,19 @@ export class KvJobQueue implements JobQueue {
     this.#route(raw);
   }
 
-  #route(raw: unknown): void {
+  /** Puts a job into its lane; false when it has no lane or is already waiting or running. */
+  #route(raw: unknown): boolean {
     const msg = raw as { kind?: JobKind; id?: string } | null;
     const lane = msg?.kind ? this.#lanes.get(msg.kind) : undefined;
     if (!lane || typeof msg?.id !== "string") {
       // Dropped, not retried: no lane for it will appear in this process.
       console.error("queue: message of unknown kind dropped:", JSON.stringify(raw));
-      return;
+      return false;
     }
-    if (this.#closed || lane.running.has(msg.id) || lane.waiting.includes(msg.id)) return;
+    if (this.#closed || lane.running.has(msg.id) || lane.waiting.includes(msg.id)) return false;
     lane.waiting.push(msg.id);
     this.#pump(msg.kind!, lane);
+    return true;
   }
 
   #pump(kind: JobKind, lane: Lane): void {
